@@ -1,0 +1,69 @@
+"""Time, injected: the only module that reads the system clock.
+
+Verification results depend on "now"; tests and conformance vectors fix it with
+:class:`FixedClock`. Times are whole seconds since the Unix epoch (UTC), as in CWT.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from typing import Protocol, runtime_checkable
+
+from .errors import InvalidArgument
+
+__all__ = ["MAX_CLOCK_SKEW", "Clock", "FixedClock", "SystemClock", "from_datetime", "to_datetime"]
+
+#: Tolerated disagreement between the issuer's, the phone's and the reader's clocks,
+#: in seconds. A policy may lower it, never raise it above this bound.
+MAX_CLOCK_SKEW = 300
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """Tells the current time in seconds since the epoch."""
+
+    def now(self) -> int:
+        """Current POSIX time, whole seconds."""
+        ...
+
+
+class SystemClock:
+    """The machine's clock."""
+
+    def now(self) -> int:
+        return int(time.time())
+
+    def __repr__(self) -> str:
+        return "SystemClock()"
+
+
+class FixedClock:
+    """A clock stopped at one instant (tests, vectors, ``--at``)."""
+
+    __slots__ = ("_t",)
+
+    def __init__(self, t: int | _dt.datetime) -> None:
+        self._t = from_datetime(t) if isinstance(t, _dt.datetime) else int(t)
+
+    def now(self) -> int:
+        return self._t
+
+    def advance(self, seconds: int) -> None:
+        """Move the clock forward (or back, with a negative value)."""
+        self._t += seconds
+
+    def __repr__(self) -> str:
+        return f"FixedClock({self._t})"
+
+
+def from_datetime(value: _dt.datetime) -> int:
+    """POSIX seconds of an aware datetime (a naive one is refused)."""
+    if value.tzinfo is None:
+        raise InvalidArgument("naive datetime: give a timezone")
+    return int(value.timestamp())
+
+
+def to_datetime(t: int) -> _dt.datetime:
+    """Aware UTC datetime of POSIX seconds."""
+    return _dt.datetime.fromtimestamp(t, tz=_dt.UTC)

@@ -1,0 +1,531 @@
+"""COSE_Sign1 (RFC 9052), COSE_Key and the signature algorithms (RFC 9053).
+
+This layer has no policy and no clock: it parses, builds ``Sig_structure`` over
+the bytes received and checks a signature with a key chosen by the caller. The
+algorithm is fixed by the key (Tink's rule): the protected ``alg`` must equal the
+key's algorithm and belong to the caller's allow-list; nothing else is tried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
+
+from . import _cbor
+from .errors import (
+    BadKey,
+    CoseAlgMismatch,
+    CoseAlgMissing,
+    CoseAlgNotAllowed,
+    CoseBadSignature,
+    CoseDetachedPayload,
+    CoseError,
+    CoseHeaderConflict,
+    CoseKeyError,
+    CoseUnknownCritical,
+)
+from .registry import CoseAlg, CoseCurve, CoseHeader, CoseKeyLabel, CoseKeyType, CoseTag
+
+__all__ = [
+    "ALGORITHMS",
+    "DEFAULT_ALGS",
+    "AlgorithmSpec",
+    "CoseKey",
+    "Sign1",
+    "Signer",
+    "SoftwareSigner",
+    "VerifyingKey",
+    "decode_sign1",
+    "encode_sign1",
+    "sig_structure",
+    "sign1",
+]
+
+PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
+PrivateKey = ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+
+
+@dataclass(frozen=True, slots=True)
+class AlgorithmSpec:
+    """What an algorithm needs: key type, curve, hash, raw signature length."""
+
+    alg: CoseAlg
+    kty: CoseKeyType
+    crv: CoseCurve
+    signature_length: int
+    coordinate_length: int
+    curve: ec.EllipticCurve | None
+    hash: hashes.HashAlgorithm | None
+
+
+ALGORITHMS: Mapping[CoseAlg, AlgorithmSpec] = {
+    CoseAlg.ES256: AlgorithmSpec(
+        CoseAlg.ES256, CoseKeyType.EC2, CoseCurve.P256, 64, 32, ec.SECP256R1(), hashes.SHA256()
+    ),
+    CoseAlg.ES384: AlgorithmSpec(
+        CoseAlg.ES384, CoseKeyType.EC2, CoseCurve.P384, 96, 48, ec.SECP384R1(), hashes.SHA384()
+    ),
+    CoseAlg.EDDSA: AlgorithmSpec(
+        CoseAlg.EDDSA, CoseKeyType.OKP, CoseCurve.ED25519, 64, 32, None, None
+    ),
+}
+
+#: Algorithms accepted when a trust anchor does not narrow them further.
+DEFAULT_ALGS: frozenset[CoseAlg] = frozenset(ALGORITHMS)
+
+# Headers this implementation understands; a ``crit`` naming any other fails.
+_UNDERSTOOD_HEADERS = frozenset(
+    {CoseHeader.ALG, CoseHeader.CRIT, CoseHeader.CONTENT_TYPE, CoseHeader.KID, CoseHeader.X5CHAIN}
+)
+_SIGNATURE1 = b"\x84\x6aSignature1"
+_SIGN1_TAGS = frozenset({CoseTag.COSE_SIGN1})
+
+
+def _bstr(data: bytes) -> bytes:
+    n = len(data)
+    if n < 24:
+        return bytes((0x40 | n,)) + data
+    if n < 0x100:
+        return bytes((0x58, n)) + data
+    if n < 0x1_0000:
+        return b"\x59" + n.to_bytes(2, "big") + data
+    return b"\x5a" + n.to_bytes(4, "big") + data
+
+
+def sig_structure(protected: bytes, payload: bytes, external_aad: bytes = b"") -> bytes:
+    """The ``Sig_structure`` of a COSE_Sign1 (RFC 9052 section 4.4), over received bytes."""
+    return _SIGNATURE1 + _bstr(protected) + _bstr(external_aad) + _bstr(payload)
+
+
+# --- keys --------------------------------------------------------------------------
+
+
+class VerifyingKey:
+    """A loaded public key bound to exactly one COSE algorithm.
+
+    Loading a key (point decoding, on-curve check) costs about as much as a tenth
+    of a verification: build a ``VerifyingKey`` once per trusted key and reuse it.
+    """
+
+    __slots__ = ("_ecdsa", "_public", "alg", "spec")
+
+    def __init__(self, public_key: PublicKey, alg: CoseAlg) -> None:
+        spec = ALGORITHMS.get(alg)
+        if spec is None:
+            raise BadKey(f"algorithm {alg!r} is not supported")
+        if spec.kty is CoseKeyType.EC2:
+            if not isinstance(public_key, ec.EllipticCurvePublicKey) or not isinstance(
+                public_key.curve, type(spec.curve)
+            ):
+                raise BadKey(f"{alg.name} needs a {spec.crv.name} key")
+        elif not isinstance(public_key, ed25519.Ed25519PublicKey):
+            raise BadKey(f"{alg.name} needs an Ed25519 key")
+        self._public = public_key
+        self.alg = alg
+        self.spec = spec
+        self._ecdsa = ec.ECDSA(spec.hash) if spec.hash is not None else None
+
+    @property
+    def public_key(self) -> PublicKey:
+        """The underlying ``cryptography`` public key."""
+        return self._public
+
+    def verify(self, signature: bytes, message: bytes) -> None:
+        """Check a raw COSE signature over ``message``; raise ``CoseBadSignature``."""
+        spec = self.spec
+        if len(signature) != spec.signature_length:
+            raise CoseBadSignature(
+                f"{spec.alg.name} signature must be {spec.signature_length} bytes, "
+                f"not {len(signature)}"
+            )
+        try:
+            if self._ecdsa is not None:
+                half = spec.coordinate_length
+                der = encode_dss_signature(
+                    int.from_bytes(signature[:half], "big"),
+                    int.from_bytes(signature[half:], "big"),
+                )
+                self._public.verify(der, message, self._ecdsa)  # type: ignore[call-arg]
+            else:
+                self._public.verify(signature, message)  # type: ignore[call-arg]
+        except InvalidSignature:
+            raise CoseBadSignature(f"{spec.alg.name} signature does not verify") from None
+
+    def __repr__(self) -> str:
+        return f"VerifyingKey({self.alg.name})"
+
+
+@dataclass(frozen=True, slots=True)
+class CoseKey:
+    """A public COSE_Key (EC2 P-256/P-384 or OKP Ed25519). Private parts are never held."""
+
+    kty: CoseKeyType
+    crv: CoseCurve
+    x: bytes
+    y: bytes | None = None
+    kid: bytes | None = None
+    alg: CoseAlg | None = None
+
+    @classmethod
+    def from_public_key(
+        cls, key: PublicKey, *, kid: bytes | None = None, alg: CoseAlg | None = None
+    ) -> CoseKey:
+        """Describe a ``cryptography`` public key as a COSE_Key."""
+        if isinstance(key, ed25519.Ed25519PublicKey):
+            raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+            return cls(CoseKeyType.OKP, CoseCurve.ED25519, raw, None, kid, alg)
+        if isinstance(key, ec.EllipticCurvePublicKey):
+            crv = {"secp256r1": CoseCurve.P256, "secp384r1": CoseCurve.P384}.get(key.curve.name)
+            if crv is None:
+                raise BadKey(f"curve {key.curve.name} is not supported")
+            size = (key.curve.key_size + 7) // 8
+            numbers = key.public_numbers()
+            return cls(
+                CoseKeyType.EC2,
+                crv,
+                numbers.x.to_bytes(size, "big"),
+                numbers.y.to_bytes(size, "big"),
+                kid,
+                alg,
+            )
+        raise BadKey(f"unsupported key type {type(key).__name__}")
+
+    @classmethod
+    def from_map(cls, value: Any) -> CoseKey:
+        """Parse a decoded COSE_Key map strictly (public keys only)."""
+        if not isinstance(value, dict):
+            raise CoseKeyError("COSE_Key must be a map")
+        if CoseKeyLabel.D in value:
+            raise CoseKeyError("COSE_Key carries a private key (d(-4)); refused")
+        kty = value.get(CoseKeyLabel.KTY)
+        crv = value.get(CoseKeyLabel.CRV)
+        x = value.get(CoseKeyLabel.X)
+        y = value.get(CoseKeyLabel.Y)
+        kid = value.get(CoseKeyLabel.KID)
+        alg = value.get(CoseKeyLabel.ALG)
+        known = {
+            CoseKeyLabel.KTY,
+            CoseKeyLabel.CRV,
+            CoseKeyLabel.X,
+            CoseKeyLabel.Y,
+            CoseKeyLabel.KID,
+            CoseKeyLabel.ALG,
+        }
+        unknown = set(value) - known
+        if unknown:
+            raise CoseKeyError(f"COSE_Key has unsupported labels {sorted(map(str, unknown))}")
+        if kid is not None and not isinstance(kid, bytes):
+            raise CoseKeyError("COSE_Key kid(2) must be a byte string")
+        if alg is not None and alg not in ALGORITHMS:
+            raise CoseKeyError(f"COSE_Key alg(3) {alg!r} is not supported")
+        if not isinstance(x, bytes):
+            raise CoseKeyError("COSE_Key x(-2) must be a byte string")
+        if kty == CoseKeyType.EC2 and crv in (CoseCurve.P256, CoseCurve.P384):
+            size = 32 if crv == CoseCurve.P256 else 48
+            if not isinstance(y, bytes) or len(x) != size or len(y) != size:
+                raise CoseKeyError(f"EC2 {CoseCurve(crv).name} key needs x and y of {size} bytes")
+            return cls(
+                CoseKeyType.EC2,
+                CoseCurve(crv),
+                x,
+                y,
+                kid,
+                CoseAlg(alg) if alg is not None else None,
+            )
+        if kty == CoseKeyType.OKP and crv == CoseCurve.ED25519:
+            if y is not None or len(x) != 32:
+                raise CoseKeyError("OKP Ed25519 key needs x of 32 bytes and no y")
+            return cls(
+                CoseKeyType.OKP,
+                CoseCurve.ED25519,
+                x,
+                None,
+                kid,
+                CoseAlg(alg) if alg is not None else None,
+            )
+        raise CoseKeyError(f"unsupported key type/curve kty={kty!r} crv={crv!r}")
+
+    def to_map(self) -> dict[int, Any]:
+        """The COSE_Key as a CBOR map (deterministically encodable)."""
+        out: dict[int, Any] = {
+            CoseKeyLabel.KTY: int(self.kty),
+            CoseKeyLabel.CRV: int(self.crv),
+            CoseKeyLabel.X: self.x,
+        }
+        if self.y is not None:
+            out[CoseKeyLabel.Y] = self.y
+        if self.kid is not None:
+            out[CoseKeyLabel.KID] = self.kid
+        if self.alg is not None:
+            out[CoseKeyLabel.ALG] = int(self.alg)
+        return out
+
+    def default_alg(self) -> CoseAlg:
+        """The one algorithm this key is used with."""
+        if self.alg is not None:
+            return self.alg
+        return {
+            CoseCurve.P256: CoseAlg.ES256,
+            CoseCurve.P384: CoseAlg.ES384,
+            CoseCurve.ED25519: CoseAlg.EDDSA,
+        }[self.crv]
+
+    def public_key(self) -> PublicKey:
+        """Load the key with ``cryptography`` (checks the point is on the curve)."""
+        try:
+            if self.kty is CoseKeyType.OKP:
+                return ed25519.Ed25519PublicKey.from_public_bytes(self.x)
+            curve = ec.SECP256R1() if self.crv is CoseCurve.P256 else ec.SECP384R1()
+            return ec.EllipticCurvePublicKey.from_encoded_point(
+                curve, b"\x04" + self.x + (self.y or b"")
+            )
+        except ValueError as exc:
+            raise CoseKeyError(f"COSE_Key is not a valid {self.crv.name} point") from exc
+
+    def verifying_key(self) -> VerifyingKey:
+        """A :class:`VerifyingKey` for this key and its algorithm."""
+        return VerifyingKey(self.public_key(), self.default_alg())
+
+
+# --- signers ------------------------------------------------------------------------
+
+
+@runtime_checkable
+class Signer(Protocol):
+    """Anything that signs for one COSE algorithm: software, HSM, phone keystore."""
+
+    @property
+    def alg(self) -> CoseAlg:
+        """The COSE algorithm of the signatures produced."""
+        ...
+
+    def public_key(self) -> PublicKey:
+        """The public half, for binding and for trust stores."""
+        ...
+
+    def sign(self, message: bytes) -> bytes:
+        """Sign ``message``; return the raw COSE signature (``r || s`` for ECDSA)."""
+        ...
+
+
+class SoftwareSigner:
+    """A signer over an in-memory ``cryptography`` private key.
+
+    ECDSA signatures are deterministic (RFC 6979) unless ``deterministic=False``, so
+    that test vectors are reproducible. The private key never appears in ``repr``.
+    """
+
+    __slots__ = ("_alg", "_deterministic", "_key", "_spec")
+
+    def __init__(
+        self, private_key: PrivateKey, alg: CoseAlg | None = None, *, deterministic: bool = True
+    ) -> None:
+        if alg is None:
+            alg = CoseKey.from_public_key(private_key.public_key()).default_alg()
+        VerifyingKey(private_key.public_key(), alg)  # refuses a key/alg mismatch
+        self._key = private_key
+        self._alg = alg
+        self._spec = ALGORITHMS[alg]
+        self._deterministic = deterministic
+
+    @property
+    def alg(self) -> CoseAlg:
+        return self._alg
+
+    def public_key(self) -> PublicKey:
+        return self._key.public_key()
+
+    def sign(self, message: bytes) -> bytes:
+        key = self._key
+        if isinstance(key, ed25519.Ed25519PrivateKey):
+            return key.sign(message)
+        spec = self._spec
+        der = key.sign(
+            message,
+            ec.ECDSA(spec.hash or hashes.SHA256(), deterministic_signing=self._deterministic),
+        )
+        r, s = decode_dss_signature(der)
+        half = spec.coordinate_length
+        return r.to_bytes(half, "big") + s.to_bytes(half, "big")
+
+    def __repr__(self) -> str:
+        return f"SoftwareSigner({self._alg.name})"
+
+
+# --- COSE_Sign1 --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Sign1:
+    """A decoded COSE_Sign1. ``protected_bytes`` and ``payload`` are the bytes received."""
+
+    protected_bytes: bytes
+    protected: Mapping[Any, Any]
+    unprotected: Mapping[Any, Any]
+    payload: bytes
+    signature: bytes
+    raw: bytes = field(repr=False)
+
+    @property
+    def alg(self) -> int | None:
+        """The protected ``alg``, or None."""
+        value = self.protected.get(CoseHeader.ALG)
+        return value if isinstance(value, int) else None
+
+    @property
+    def kid(self) -> bytes | None:
+        """The ``kid``, protected first, then unprotected."""
+        value = self.protected.get(CoseHeader.KID, self.unprotected.get(CoseHeader.KID))
+        return value if isinstance(value, bytes) else None
+
+    def header(self, label: int) -> Any:
+        """A header value, protected taking precedence."""
+        if label in self.protected:
+            return self.protected[label]
+        return self.unprotected.get(label)
+
+    def to_be_signed(self, external_aad: bytes = b"") -> bytes:
+        """The ``Sig_structure`` bytes the signature covers."""
+        return sig_structure(self.protected_bytes, self.payload, external_aad)
+
+    def verify(
+        self,
+        key: VerifyingKey,
+        *,
+        allowed_algs: Collection[CoseAlg] = DEFAULT_ALGS,
+        external_aad: bytes = b"",
+    ) -> None:
+        """Verify with ``key``: the protected ``alg`` must be allowed and equal the key's."""
+        alg = self.protected.get(CoseHeader.ALG)
+        if alg is None:
+            raise CoseAlgMissing("no alg(1) in the protected header")
+        if alg not in allowed_algs:
+            raise CoseAlgNotAllowed(f"alg(1) {alg!r} is not allowed here")
+        if alg != key.alg:
+            raise CoseAlgMismatch(f"alg(1) {alg!r} does not match the key's {key.alg.name}")
+        key.verify(self.signature, sig_structure(self.protected_bytes, self.payload, external_aad))
+
+
+def decode_sign1(
+    data: bytes,
+    *,
+    require_tag: bool = True,
+    deterministic: bool = True,
+    max_size: int = _cbor.MAX_INPUT_BYTES,
+) -> Sign1:
+    """Parse a COSE_Sign1 strictly; no signature is checked here.
+
+    The protected header must be a byte string holding a map (or empty); ``crit``
+    may name only understood labels that are present in the protected header; a
+    label may not appear in both headers; the payload must be attached.
+    """
+    value = _cbor.decode(
+        data,
+        tags=_SIGN1_TAGS,
+        max_size=max_size,
+        max_depth=8,
+        deterministic=deterministic,
+    )
+    if isinstance(value, _cbor.Tagged):
+        value = value.value
+    elif require_tag:
+        raise CoseError("COSE_Sign1 must carry tag 18")
+    if not isinstance(value, list) or len(value) != 4:
+        raise CoseError("COSE_Sign1 must be an array of 4 items")
+    protected_bytes, unprotected, payload, signature = value
+    if not isinstance(protected_bytes, bytes):
+        raise CoseError("protected header must be a byte string")
+    if not isinstance(unprotected, dict):
+        raise CoseError("unprotected header must be a map")
+    if payload is None:
+        raise CoseDetachedPayload("detached payload (nil) is not accepted")
+    if not isinstance(payload, bytes):
+        raise CoseError("payload must be a byte string")
+    if not isinstance(signature, bytes):
+        raise CoseError("signature must be a byte string")
+    protected = _decode_protected(protected_bytes, deterministic)
+    _check_headers(protected, unprotected)
+    return Sign1(protected_bytes, protected, unprotected, payload, signature, bytes(data))
+
+
+def _decode_protected(protected_bytes: bytes, deterministic: bool) -> dict[Any, Any]:
+    if not protected_bytes:
+        return {}
+    protected = _cbor.decode(protected_bytes, max_depth=4, deterministic=deterministic)
+    if not isinstance(protected, dict):
+        raise CoseError("protected header must encode a map")
+    return protected
+
+
+def _check_headers(protected: Mapping[Any, Any], unprotected: Mapping[Any, Any]) -> None:
+    both = set(protected) & set(unprotected)
+    if both:
+        raise CoseHeaderConflict(f"labels {sorted(map(str, both))} in both headers")
+    if CoseHeader.CRIT in unprotected:
+        raise CoseUnknownCritical("crit(2) must be protected")
+    crit = protected.get(CoseHeader.CRIT)
+    if crit is not None:
+        if not isinstance(crit, list) or not crit:
+            raise CoseUnknownCritical("crit(2) must be a non-empty array")
+        for label in crit:
+            if label not in _UNDERSTOOD_HEADERS or label not in protected:
+                raise CoseUnknownCritical(f"critical header {label!r} is not understood")
+    alg = protected.get(CoseHeader.ALG)
+    if alg is not None and (not isinstance(alg, int | str) or isinstance(alg, bool)):
+        raise CoseError("alg(1) must be an integer or text")
+    for headers in (protected, unprotected):
+        kid = headers.get(CoseHeader.KID)
+        if kid is not None and not isinstance(kid, bytes):
+            raise CoseError("kid(4) must be a byte string")
+    if CoseHeader.ALG in unprotected:
+        # An unprotected alg could be swapped by anyone: treat it as absent, loudly.
+        raise CoseAlgMissing("alg(1) must be in the protected header")
+
+
+def encode_sign1(
+    protected: Mapping[int, Any],
+    unprotected: Mapping[int, Any],
+    payload: bytes,
+    signature: bytes,
+) -> bytes:
+    """Assemble a tagged COSE_Sign1 from its parts (deterministic CBOR)."""
+    protected_bytes = _cbor.encode(dict(protected)) if protected else b""
+    return _cbor.encode(
+        _cbor.Tagged(CoseTag.COSE_SIGN1, [protected_bytes, dict(unprotected), payload, signature])
+    )
+
+
+def sign1(
+    payload: bytes,
+    signer: Signer,
+    *,
+    kid: bytes | None = None,
+    protected: Mapping[int, Any] | None = None,
+    unprotected: Mapping[int, Any] | None = None,
+    external_aad: bytes = b"",
+) -> bytes:
+    """Sign ``payload`` into a tagged COSE_Sign1 with ``alg`` (and ``kid``) protected."""
+    header: dict[int, Any] = {CoseHeader.ALG: int(signer.alg)}
+    if kid is not None:
+        header[CoseHeader.KID] = kid
+    if protected:
+        header.update(protected)
+    protected_bytes = _cbor.encode(header)
+    signature = signer.sign(sig_structure(protected_bytes, payload, external_aad))
+    if len(signature) != ALGORITHMS[signer.alg].signature_length:
+        raise BadKey(f"signer returned a {len(signature)}-byte signature")
+    return _cbor.encode(
+        _cbor.Tagged(
+            CoseTag.COSE_SIGN1,
+            [protected_bytes, dict(unprotected or {}), payload, signature],
+        )
+    )

@@ -1,0 +1,672 @@
+"""The card data model, its JSON form (what issuers feed in) and its CBOR wire form.
+
+A card covers the insured (ouvrant droit, index 0) and up to
+:data:`MAX_BENEFICIARIES` - 1 dependants (ayants droit). Each beneficiary is
+issued as its own credential (``spec/credential.md`` section 2 explains why), so
+the wire form here is a :class:`CardView`: the card-level data plus exactly one
+beneficiary. No medical data is modelled, and none can be carried: unknown
+labels are refused.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any
+
+from .errors import (
+    CardDataError,
+    DateInvalid,
+    OrganismeInvalid,
+    SchemaError,
+    SchemaMissingLabel,
+    SchemaUnknownLabel,
+)
+from .nir import Nir
+from .registry import AmcLabel, BeneficiaryLabel, CardLabel, PeriodLabel, label_name
+
+__all__ = [
+    "CARD_FORMAT_VERSION",
+    "MAX_BENEFICIARIES",
+    "Amc",
+    "Beneficiary",
+    "BirthDate",
+    "Card",
+    "CardView",
+    "Exoneration",
+    "ExonerationCode",
+    "Organisme",
+    "Period",
+    "Qualite",
+]
+
+#: Version of the card map (``card(-65537)`` key 0).
+CARD_FORMAT_VERSION = 1
+#: Most beneficiaries on one card (the insured included).
+MAX_BENEFICIARIES = 16
+#: Most rights periods of one kind per beneficiary.
+MAX_PERIODS = 8
+#: Longest name component, in characters.
+MAX_NAME_CHARS = 64
+#: Most given names.
+MAX_GIVEN_NAMES = 4
+
+_EPOCH = _dt.date(1970, 1, 1)
+_MAX_DAY = (_dt.date(2199, 12, 31) - _EPOCH).days
+
+
+class Qualite(IntEnum):
+    """Qualité of a beneficiary, with the codes used on the Vitale card."""
+
+    ASSURE = 0
+    ASCENDANT = 1
+    CONJOINT = 2
+    CONJOINT_DIVORCE = 3
+    CONCUBIN = 4
+    CONJOINT_SEPARE = 5
+    ENFANT = 6
+    CONJOINT_VEUF = 8
+    AUTRE = 9
+
+
+class ExonerationCode(IntEnum):
+    """Exoneration of the patient's share (ticket modérateur)."""
+
+    ALD = 1  # affection de longue durée
+    MATERNITE = 2
+    AT_MP = 3  # accident du travail / maladie professionnelle
+    INVALIDITE = 4
+    SOINS_PARTICULIERS = 5
+
+
+def _enum_from_json(enum: type[IntEnum], value: Any, what: str) -> Any:
+    if isinstance(value, str):
+        try:
+            return enum[value.upper()]
+        except KeyError:
+            pass
+    raise CardDataError(f"{what} {value!r} is not one of {[m.name.lower() for m in enum]}")
+
+
+def _enum_from_wire(enum: type[IntEnum], value: Any, what: str) -> Any:
+    if type(value) is int:
+        try:
+            return enum(value)
+        except ValueError:
+            pass
+    raise CardDataError(f"{what} code {value!r} is not registered")
+
+
+# --- dates ----------------------------------------------------------------------------
+
+
+def _day_to_wire(day: _dt.date) -> int:
+    return (day - _EPOCH).days
+
+
+def _day_from_wire(value: Any, what: str) -> _dt.date:
+    if type(value) is not int or not 0 <= value <= _MAX_DAY:
+        raise DateInvalid(f"{what} must be a day number 0..{_MAX_DAY}")
+    return _EPOCH + _dt.timedelta(days=value)
+
+
+def _day_from_json(value: Any, what: str) -> _dt.date:
+    if not isinstance(value, str):
+        raise DateInvalid(f"{what} must be an ISO date YYYY-MM-DD")
+    try:
+        day = _dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise DateInvalid(f"{what} {value!r} is not an ISO date YYYY-MM-DD") from exc
+    if len(value) != 10 or not _EPOCH <= day <= _EPOCH + _dt.timedelta(days=_MAX_DAY):
+        raise DateInvalid(f"{what} {value!r} is outside 1970-01-01..2199-12-31")
+    return day
+
+
+@dataclass(frozen=True, slots=True)
+class BirthDate:
+    """A birth date as registered: day, or day and month, may be 00 ("lunar" dates)."""
+
+    year: int
+    month: int
+    day: int
+
+    def __post_init__(self) -> None:
+        if not 1850 <= self.year <= 2199:
+            raise DateInvalid(f"birth year {self.year} is out of range")
+        if self.month == 0:
+            if self.day != 0:
+                raise DateInvalid("a lunar birth date with month 00 must have day 00")
+            return
+        if not 1 <= self.month <= 12:
+            raise DateInvalid(f"birth month {self.month} is out of range")
+        if self.day == 0:
+            return
+        try:
+            _dt.date(self.year, self.month, self.day)
+        except ValueError as exc:
+            raise DateInvalid(f"birth date {self} does not exist") from exc
+
+    @property
+    def is_lunar(self) -> bool:
+        """True when the day (and maybe the month) is unknown (00)."""
+        return self.day == 0
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}-{self.day:02d}"
+
+    @classmethod
+    def from_json(cls, value: Any) -> BirthDate:
+        """Parse ``YYYY-MM-DD`` where MM and DD may be ``00``."""
+        if (
+            not isinstance(value, str)
+            or len(value) != 10
+            or value[4] != "-"
+            or value[7] != "-"
+            or not (value[:4] + value[5:7] + value[8:]).isdigit()
+            or not value.isascii()
+        ):
+            raise DateInvalid(f"birth date {value!r} must be YYYY-MM-DD (MM, DD may be 00)")
+        return cls(int(value[:4]), int(value[5:7]), int(value[8:]))
+
+    def to_wire(self) -> int:
+        """Compact form: the unsigned integer YYYYMMDD."""
+        return self.year * 10_000 + self.month * 100 + self.day
+
+    @classmethod
+    def from_wire(cls, value: Any) -> BirthDate:
+        """Parse the YYYYMMDD integer."""
+        if type(value) is not int or not 18_500_000 <= value <= 21_991_231:
+            raise DateInvalid("birth date must be an integer YYYYMMDD")
+        year, rest = divmod(value, 10_000)
+        month, day = divmod(rest, 100)
+        return cls(year, month, day)
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A rights period; ``end`` None means open-ended. Both ends are inclusive."""
+
+    start: _dt.date
+    end: _dt.date | None = None
+
+    def __post_init__(self) -> None:
+        if self.end is not None and self.end < self.start:
+            raise DateInvalid(f"period ends ({self.end}) before it starts ({self.start})")
+
+    def covers(self, day: _dt.date) -> bool:
+        """True when ``day`` falls inside the period."""
+        return self.start <= day and (self.end is None or day <= self.end)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"start": self.start.isoformat(), "end": self.end.isoformat() if self.end else None}
+
+    @classmethod
+    def from_json(cls, value: Any, what: str = "period") -> Period:
+        data = _json_object(value, what, {"start"}, {"end"})
+        end = data.get("end")
+        return cls(
+            _day_from_json(data["start"], f"{what}.start"),
+            None if end is None else _day_from_json(end, f"{what}.end"),
+        )
+
+    def to_wire(self) -> dict[int, Any]:
+        out: dict[int, Any] = {PeriodLabel.START: _day_to_wire(self.start)}
+        if self.end is not None:
+            out[PeriodLabel.END] = _day_to_wire(self.end)
+        return out
+
+    @classmethod
+    def from_wire(cls, value: Any, what: str = "period") -> Period:
+        data = _wire_map(value, PeriodLabel, {PeriodLabel.START}, {PeriodLabel.END}, what)
+        end = data.get(PeriodLabel.END)
+        return cls(
+            _day_from_wire(data[PeriodLabel.START], f"{what}.start"),
+            None if end is None else _day_from_wire(end, f"{what}.end"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Exoneration:
+    """An exoneration (e.g. ALD) over a period."""
+
+    code: ExonerationCode
+    period: Period
+
+    def to_json(self) -> dict[str, Any]:
+        return {"code": self.code.name.lower(), **self.period.to_json()}
+
+    @classmethod
+    def from_json(cls, value: Any) -> Exoneration:
+        data = _json_object(value, "exoneration", {"code", "start"}, {"end"})
+        code = _enum_from_json(ExonerationCode, data["code"], "exoneration code")
+        period = Period.from_json({k: v for k, v in data.items() if k != "code"}, "exoneration")
+        return cls(code, period)
+
+    def to_wire(self) -> dict[int, Any]:
+        return {**self.period.to_wire(), PeriodLabel.CODE: int(self.code)}
+
+    @classmethod
+    def from_wire(cls, value: Any) -> Exoneration:
+        data = _wire_map(
+            value,
+            PeriodLabel,
+            {PeriodLabel.START, PeriodLabel.CODE},
+            {PeriodLabel.END},
+            "exoneration",
+        )
+        code = _enum_from_wire(ExonerationCode, data.pop(PeriodLabel.CODE), "exoneration")
+        return cls(code, Period.from_wire(data, "exoneration"))
+
+
+@dataclass(frozen=True, slots=True)
+class Amc:
+    """Complementary insurance (assurance maladie complémentaire) attachment."""
+
+    organisation: str
+    contract: str
+    period: Period
+
+    def __post_init__(self) -> None:
+        if not (self.organisation.isascii() and self.organisation.isdigit()):
+            raise CardDataError("AMC organisation must be digits")
+        if not 1 <= len(self.organisation) <= 10:
+            raise CardDataError("AMC organisation must be 1..10 digits")
+        _check_text(self.contract, "AMC contract", 32)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "organisation": self.organisation,
+            "contract": self.contract,
+            **self.period.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, value: Any) -> Amc:
+        data = _json_object(value, "amc", {"organisation", "contract", "start"}, {"end"})
+        if not isinstance(data["organisation"], str):
+            raise CardDataError("AMC organisation must be a string of digits")
+        period = Period.from_json({"start": data["start"], "end": data.get("end")}, "amc")
+        return cls(data["organisation"], data["contract"], period)
+
+    def to_wire(self) -> dict[int, Any]:
+        out: dict[int, Any] = {
+            AmcLabel.ORGANISATION: self.organisation,
+            AmcLabel.CONTRACT: self.contract,
+            AmcLabel.START: _day_to_wire(self.period.start),
+        }
+        if self.period.end is not None:
+            out[AmcLabel.END] = _day_to_wire(self.period.end)
+        return out
+
+    @classmethod
+    def from_wire(cls, value: Any) -> Amc:
+        data = _wire_map(
+            value,
+            AmcLabel,
+            {AmcLabel.ORGANISATION, AmcLabel.CONTRACT, AmcLabel.START},
+            {AmcLabel.END},
+            "amc",
+        )
+        org, contract = data[AmcLabel.ORGANISATION], data[AmcLabel.CONTRACT]
+        if not isinstance(org, str) or not isinstance(contract, str):
+            raise CardDataError("AMC organisation and contract must be text")
+        end = data.get(AmcLabel.END)
+        period = Period(
+            _day_from_wire(data[AmcLabel.START], "amc.start"),
+            None if end is None else _day_from_wire(end, "amc.end"),
+        )
+        return cls(org, contract, period)
+
+
+@dataclass(frozen=True, slots=True)
+class Organisme:
+    """Organisme de rattachement: régime(2) + caisse(3) + centre(4) digits."""
+
+    regime: str
+    caisse: str
+    centre: str
+
+    def __post_init__(self) -> None:
+        for part, width, name in (
+            (self.regime, 2, "régime"),
+            (self.caisse, 3, "caisse"),
+            (self.centre, 4, "centre"),
+        ):
+            if (
+                not isinstance(part, str)
+                or len(part) != width
+                or not (part.isascii() and part.isdigit())
+            ):
+                raise OrganismeInvalid(f"{name} must be {width} digits, not {part!r}")
+
+    def __str__(self) -> str:
+        return f"{self.regime} {self.caisse} {self.centre}"
+
+    @classmethod
+    def parse(cls, text: str) -> Organisme:
+        """Parse ``"01 751 0001"`` or ``"017510001"``."""
+        if not isinstance(text, str):
+            raise OrganismeInvalid("organisme must be text")
+        compact = text.replace(" ", "")
+        if len(compact) != 9:
+            raise OrganismeInvalid(f"organisme {text!r} must be 9 digits")
+        return cls(compact[:2], compact[2:5], compact[5:])
+
+    def to_wire(self) -> int:
+        """Compact form: the 9 digits as an unsigned integer."""
+        return int(self.regime + self.caisse + self.centre)
+
+    @classmethod
+    def from_wire(cls, value: Any) -> Organisme:
+        if type(value) is not int or not 0 <= value < 10**9:
+            raise OrganismeInvalid("wire organisme must be an integer below 10**9")
+        return cls.parse(f"{value:09d}")
+
+
+def _check_text(value: Any, what: str, limit: int = MAX_NAME_CHARS) -> str:
+    if not isinstance(value, str) or not value or len(value) > limit:
+        raise CardDataError(f"{what} must be text of 1..{limit} characters")
+    if not value.isprintable() or value != value.strip():
+        raise CardDataError(f"{what} has control characters or surrounding spaces")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Beneficiary:
+    """One person covered by the card: the insured or a dependant."""
+
+    family_name: str
+    given_names: tuple[str, ...]
+    birth_date: BirthDate
+    qualite: Qualite
+    birth_rank: int = 1
+    amo: tuple[Period, ...] = ()
+    exonerations: tuple[Exoneration, ...] = ()
+    css: Period | None = None
+    amc: Amc | None = None
+    nir: Nir | None = None
+
+    def __post_init__(self) -> None:
+        _check_text(self.family_name, "family name")
+        if not 1 <= len(self.given_names) <= MAX_GIVEN_NAMES:
+            raise CardDataError(f"given names must be 1..{MAX_GIVEN_NAMES} names")
+        for name in self.given_names:
+            _check_text(name, "given name")
+        if type(self.birth_rank) is not int or not 1 <= self.birth_rank <= 9:
+            raise CardDataError("birth rank must be 1..9")
+        if not isinstance(self.qualite, Qualite):
+            raise CardDataError("qualité must be a Qualite")
+        if len(self.amo) > MAX_PERIODS or len(self.exonerations) > MAX_PERIODS:
+            raise CardDataError(f"at most {MAX_PERIODS} periods of each kind")
+
+    def covered_on(self, day: _dt.date) -> bool:
+        """True when an AMO period covers ``day``."""
+        return any(p.covers(day) for p in self.amo)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "family_name": self.family_name,
+            "given_names": list(self.given_names),
+            "birth_date": str(self.birth_date),
+            "birth_rank": self.birth_rank,
+            "qualite": self.qualite.name.lower(),
+            "amo": [p.to_json() for p in self.amo],
+            "exonerations": [e.to_json() for e in self.exonerations],
+            "css": self.css.to_json() if self.css else None,
+            "amc": self.amc.to_json() if self.amc else None,
+        }
+        if self.nir is not None:
+            out["nir"] = self.nir.value
+        return out
+
+    @classmethod
+    def from_json(cls, value: Any) -> Beneficiary:
+        data = _json_object(
+            value,
+            "beneficiary",
+            {"family_name", "given_names", "birth_date", "qualite"},
+            {"birth_rank", "amo", "exonerations", "css", "amc", "nir"},
+        )
+        given = data["given_names"]
+        if not isinstance(given, list):
+            raise CardDataError("given_names must be a list")
+        return cls(
+            family_name=data["family_name"],
+            given_names=tuple(given),
+            birth_date=BirthDate.from_json(data["birth_date"]),
+            qualite=_enum_from_json(Qualite, data["qualite"], "qualité"),
+            birth_rank=data.get("birth_rank", 1),
+            amo=tuple(Period.from_json(p, "amo") for p in _json_list(data.get("amo"), "amo")),
+            exonerations=tuple(
+                Exoneration.from_json(e) for e in _json_list(data.get("exonerations"), "exon")
+            ),
+            css=None if data.get("css") is None else Period.from_json(data["css"], "css"),
+            amc=None if data.get("amc") is None else Amc.from_json(data["amc"]),
+            nir=None if data.get("nir") is None else Nir.parse(data["nir"]),
+        )
+
+    def to_wire(self) -> dict[int, Any]:
+        out: dict[int, Any] = {
+            BeneficiaryLabel.FAMILY_NAME: self.family_name,
+            BeneficiaryLabel.GIVEN_NAMES: list(self.given_names),
+            BeneficiaryLabel.BIRTH_DATE: self.birth_date.to_wire(),
+            BeneficiaryLabel.QUALITE: int(self.qualite),
+        }
+        if self.birth_rank != 1:
+            out[BeneficiaryLabel.BIRTH_RANK] = self.birth_rank
+        if self.amo:
+            out[BeneficiaryLabel.AMO] = [p.to_wire() for p in self.amo]
+        if self.exonerations:
+            out[BeneficiaryLabel.EXONERATIONS] = [e.to_wire() for e in self.exonerations]
+        if self.css is not None:
+            out[BeneficiaryLabel.CSS] = self.css.to_wire()
+        if self.amc is not None:
+            out[BeneficiaryLabel.AMC] = self.amc.to_wire()
+        if self.nir is not None:
+            out[BeneficiaryLabel.NIR] = self.nir.to_wire()
+        return out
+
+    @classmethod
+    def from_wire(cls, value: Any) -> Beneficiary:
+        required = {
+            BeneficiaryLabel.FAMILY_NAME,
+            BeneficiaryLabel.GIVEN_NAMES,
+            BeneficiaryLabel.BIRTH_DATE,
+            BeneficiaryLabel.QUALITE,
+        }
+        data = _wire_map(
+            value, BeneficiaryLabel, required, set(BeneficiaryLabel) - required, "beneficiary"
+        )
+        given = data[BeneficiaryLabel.GIVEN_NAMES]
+        if not isinstance(given, list):
+            raise SchemaError("given_names(2) must be an array")
+        rank = data.get(BeneficiaryLabel.BIRTH_RANK, 1)
+        if rank == 1 and BeneficiaryLabel.BIRTH_RANK in data:
+            # The default is never written: two encodings of one card would exist.
+            raise SchemaError("birth_rank(4) equal to its default 1 must be omitted")
+        for label in (BeneficiaryLabel.AMO, BeneficiaryLabel.EXONERATIONS):
+            if label in data and (not isinstance(data[label], list) or not data[label]):
+                raise SchemaError(
+                    f"{label_name(BeneficiaryLabel, label)} must be a non-empty array"
+                )
+        nir = data.get(BeneficiaryLabel.NIR)
+        return cls(
+            family_name=data[BeneficiaryLabel.FAMILY_NAME],
+            given_names=tuple(given),
+            birth_date=BirthDate.from_wire(data[BeneficiaryLabel.BIRTH_DATE]),
+            qualite=_enum_from_wire(Qualite, data[BeneficiaryLabel.QUALITE], "qualité"),
+            birth_rank=rank,
+            amo=tuple(Period.from_wire(p, "amo") for p in data.get(BeneficiaryLabel.AMO, ())),
+            exonerations=tuple(
+                Exoneration.from_wire(e) for e in data.get(BeneficiaryLabel.EXONERATIONS, ())
+            ),
+            css=None
+            if BeneficiaryLabel.CSS not in data
+            else Period.from_wire(data[BeneficiaryLabel.CSS], "css"),
+            amc=None
+            if BeneficiaryLabel.AMC not in data
+            else Amc.from_wire(data[BeneficiaryLabel.AMC]),
+            nir=None if nir is None else Nir.from_wire(nir),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """A whole card: card-level data and every beneficiary (index 0 is the insured)."""
+
+    nir: Nir
+    organisme: Organisme
+    serial: int
+    issued: _dt.date
+    beneficiaries: tuple[Beneficiary, ...]
+
+    def __post_init__(self) -> None:
+        if type(self.serial) is not int or not 0 <= self.serial < 2**63:
+            raise CardDataError("serial must be an integer 0..2**63-1")
+        if not 1 <= len(self.beneficiaries) <= MAX_BENEFICIARIES:
+            raise CardDataError(f"a card has 1..{MAX_BENEFICIARIES} beneficiaries")
+        if self.beneficiaries[0].qualite is not Qualite.ASSURE:
+            raise CardDataError("beneficiary 0 must be the insured (qualité assure)")
+        if any(b.qualite is Qualite.ASSURE for b in self.beneficiaries[1:]):
+            raise CardDataError("only beneficiary 0 may have qualité assure")
+
+    def view(self, index: int) -> CardView:
+        """The card as one beneficiary's credential carries it."""
+        if not 0 <= index < len(self.beneficiaries):
+            raise CardDataError(f"no beneficiary {index} on this card")
+        return CardView(
+            nir=self.nir,
+            organisme=self.organisme,
+            serial=self.serial,
+            issued=self.issued,
+            index=index,
+            count=len(self.beneficiaries),
+            beneficiary=self.beneficiaries[index],
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "nir": self.nir.value,
+            "organisme": str(self.organisme),
+            "serial": self.serial,
+            "issued": self.issued.isoformat(),
+            "beneficiaries": [b.to_json() for b in self.beneficiaries],
+        }
+
+    @classmethod
+    def from_json(cls, value: Any) -> Card:
+        """Parse the issuer's JSON card format (``spec/data-model.md`` section 5)."""
+        data = _json_object(
+            value, "card", {"nir", "organisme", "serial", "issued", "beneficiaries"}, set()
+        )
+        return cls(
+            nir=Nir.parse(data["nir"]),
+            organisme=Organisme.parse(data["organisme"]),
+            serial=data["serial"],
+            issued=_day_from_json(data["issued"], "issued"),
+            beneficiaries=tuple(
+                Beneficiary.from_json(b) for b in _json_list(data["beneficiaries"], "beneficiaries")
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CardView:
+    """The card-level data plus exactly one beneficiary: what one credential carries."""
+
+    nir: Nir
+    organisme: Organisme
+    serial: int
+    issued: _dt.date
+    index: int
+    count: int
+    beneficiary: Beneficiary
+    version: int = field(default=CARD_FORMAT_VERSION)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.index < self.count <= MAX_BENEFICIARIES:
+            raise CardDataError("beneficiary index must be below the beneficiary count")
+        if (self.index == 0) != (self.beneficiary.qualite is Qualite.ASSURE):
+            raise CardDataError("index 0, and only index 0, is the insured")
+
+    @property
+    def is_insured(self) -> bool:
+        """True when the disclosed beneficiary is the insured."""
+        return self.index == 0
+
+    def to_wire(self) -> dict[int, Any]:
+        return {
+            CardLabel.VERSION: self.version,
+            CardLabel.NIR: self.nir.to_wire(),
+            CardLabel.ORGANISME: self.organisme.to_wire(),
+            CardLabel.SERIAL: self.serial,
+            CardLabel.ISSUED: _day_to_wire(self.issued),
+            CardLabel.BENEFICIARY: self.beneficiary.to_wire(),
+            CardLabel.INDEX: self.index,
+            CardLabel.COUNT: self.count,
+        }
+
+    @classmethod
+    def from_wire(cls, value: Any) -> CardView:
+        data = _wire_map(value, CardLabel, set(CardLabel), set(), "card")
+        if data[CardLabel.VERSION] != CARD_FORMAT_VERSION:
+            raise SchemaError(f"card version {data[CardLabel.VERSION]!r} is not supported")
+        serial, index, count = data[CardLabel.SERIAL], data[CardLabel.INDEX], data[CardLabel.COUNT]
+        for name, number in (("serial", serial), ("index", index), ("count", count)):
+            if type(number) is not int or number < 0:
+                raise SchemaError(f"card {name} must be an unsigned integer")
+        if serial >= 2**63:
+            raise SchemaError("card serial must be below 2**63")
+        return cls(
+            nir=Nir.from_wire(data[CardLabel.NIR]),
+            organisme=Organisme.from_wire(data[CardLabel.ORGANISME]),
+            serial=serial,
+            issued=_day_from_wire(data[CardLabel.ISSUED], "issued"),
+            index=index,
+            count=count,
+            beneficiary=Beneficiary.from_wire(data[CardLabel.BENEFICIARY]),
+        )
+
+
+# --- strict map helpers --------------------------------------------------------------
+
+
+def _json_object(value: Any, what: str, required: set[str], optional: set[str]) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise CardDataError(f"{what} must be a JSON object")
+    keys = set(value)
+    missing = required - keys
+    if missing:
+        raise CardDataError(f"{what} lacks {sorted(missing)}")
+    unknown = keys - required - optional
+    if unknown:
+        raise CardDataError(f"{what} has unknown fields {sorted(unknown)}")
+    return dict(value)
+
+
+def _json_list(value: Any, what: str) -> Sequence[Any]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise CardDataError(f"{what} must be a list")
+    return value
+
+
+def _wire_map(
+    value: Any,
+    enum: type[IntEnum],
+    required: set[Any],
+    optional: set[Any],
+    what: str,
+) -> dict[int, Any]:
+    if not isinstance(value, dict):
+        raise SchemaError(f"{what} must be a map")
+    for key in value:
+        if key not in required and key not in optional:
+            raise SchemaUnknownLabel(f"{what} has unknown label {label_name(enum, key)}")
+    for key in required:
+        if key not in value:
+            raise SchemaMissingLabel(f"{what} lacks {label_name(enum, key)}")
+    return dict(value)

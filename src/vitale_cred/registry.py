@@ -1,0 +1,188 @@
+"""Integer registries: every label, algorithm and code used on the wire.
+
+No module writes a bare ``4`` or ``-7``: it names the member here. Error messages
+name both, e.g. ``exp(4)``, via :func:`label_name`.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+__all__ = [
+    "AmcLabel",
+    "BeneficiaryLabel",
+    "CardLabel",
+    "CnfLabel",
+    "CoseAlg",
+    "CoseCurve",
+    "CoseHeader",
+    "CoseKeyLabel",
+    "CoseKeyType",
+    "CoseTag",
+    "CwtClaim",
+    "DelegationLabel",
+    "PeriodLabel",
+    "PresentationLabel",
+    "label_name",
+]
+
+
+class CoseTag(IntEnum):
+    """CBOR tags that the profile allows (RFC 9052 section 2, RFC 8392 section 6)."""
+
+    COSE_SIGN1 = 18
+    CWT = 61
+
+
+class CoseHeader(IntEnum):
+    """COSE header parameters (RFC 9052 section 3.1, RFC 9360)."""
+
+    ALG = 1
+    CRIT = 2
+    CONTENT_TYPE = 3
+    KID = 4
+    IV = 5
+    PARTIAL_IV = 6
+    X5CHAIN = 33
+
+
+class CoseAlg(IntEnum):
+    """COSE algorithms (RFC 9053). Only signature algorithms are listed."""
+
+    ES256 = -7
+    EDDSA = -8
+    ES384 = -35
+    ES512 = -36
+    PS256 = -37
+    HMAC_256_256 = 5  # listed so that an HMAC ``alg`` is named in errors, never accepted
+
+
+class CoseKeyLabel(IntEnum):
+    """COSE_Key common and EC2/OKP parameters (RFC 9052 section 7, RFC 9053 section 7)."""
+
+    KTY = 1
+    KID = 2
+    ALG = 3
+    KEY_OPS = 4
+    CRV = -1
+    X = -2
+    Y = -3
+    D = -4
+
+
+class CoseKeyType(IntEnum):
+    """COSE key types."""
+
+    OKP = 1
+    EC2 = 2
+    SYMMETRIC = 4
+
+
+class CoseCurve(IntEnum):
+    """COSE elliptic curves."""
+
+    P256 = 1
+    P384 = 2
+    P521 = 3
+    ED25519 = 6
+
+
+class CwtClaim(IntEnum):
+    """CWT claims (RFC 8392, RFC 8747, Token Status List) and the private card claims.
+
+    Private-use claim keys are below -65536 (RFC 8392 section 9.1).
+    """
+
+    ISS = 1
+    SUB = 2
+    AUD = 3
+    EXP = 4
+    NBF = 5
+    IAT = 6
+    CTI = 7
+    CNF = 8
+    STATUS_LIST = 65533
+    TTL = 65534
+    STATUS = 65535
+    CARD = -65537
+    DELEGATION = -65538
+
+
+class CnfLabel(IntEnum):
+    """Confirmation methods (RFC 8747 section 3.1)."""
+
+    COSE_KEY = 1
+
+
+class CardLabel(IntEnum):
+    """Keys of the card map held under ``card(-65537)``."""
+
+    VERSION = 0
+    NIR = 1
+    ORGANISME = 2
+    SERIAL = 3
+    ISSUED = 4
+    BENEFICIARY = 5
+    INDEX = 6
+    COUNT = 7
+
+
+class BeneficiaryLabel(IntEnum):
+    """Keys of one beneficiary (the insured or a dependant)."""
+
+    FAMILY_NAME = 1
+    GIVEN_NAMES = 2
+    BIRTH_DATE = 3
+    BIRTH_RANK = 4
+    QUALITE = 5
+    AMO = 6
+    EXONERATIONS = 7
+    CSS = 8
+    AMC = 9
+    NIR = 10
+
+
+class PeriodLabel(IntEnum):
+    """Keys of a rights period. Dates are day numbers since 1970-01-01."""
+
+    START = 1
+    END = 2
+    CODE = 3
+
+
+class AmcLabel(IntEnum):
+    """Keys of the complementary-insurance (AMC) block."""
+
+    ORGANISATION = 1
+    CONTRACT = 2
+    START = 3
+    END = 4
+
+
+class DelegationLabel(IntEnum):
+    """Keys of the ``delegation(-65538)`` claim."""
+
+    DELEGATOR = 1
+    DELEGATE = 2
+    SCOPE = 3
+
+
+class PresentationLabel(IntEnum):
+    """Keys of the device-signed presentation payload."""
+
+    CREDENTIAL = 1
+    IAT = 2
+    EXP = 3
+    NONCE = 4
+    AUDIENCE = 5
+    TRANSCRIPT = 6
+
+
+def label_name(enum: type[IntEnum], value: object) -> str:
+    """Render ``value`` as ``name(value)`` when it is a member of ``enum``."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            return f"{enum(value).name.lower()}({value})"
+        except ValueError:
+            return f"({value})"
+    return repr(value)

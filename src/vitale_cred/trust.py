@@ -1,0 +1,356 @@
+"""Trust anchors: which keys may sign what, and how a message names its signer.
+
+A :class:`TrustStore` answers one question for the verifier: given a COSE_Sign1,
+the verification instant and the intended usage, which :class:`TrustedKey` signed
+it? It knows two kinds of anchors:
+
+* X.509 roots. An issuer certificate reaches the verifier in the message's
+  ``x5chain`` header, or was registered beforehand (``add_certificate``) and is
+  named by ``kid``. The path root -> (intermediate) -> issuer is validated at the
+  verification instant with :mod:`cryptography.x509.verification`, and the issuer
+  certificate must satisfy the profile of ``spec/trust.md`` section 2.
+* Raw keys indexed by ``kid``, for deployments without X.509 (and for the signed
+  trust list).
+
+Validated paths are cached per exact certificate bytes together with the window in
+which every certificate of the path is valid, so a warm lookup is a dict access.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import enum
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+from cryptography.x509.verification import ExtensionPolicy, PolicyBuilder, Store
+from cryptography.x509.verification import VerificationError as X509VerificationError
+
+from .clock import to_datetime
+from .cose import DEFAULT_ALGS, CoseKey, Sign1, VerifyingKey
+from .errors import (
+    CertificateChainError,
+    CertificateProfileError,
+    CoseAlgNotAllowed,
+    InvalidArgument,
+    KeyUsageNotAllowed,
+    KidMismatch,
+    TrustError,
+    UnknownIssuer,
+)
+from .pki import kid_for_certificate
+from .registry import CoseAlg, CoseHeader
+
+__all__ = ["MAX_CHAIN_LENGTH", "TrustStore", "TrustedKey", "Usage"]
+
+#: Most certificates accepted in an ``x5chain`` (issuer + intermediates).
+MAX_CHAIN_LENGTH = 3
+
+
+class Usage(enum.Enum):
+    """What a trusted key may sign."""
+
+    CREDENTIAL = "credential"
+    STATUS_LIST = "status_list"
+    TRUST_LIST = "trust_list"
+    STATEMENT = "statement"
+
+
+_ISSUER_USAGES = frozenset({Usage.CREDENTIAL, Usage.STATUS_LIST, Usage.STATEMENT})
+
+
+@dataclass(frozen=True, slots=True)
+class TrustedKey:
+    """A key the verifier trusts, for some algorithms and usages, over a time window."""
+
+    kid: bytes
+    key: VerifyingKey
+    usages: frozenset[Usage] = _ISSUER_USAGES
+    not_before: int | None = None
+    not_after: int | None = None
+    name: str = ""
+    certificate: x509.Certificate | None = field(default=None, compare=False)
+
+    @property
+    def alg(self) -> CoseAlg:
+        """The one algorithm this key verifies."""
+        return self.key.alg
+
+    def check(self, at: int, usage: Usage, allowed_algs: frozenset[CoseAlg]) -> None:
+        """Refuse a key outside its window, its usages or the allowed algorithms."""
+        if usage not in self.usages:
+            raise KeyUsageNotAllowed(f"key {self.kid.hex()} is not trusted for {usage.value}")
+        if self.key.alg not in allowed_algs:
+            raise CoseAlgNotAllowed(f"{self.key.alg.name} is not allowed for this trust anchor")
+        if self.not_before is not None and at < self.not_before:
+            raise CertificateChainError(f"key {self.kid.hex()} is not valid yet")
+        if self.not_after is not None and at > self.not_after:
+            raise CertificateChainError(f"key {self.kid.hex()} has expired")
+
+
+@dataclass(frozen=True, slots=True)
+class _Path:
+    key: TrustedKey
+    start: int
+    end: int
+
+
+def _alg_for_public_key(public_key: object) -> CoseAlg:
+    if isinstance(public_key, ed25519.Ed25519PublicKey):
+        return CoseAlg.EDDSA
+    if isinstance(public_key, ec.EllipticCurvePublicKey):
+        if isinstance(public_key.curve, ec.SECP256R1):
+            return CoseAlg.ES256
+        if isinstance(public_key.curve, ec.SECP384R1):
+            return CoseAlg.ES384
+    raise CertificateProfileError("issuer key must be P-256, P-384 or Ed25519")
+
+
+def check_issuer_profile(cert: x509.Certificate) -> CoseAlg:
+    """Check the issuer certificate profile; return the algorithm its key implies."""
+    try:
+        basic = cert.extensions.get_extension_for_class(x509.BasicConstraints)
+        usage = cert.extensions.get_extension_for_class(x509.KeyUsage)
+    except x509.ExtensionNotFound as exc:
+        raise CertificateProfileError(
+            "issuer certificate needs basicConstraints and keyUsage"
+        ) from exc
+    except ValueError as exc:
+        raise CertificateProfileError(f"issuer certificate extensions unreadable: {exc}") from exc
+    if basic.value.ca:
+        raise CertificateProfileError("issuer certificate must not be a CA (cA=true)")
+    if not usage.critical:
+        raise CertificateProfileError("keyUsage must be critical")
+    if not usage.value.digital_signature or usage.value.key_cert_sign:
+        raise CertificateProfileError("keyUsage must allow digitalSignature and not keyCertSign")
+    return _alg_for_public_key(cert.public_key())
+
+
+class TrustStore:
+    """Trusted roots and keys; thread-safe, with a cache of validated paths."""
+
+    def __init__(
+        self,
+        *,
+        roots: Iterable[x509.Certificate] = (),
+        keys: Iterable[TrustedKey] = (),
+        certificates: Iterable[x509.Certificate] = (),
+        allowed_algs: Iterable[CoseAlg] = DEFAULT_ALGS,
+    ) -> None:
+        self.allowed_algs = frozenset(allowed_algs)
+        self._roots = list(roots)
+        for root in self._roots:
+            try:
+                constraints = root.extensions.get_extension_for_class(x509.BasicConstraints)
+            except x509.ExtensionNotFound as exc:
+                raise InvalidArgument("a root certificate must carry basicConstraints") from exc
+            if not constraints.value.ca:
+                raise InvalidArgument("a root certificate must be a CA")
+        self._store = Store(self._roots) if self._roots else None
+        self._keys: dict[bytes, TrustedKey] = {}
+        self._registered: dict[bytes, tuple[x509.Certificate, tuple[x509.Certificate, ...]]] = {}
+        self._paths: dict[tuple[bytes, ...], _Path] = {}
+        self._lock = threading.Lock()
+        for key in keys:
+            self.add_key(key)
+        for cert in certificates:
+            self.add_certificate(cert)
+
+    @classmethod
+    def from_pem(cls, pem: bytes, **kwargs: object) -> TrustStore:
+        """Self-signed certificates become roots; the others, registered issuers."""
+        certs = x509.load_pem_x509_certificates(pem)
+        roots = [c for c in certs if c.issuer == c.subject]
+        others = [c for c in certs if c.issuer != c.subject]
+        return cls(roots=roots, certificates=others, **kwargs)  # type: ignore[arg-type]
+
+    def add_key(self, key: TrustedKey) -> None:
+        """Trust a raw key under its kid (replacing any previous entry)."""
+        with self._lock:
+            self._keys[key.kid] = key
+
+    def withdraw(self, kid: bytes) -> None:
+        """Stop trusting ``kid`` at once (a compromised key)."""
+        with self._lock:
+            self._keys.pop(kid, None)
+            self._registered.pop(kid, None)
+            self._paths = {k: v for k, v in self._paths.items() if v.key.kid != kid}
+
+    def add_certificate(
+        self, cert: x509.Certificate, intermediates: Iterable[x509.Certificate] = ()
+    ) -> bytes:
+        """Register an issuer certificate so that messages may name it by kid only.
+
+        The path is validated at each verification instant, not here.
+        """
+        check_issuer_profile(cert)
+        kid = kid_for_certificate(cert)
+        with self._lock:
+            self._registered[kid] = (cert, tuple(intermediates))
+        return kid
+
+    @property
+    def roots(self) -> list[x509.Certificate]:
+        """The trusted root certificates."""
+        return list(self._roots)
+
+    def resolve(self, message: Sign1, at: int, usage: Usage = Usage.CREDENTIAL) -> TrustedKey:
+        """The trusted key that must have signed ``message`` at time ``at``."""
+        chain = message.header(CoseHeader.X5CHAIN)
+        kid = message.kid
+        if chain is not None:
+            certs = _parse_x5chain(chain)
+            key = self._validated(certs[0], tuple(certs[1:]), at)
+            if kid is not None and kid != key.kid:
+                raise KidMismatch("kid(4) does not identify the x5chain(33) certificate")
+        elif kid is None:
+            raise UnknownIssuer("message names no signer: neither kid(4) nor x5chain(33)")
+        else:
+            raw = self._keys.get(kid)
+            if raw is not None:
+                key = raw
+            else:
+                registered = self._registered.get(kid)
+                if registered is None:
+                    raise UnknownIssuer(f"no trusted issuer with kid {kid.hex()}")
+                key = self._validated(registered[0], registered[1], at)
+        key.check(at, usage, self.allowed_algs)
+        return key
+
+    def _validated(
+        self, leaf: x509.Certificate, intermediates: tuple[x509.Certificate, ...], at: int
+    ) -> TrustedKey:
+        der = serialization.Encoding.DER
+        cache_key = tuple(c.public_bytes(der) for c in (leaf, *intermediates))
+        path = self._paths.get(cache_key)
+        if path is not None and path.start <= at <= path.end:
+            return path.key
+        if self._store is None:
+            raise UnknownIssuer("certificate given but no X.509 root is trusted")
+        alg = check_issuer_profile(leaf)
+        verifier = (
+            PolicyBuilder()
+            .store(self._store)
+            .time(to_datetime(at))
+            .max_chain_depth(MAX_CHAIN_LENGTH)
+            .extension_policies(
+                ca_policy=ExtensionPolicy.webpki_defaults_ca(),
+                ee_policy=ExtensionPolicy.permit_all(),
+            )
+            .build_client_verifier()
+        )
+        if any(_is_eddsa(c) for c in (leaf, *intermediates, *self._roots)):
+            # cryptography's verifier implements the Web PKI key-algorithm list,
+            # which has no Ed25519: such paths take the small RFC 5280 subset below.
+            chain = _validate_eddsa_path(leaf, intermediates, self._roots, at)
+        else:
+            try:
+                chain = verifier.verify(leaf, list(intermediates)).chain
+            except X509VerificationError as exc:
+                raise CertificateChainError(f"certificate path invalid: {exc}") from exc
+        start = max(_posix(c.not_valid_before_utc) for c in chain)
+        end = min(_posix(c.not_valid_after_utc) for c in chain)
+        key = TrustedKey(
+            kid=kid_for_certificate(leaf),
+            key=VerifyingKey(leaf.public_key(), alg),  # type: ignore[arg-type]
+            not_before=_posix(leaf.not_valid_before_utc),
+            not_after=_posix(leaf.not_valid_after_utc),
+            name=leaf.subject.rfc4514_string(),
+            certificate=leaf,
+        )
+        with self._lock:
+            self._paths[cache_key] = _Path(key, start, end)
+        return key
+
+
+def _is_eddsa(cert: x509.Certificate) -> bool:
+    return isinstance(cert.public_key(), ed25519.Ed25519PublicKey)
+
+
+def _validate_eddsa_path(
+    leaf: x509.Certificate,
+    intermediates: tuple[x509.Certificate, ...],
+    roots: list[x509.Certificate],
+    at: int,
+) -> list[x509.Certificate]:
+    """Path validation for chains with Ed25519 keys (RFC 5280 section 6 subset).
+
+    Checks, link by link up to a trusted root: the subject/issuer name chaining, the
+    signature, that every issuer is a CA with keyCertSign, the path length, and
+    that each certificate is valid at ``at``. No policy, name constraints or
+    revocation: the profile forbids them in issuer PKIs of this protocol.
+    """
+    chain = [leaf]
+    current = leaf
+    pool = list(intermediates)
+    for _ in range(MAX_CHAIN_LENGTH):
+        root = next((r for r in roots if r.subject == current.issuer), None)
+        parent = root or next((c for c in pool if c.subject == current.issuer), None)
+        if parent is None:
+            raise CertificateChainError("certificate path invalid: no issuer found")
+        try:
+            current.verify_directly_issued_by(parent)
+        except (ValueError, TypeError, InvalidSignature) as exc:
+            raise CertificateChainError(f"certificate path invalid: {exc}") from exc
+        _check_ca(parent, len(chain) - 1)
+        chain.append(parent)
+        if root is not None:
+            break
+        pool.remove(parent)
+        current = parent
+    else:
+        raise CertificateChainError("certificate path invalid: too long")
+    moment = to_datetime(at)
+    for cert in chain:
+        if not cert.not_valid_before_utc <= moment <= cert.not_valid_after_utc:
+            raise CertificateChainError(
+                "certificate path invalid: cert is not valid at validation time"
+            )
+    return chain
+
+
+def _check_ca(cert: x509.Certificate, below: int) -> None:
+    try:
+        basic = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
+        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
+    except x509.ExtensionNotFound as exc:
+        raise CertificateChainError("certificate path invalid: issuer is not a CA") from exc
+    if not basic.ca or not usage.key_cert_sign:
+        raise CertificateChainError("certificate path invalid: issuer is not a CA")
+    if basic.path_length is not None and below > basic.path_length:
+        raise CertificateChainError("certificate path invalid: path length exceeded")
+
+
+def _posix(value: _dt.datetime) -> int:
+    return int(value.timestamp())
+
+
+def _parse_x5chain(chain: object) -> list[x509.Certificate]:
+    items = [chain] if isinstance(chain, bytes) else chain
+    if not isinstance(items, list) or not items or not all(isinstance(c, bytes) for c in items):
+        raise TrustError("x5chain(33) must be a certificate or a non-empty array of them")
+    if len(items) > MAX_CHAIN_LENGTH:
+        raise CertificateChainError(f"x5chain(33) holds more than {MAX_CHAIN_LENGTH} certificates")
+    try:
+        return [x509.load_der_x509_certificate(c) for c in items]
+    except ValueError as exc:
+        raise CertificateChainError("x5chain(33) holds an unreadable certificate") from exc
+
+
+def raw_key(
+    cose_key: CoseKey | VerifyingKey,
+    kid: bytes,
+    *,
+    usages: Iterable[Usage] = _ISSUER_USAGES,
+    not_before: int | None = None,
+    not_after: int | None = None,
+    name: str = "",
+) -> TrustedKey:
+    """A :class:`TrustedKey` from a COSE_Key or a loaded key (kid-indexed trust)."""
+    key = cose_key if isinstance(cose_key, VerifyingKey) else cose_key.verifying_key()
+    return TrustedKey(kid, key, frozenset(usages), not_before, not_after, name)
