@@ -156,8 +156,24 @@ def decode(
             out_list: list[Any] = []
             append = out_list.append
             for _ in range(arg):
-                value, pos = item(pos, depth)
-                append(value)
+                # Inline fast path for one-byte-head scalars: it halves the number of
+                # calls on a credential.
+                initial = data[pos]
+                if initial < 0x18:
+                    append(initial)
+                    pos += 1
+                elif 0x60 <= initial < 0x78:
+                    stop = pos + initial - 0x5F
+                    if stop > end:
+                        raise CborLengthExceedsInput(f"text at offset {pos} exceeds the input")
+                    try:
+                        append(data[pos + 1 : stop].decode("utf-8"))
+                    except UnicodeDecodeError as exc:
+                        raise CborError(f"invalid UTF-8 in text string at offset {pos}") from exc
+                    pos = stop
+                else:
+                    value, pos = item(pos, depth)
+                    append(value)
             return out_list, pos
         if major == 5:
             budget[0] -= 2 * arg
@@ -169,10 +185,20 @@ def decode(
             previous = b""
             for _ in range(arg):
                 start = pos
-                key, pos = item(pos, depth)
-                key_type = type(key)
-                if key_type is not int and key_type is not str and key_type is not bytes:
-                    raise CborTypeNotAllowed(f"map key of type {key_type.__name__} is not allowed")
+                initial = data[pos]
+                if initial < 0x18:
+                    key: Any = initial
+                    pos += 1
+                elif 0x20 <= initial < 0x38:
+                    key = 0x1F - initial
+                    pos += 1
+                else:
+                    key, pos = item(pos, depth)
+                    key_type = type(key)
+                    if key_type is not int and key_type is not str and key_type is not bytes:
+                        raise CborTypeNotAllowed(
+                            f"map key of type {key_type.__name__} is not allowed"
+                        )
                 if key in out:
                     raise CborDuplicateKey(f"duplicate map key {key!r}")
                 if deterministic:
@@ -180,7 +206,21 @@ def decode(
                     if encoded <= previous:
                         raise CborNonDeterministic(f"map key {key!r} is out of deterministic order")
                     previous = encoded
-                out[key], pos = item(pos, depth)
+                initial = data[pos]
+                if initial < 0x18:
+                    out[key] = initial
+                    pos += 1
+                elif 0x60 <= initial < 0x78:
+                    stop = pos + initial - 0x5F
+                    if stop > end:
+                        raise CborLengthExceedsInput(f"text at offset {pos} exceeds the input")
+                    try:
+                        out[key] = data[pos + 1 : stop].decode("utf-8")
+                    except UnicodeDecodeError as exc:
+                        raise CborError(f"invalid UTF-8 in text string at offset {pos}") from exc
+                    pos = stop
+                else:
+                    out[key], pos = item(pos, depth)
             return out, pos
         # major 6
         if arg not in tags:

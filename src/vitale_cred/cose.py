@@ -166,20 +166,29 @@ class VerifyingKey:
 
 @dataclass(frozen=True, slots=True)
 class CoseKey:
-    """A public COSE_Key (EC2 P-256/P-384 or OKP Ed25519). Private parts are never held."""
+    """A public COSE_Key (EC2 P-256/P-384 or OKP Ed25519). Private parts are never held.
+
+    An EC2 ``y`` is either the coordinate or, for a compressed point (RFC 9053
+    section 7.1.1), a boolean giving its sign bit.
+    """
 
     kty: CoseKeyType
     crv: CoseCurve
     x: bytes
-    y: bytes | None = None
+    y: bytes | bool | None = None
     kid: bytes | None = None
     alg: CoseAlg | None = None
 
     @classmethod
     def from_public_key(
-        cls, key: PublicKey, *, kid: bytes | None = None, alg: CoseAlg | None = None
+        cls,
+        key: PublicKey,
+        *,
+        kid: bytes | None = None,
+        alg: CoseAlg | None = None,
+        compressed: bool = False,
     ) -> CoseKey:
-        """Describe a ``cryptography`` public key as a COSE_Key."""
+        """Describe a ``cryptography`` public key as a COSE_Key (EC2 optionally compressed)."""
         if isinstance(key, ed25519.Ed25519PublicKey):
             raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
             return cls(CoseKeyType.OKP, CoseCurve.ED25519, raw, None, kid, alg)
@@ -193,7 +202,7 @@ class CoseKey:
                 CoseKeyType.EC2,
                 crv,
                 numbers.x.to_bytes(size, "big"),
-                numbers.y.to_bytes(size, "big"),
+                bool(numbers.y & 1) if compressed else numbers.y.to_bytes(size, "big"),
                 kid,
                 alg,
             )
@@ -231,8 +240,13 @@ class CoseKey:
             raise CoseKeyError("COSE_Key x(-2) must be a byte string")
         if kty == CoseKeyType.EC2 and crv in (CoseCurve.P256, CoseCurve.P384):
             size = 32 if crv == CoseCurve.P256 else 48
-            if not isinstance(y, bytes) or len(x) != size or len(y) != size:
-                raise CoseKeyError(f"EC2 {CoseCurve(crv).name} key needs x and y of {size} bytes")
+            if len(x) != size or not (
+                (isinstance(y, bytes) and len(y) == size) or isinstance(y, bool)
+            ):
+                raise CoseKeyError(
+                    f"EC2 {CoseCurve(crv).name} key needs x of {size} bytes and y "
+                    f"of {size} bytes or a sign bit"
+                )
             return cls(
                 CoseKeyType.EC2,
                 CoseCurve(crv),
@@ -285,9 +299,11 @@ class CoseKey:
             if self.kty is CoseKeyType.OKP:
                 return ed25519.Ed25519PublicKey.from_public_bytes(self.x)
             curve = ec.SECP256R1() if self.crv is CoseCurve.P256 else ec.SECP384R1()
-            return ec.EllipticCurvePublicKey.from_encoded_point(
-                curve, b"\x04" + self.x + (self.y or b"")
-            )
+            if isinstance(self.y, bool):
+                point = (b"\x03" if self.y else b"\x02") + self.x
+            else:
+                point = b"\x04" + self.x + (self.y or b"")
+            return ec.EllipticCurvePublicKey.from_encoded_point(curve, point)
         except ValueError as exc:
             raise CoseKeyError(f"COSE_Key is not a valid {self.crv.name} point") from exc
 
@@ -492,13 +508,12 @@ def _check_headers(protected: Mapping[Any, Any], unprotected: Mapping[Any, Any])
 
 
 def encode_sign1(
-    protected: Mapping[int, Any],
+    protected_bytes: bytes,
     unprotected: Mapping[int, Any],
     payload: bytes,
     signature: bytes,
 ) -> bytes:
-    """Assemble a tagged COSE_Sign1 from its parts (deterministic CBOR)."""
-    protected_bytes = _cbor.encode(dict(protected)) if protected else b""
+    """Assemble a tagged COSE_Sign1 from its parts, keeping ``protected_bytes`` as is."""
     return _cbor.encode(
         _cbor.Tagged(CoseTag.COSE_SIGN1, [protected_bytes, dict(unprotected), payload, signature])
     )
@@ -523,9 +538,4 @@ def sign1(
     signature = signer.sign(sig_structure(protected_bytes, payload, external_aad))
     if len(signature) != ALGORITHMS[signer.alg].signature_length:
         raise BadKey(f"signer returned a {len(signature)}-byte signature")
-    return _cbor.encode(
-        _cbor.Tagged(
-            CoseTag.COSE_SIGN1,
-            [protected_bytes, dict(unprotected or {}), payload, signature],
-        )
-    )
+    return encode_sign1(protected_bytes, unprotected or {}, payload, signature)

@@ -422,6 +422,34 @@ class StatusUndetermined(StatusError):
     code = "status.undetermined"
 
 
+# --- status lists (Token Status List) ---
+class StatusListInvalid(StatusError):
+    """A Status List Token is unacceptable: bad typ, claims, bits or subject."""
+
+    code = "status.list_invalid"
+
+
+class StatusListExpired(StatusError):
+    """The Status List Token's ``exp`` has passed: it must not be relied upon."""
+
+    code = "status.list_expired"
+
+
+class StatusIndexOutOfRange(StatusError):
+    """The referenced index lies outside the status list."""
+
+    code = "status.index_out_of_range"
+
+
+class StatusReferenceInvalid(SchemaError):
+    """A credential's ``status`` claim is not a well-formed status list reference."""
+
+    code = "status.reference_invalid"
+
+
+# --- end status lists ---
+
+
 # --- delegation ---------------------------------------------------------------------
 class DelegationError(VerificationError):
     """A delegated credential is not acceptable."""
@@ -565,6 +593,64 @@ class ApduResponseUnexpected(ApduResponseMalformed):
 
 
 # --- end APDU (ISO 7816-4) and NFC -----------------------------------------------
+
+
+# --- HSM (PKCS#11) ---
+class HsmError(UsageError):
+    """A PKCS#11 token (HSM) could not do what was asked."""
+
+    code = "hsm.error"
+
+
+class HsmUnavailable(HsmError):
+    """python-pkcs11 is not installed, or the PKCS#11 module cannot be loaded."""
+
+    code = "hsm.unavailable"
+
+
+class HsmTokenNotFound(HsmError):
+    """No token, or more than one, carries the requested label."""
+
+    code = "hsm.token_not_found"
+
+
+class HsmTokenInUse(HsmError):
+    """This process is already logged in to the token: share the open token."""
+
+    code = "hsm.token_in_use"
+
+
+class HsmPinIncorrect(HsmError):
+    """The token refused the user PIN."""
+
+    code = "hsm.pin_incorrect"
+
+
+class HsmPinLocked(HsmError):
+    """The user PIN is locked (or expired) on the token."""
+
+    code = "hsm.pin_locked"
+
+
+class HsmKeyNotFound(HsmError):
+    """No key pair with the requested label is on the token."""
+
+    code = "hsm.key_not_found"
+
+
+class HsmKeyLabelConflict(HsmError):
+    """The label is already used on the token, or names more than one key."""
+
+    code = "hsm.key_label_conflict"
+
+
+class HsmOperationFailed(HsmError):
+    """The token failed an operation (closed session, mechanism error, device error)."""
+
+    code = "hsm.operation_failed"
+
+
+# --- end HSM ---
 
 
 # --- misuse -------------------------------------------------------------------------

@@ -219,7 +219,7 @@ class Period:
 
     @classmethod
     def from_wire(cls, value: Any, what: str = "period") -> Period:
-        data = _wire_map(value, PeriodLabel, {PeriodLabel.START}, {PeriodLabel.END}, what)
+        data = _wire_map(value, PeriodLabel, _PERIOD_REQUIRED, _PERIOD_OPTIONAL, what)
         end = data.get(PeriodLabel.END)
         return cls(
             _day_from_wire(data[PeriodLabel.START], f"{what}.start"),
@@ -252,8 +252,8 @@ class Exoneration:
         data = _wire_map(
             value,
             PeriodLabel,
-            {PeriodLabel.START, PeriodLabel.CODE},
-            {PeriodLabel.END},
+            _EXONERATION_REQUIRED,
+            _PERIOD_OPTIONAL,
             "exoneration",
         )
         code = _enum_from_wire(ExonerationCode, data.pop(PeriodLabel.CODE), "exoneration")
@@ -373,6 +373,22 @@ def _check_text(value: Any, what: str, limit: int = MAX_NAME_CHARS) -> str:
     return value
 
 
+_BENEFICIARY_REQUIRED = frozenset(
+    {
+        BeneficiaryLabel.FAMILY_NAME,
+        BeneficiaryLabel.GIVEN_NAMES,
+        BeneficiaryLabel.BIRTH_DATE,
+        BeneficiaryLabel.QUALITE,
+    }
+)
+_BENEFICIARY_OPTIONAL = frozenset(BeneficiaryLabel) - _BENEFICIARY_REQUIRED
+_CARD_LABELS = frozenset(CardLabel)
+_PERIOD_REQUIRED = frozenset({PeriodLabel.START})
+_PERIOD_OPTIONAL = frozenset({PeriodLabel.END})
+_EXONERATION_REQUIRED = frozenset({PeriodLabel.START, PeriodLabel.CODE})
+_NOTHING: frozenset[int] = frozenset()
+
+
 @dataclass(frozen=True, slots=True)
 class Beneficiary:
     """One person covered by the card: the insured or a dependant."""
@@ -470,14 +486,8 @@ class Beneficiary:
 
     @classmethod
     def from_wire(cls, value: Any) -> Beneficiary:
-        required = {
-            BeneficiaryLabel.FAMILY_NAME,
-            BeneficiaryLabel.GIVEN_NAMES,
-            BeneficiaryLabel.BIRTH_DATE,
-            BeneficiaryLabel.QUALITE,
-        }
         data = _wire_map(
-            value, BeneficiaryLabel, required, set(BeneficiaryLabel) - required, "beneficiary"
+            value, BeneficiaryLabel, _BENEFICIARY_REQUIRED, _BENEFICIARY_OPTIONAL, "beneficiary"
         )
         given = data[BeneficiaryLabel.GIVEN_NAMES]
         if not isinstance(given, list):
@@ -542,7 +552,6 @@ class Card:
             serial=self.serial,
             issued=self.issued,
             index=index,
-            count=len(self.beneficiaries),
             beneficiary=self.beneficiaries[index],
         )
 
@@ -581,13 +590,12 @@ class CardView:
     serial: int
     issued: _dt.date
     index: int
-    count: int
     beneficiary: Beneficiary
     version: int = field(default=CARD_FORMAT_VERSION)
 
     def __post_init__(self) -> None:
-        if not 0 <= self.index < self.count <= MAX_BENEFICIARIES:
-            raise CardDataError("beneficiary index must be below the beneficiary count")
+        if not 0 <= self.index < MAX_BENEFICIARIES:
+            raise CardDataError(f"beneficiary index must be 0..{MAX_BENEFICIARIES - 1}")
         if (self.index == 0) != (self.beneficiary.qualite is Qualite.ASSURE):
             raise CardDataError("index 0, and only index 0, is the insured")
 
@@ -605,16 +613,15 @@ class CardView:
             CardLabel.ISSUED: _day_to_wire(self.issued),
             CardLabel.BENEFICIARY: self.beneficiary.to_wire(),
             CardLabel.INDEX: self.index,
-            CardLabel.COUNT: self.count,
         }
 
     @classmethod
     def from_wire(cls, value: Any) -> CardView:
-        data = _wire_map(value, CardLabel, set(CardLabel), set(), "card")
+        data = _wire_map(value, CardLabel, _CARD_LABELS, _NOTHING, "card")
         if data[CardLabel.VERSION] != CARD_FORMAT_VERSION:
             raise SchemaError(f"card version {data[CardLabel.VERSION]!r} is not supported")
-        serial, index, count = data[CardLabel.SERIAL], data[CardLabel.INDEX], data[CardLabel.COUNT]
-        for name, number in (("serial", serial), ("index", index), ("count", count)):
+        serial, index = data[CardLabel.SERIAL], data[CardLabel.INDEX]
+        for name, number in (("serial", serial), ("index", index)):
             if type(number) is not int or number < 0:
                 raise SchemaError(f"card {name} must be an unsigned integer")
         if serial >= 2**63:
@@ -625,7 +632,6 @@ class CardView:
             serial=serial,
             issued=_day_from_wire(data[CardLabel.ISSUED], "issued"),
             index=index,
-            count=count,
             beneficiary=Beneficiary.from_wire(data[CardLabel.BENEFICIARY]),
         )
 
@@ -657,8 +663,8 @@ def _json_list(value: Any, what: str) -> Sequence[Any]:
 def _wire_map(
     value: Any,
     enum: type[IntEnum],
-    required: set[Any],
-    optional: set[Any],
+    required: frozenset[Any] | set[Any],
+    optional: frozenset[Any] | set[Any],
     what: str,
 ) -> dict[int, Any]:
     if not isinstance(value, dict):

@@ -11,6 +11,7 @@ from enum import IntEnum
 __all__ = [
     "AmcLabel",
     "BeneficiaryLabel",
+    "BundleLabel",
     "CardLabel",
     "CnfLabel",
     "CoseAlg",
@@ -23,6 +24,7 @@ __all__ = [
     "DelegationLabel",
     "PeriodLabel",
     "PresentationLabel",
+    "ProofLabel",
     "label_name",
 ]
 
@@ -124,7 +126,6 @@ class CardLabel(IntEnum):
     ISSUED = 4
     BENEFICIARY = 5
     INDEX = 6
-    COUNT = 7
 
 
 class BeneficiaryLabel(IntEnum):
@@ -172,7 +173,7 @@ class PresentationLabel(IntEnum):
 
     CREDENTIAL = 1
     IAT = 2
-    EXP = 3
+    TTL = 3
     NONCE = 4
     AUDIENCE = 5
     TRANSCRIPT = 6
@@ -186,3 +187,19 @@ def label_name(enum: type[IntEnum], value: object) -> str:
         except ValueError:
             return f"({value})"
     return repr(value)
+
+
+class ProofLabel(IntEnum):
+    """Keys of the device-key proof of possession signed at enrolment."""
+
+    CONTEXT = 1
+    NONCE = 2
+    KEY = 3
+    IAT = 4
+
+
+class BundleLabel(IntEnum):
+    """Keys of the holder's credential bundle file."""
+
+    VERSION = 1
+    CREDENTIALS = 2

@@ -153,7 +153,8 @@ class TrustStore:
                 raise InvalidArgument("a root certificate must be a CA")
         self._store = Store(self._roots) if self._roots else None
         self._keys: dict[bytes, TrustedKey] = {}
-        self._registered: dict[bytes, tuple[x509.Certificate, tuple[x509.Certificate, ...]]] = {}
+        # kid -> DER of the registered issuer certificate and its intermediates.
+        self._registered: dict[bytes, tuple[bytes, ...]] = {}
         self._paths: dict[tuple[bytes, ...], _Path] = {}
         self._lock = threading.Lock()
         for key in keys:
@@ -190,8 +191,10 @@ class TrustStore:
         """
         check_issuer_profile(cert)
         kid = kid_for_certificate(cert)
+        der = serialization.Encoding.DER
+        chain = tuple(c.public_bytes(der) for c in (cert, *intermediates))
         with self._lock:
-            self._registered[kid] = (cert, tuple(intermediates))
+            self._registered[kid] = chain
         return kid
 
     @property
@@ -204,8 +207,7 @@ class TrustStore:
         chain = message.header(CoseHeader.X5CHAIN)
         kid = message.kid
         if chain is not None:
-            certs = _parse_x5chain(chain)
-            key = self._validated(certs[0], tuple(certs[1:]), at)
+            key = self._validated(_x5chain_items(chain), at)
             if kid is not None and kid != key.kid:
                 raise KidMismatch("kid(4) does not identify the x5chain(33) certificate")
         elif kid is None:
@@ -218,37 +220,39 @@ class TrustStore:
                 registered = self._registered.get(kid)
                 if registered is None:
                     raise UnknownIssuer(f"no trusted issuer with kid {kid.hex()}")
-                key = self._validated(registered[0], registered[1], at)
+                key = self._validated(registered, at)
         key.check(at, usage, self.allowed_algs)
         return key
 
-    def _validated(
-        self, leaf: x509.Certificate, intermediates: tuple[x509.Certificate, ...], at: int
-    ) -> TrustedKey:
-        der = serialization.Encoding.DER
-        cache_key = tuple(c.public_bytes(der) for c in (leaf, *intermediates))
-        path = self._paths.get(cache_key)
+    def _validated(self, der_chain: tuple[bytes, ...], at: int) -> TrustedKey:
+        """The issuer key of a DER chain (leaf first), validated at ``at``; cached."""
+        path = self._paths.get(der_chain)
         if path is not None and path.start <= at <= path.end:
             return path.key
         if self._store is None:
             raise UnknownIssuer("certificate given but no X.509 root is trusted")
+        try:
+            certs = [x509.load_der_x509_certificate(c) for c in der_chain]
+        except ValueError as exc:
+            raise CertificateChainError("x5chain(33) holds an unreadable certificate") from exc
+        leaf, intermediates = certs[0], tuple(certs[1:])
         alg = check_issuer_profile(leaf)
-        verifier = (
-            PolicyBuilder()
-            .store(self._store)
-            .time(to_datetime(at))
-            .max_chain_depth(MAX_CHAIN_LENGTH)
-            .extension_policies(
-                ca_policy=ExtensionPolicy.webpki_defaults_ca(),
-                ee_policy=ExtensionPolicy.permit_all(),
-            )
-            .build_client_verifier()
-        )
-        if any(_is_eddsa(c) for c in (leaf, *intermediates, *self._roots)):
+        if any(_is_eddsa(c) for c in (*certs, *self._roots)):
             # cryptography's verifier implements the Web PKI key-algorithm list,
             # which has no Ed25519: such paths take the small RFC 5280 subset below.
             chain = _validate_eddsa_path(leaf, intermediates, self._roots, at)
         else:
+            verifier = (
+                PolicyBuilder()
+                .store(self._store)
+                .time(to_datetime(at))
+                .max_chain_depth(MAX_CHAIN_LENGTH)
+                .extension_policies(
+                    ca_policy=ExtensionPolicy.webpki_defaults_ca(),
+                    ee_policy=ExtensionPolicy.permit_all(),
+                )
+                .build_client_verifier()
+            )
             try:
                 chain = verifier.verify(leaf, list(intermediates)).chain
             except X509VerificationError as exc:
@@ -264,7 +268,7 @@ class TrustStore:
             certificate=leaf,
         )
         with self._lock:
-            self._paths[cache_key] = _Path(key, start, end)
+            self._paths[der_chain] = _Path(key, start, end)
         return key
 
 
@@ -330,16 +334,13 @@ def _posix(value: _dt.datetime) -> int:
     return int(value.timestamp())
 
 
-def _parse_x5chain(chain: object) -> list[x509.Certificate]:
+def _x5chain_items(chain: object) -> tuple[bytes, ...]:
     items = [chain] if isinstance(chain, bytes) else chain
     if not isinstance(items, list) or not items or not all(isinstance(c, bytes) for c in items):
         raise TrustError("x5chain(33) must be a certificate or a non-empty array of them")
     if len(items) > MAX_CHAIN_LENGTH:
         raise CertificateChainError(f"x5chain(33) holds more than {MAX_CHAIN_LENGTH} certificates")
-    try:
-        return [x509.load_der_x509_certificate(c) for c in items]
-    except ValueError as exc:
-        raise CertificateChainError("x5chain(33) holds an unreadable certificate") from exc
+    return tuple(items)
 
 
 def raw_key(

@@ -1,0 +1,128 @@
+"""``vitale-cred demo``: the whole journey of a card, end to end, in a work directory."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+from pathlib import Path
+from typing import TextIO
+
+from .cli import example_card
+from .clock import Clock, FixedClock, SystemClock
+from .credential import Issuer
+from .device import SoftwareDeviceKey, new_nonce, possession_proof, verify_possession
+from .errors import InvalidArgument, UsageError, VitaleCredError
+from .model import Card
+from .pki import IssuerMaterial
+from .presentation import present_qr
+from .qrtext import decode_qr_text
+from .registry import CoseAlg
+from .trust import TrustStore
+from .verify import Policy, VerifiedPresentation, Verifier
+
+__all__ = ["run_demo"]
+
+
+def _row(result: VerifiedPresentation, channel: str, today: _dt.date) -> str:
+    ben = result.beneficiary
+    rights = ["AMO"] if ben.covered_on(today) else ["no AMO today"]
+    rights += [e.code.name for e in ben.exonerations if e.period.covers(today)]
+    if ben.css is not None and ben.css.covers(today):
+        rights.append("CSS")
+    if ben.amc is not None and ben.amc.period.covers(today):
+        rights.append("AMC")
+    name = f"{ben.family_name} {' '.join(ben.given_names)}"
+    return (
+        f"  {channel:<5} #{result.beneficiary_index}  {name:<22} {ben.qualite.name.lower():<9} "
+        f"{ben.birth_date!s:<10}  {', '.join(rights)}"
+    )
+
+
+def _parse_instant(text: str) -> _dt.datetime:
+    try:
+        moment = _dt.datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise InvalidArgument(f"{text!r} is not an ISO 8601 date-time") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=_dt.UTC)
+
+
+def run_demo(workdir: Path, out: TextIO, *, at: str | None = None) -> int:
+    """Issue ``family5.json``, present it as QR (and NFC), verify, print who was verified."""
+    now_clock: Clock = SystemClock() if at is None else FixedClock(_parse_instant(at))
+    start = _dt.datetime.fromtimestamp(now_clock.now() - 86_400, _dt.UTC)
+    workdir.mkdir(parents=True, exist_ok=True)
+
+    print("1. The fund creates its PKI (root CA + issuer certificate, ES256)", file=out)
+    material = IssuerMaterial.generate(CoseAlg.ES256, start)
+    material.write(workdir / "issuer")
+    print(f"   issuer kid {material.kid.hex()}  -> {workdir / 'issuer'}", file=out)
+
+    print("2. The phone enrols: it proves possession of its P-256 device key", file=out)
+    device = SoftwareDeviceKey.generate()
+    nonce = new_nonce()
+    proven = verify_possession(
+        possession_proof(device, nonce, now_clock.now()), nonce, now_clock.now()
+    )
+    (workdir / "device.pem").write_bytes(device.export_private_pem())
+    os.chmod(workdir / "device.pem", 0o600)
+
+    card = Card.from_json(example_card())
+    issuer = Issuer(
+        material.signer(), kid=material.kid, clock=now_clock, x5chain=[material.issuer_certificate]
+    )
+    bundle = issuer.issue(card, proven, valid_days=365)
+    (workdir / "card.cbor").write_bytes(bundle.encode())
+    (workdir / "card.json").write_text(json.dumps(card.to_json(), ensure_ascii=False, indent=2))
+    sizes = ", ".join(str(len(c)) for c in bundle.credentials)
+    print(
+        f"3. The fund issues {len(bundle.credentials)} credentials, one per beneficiary "
+        f"({sizes} bytes)",
+        file=out,
+    )
+
+    trust = TrustStore(
+        roots=[material.root_certificate], certificates=[material.issuer_certificate]
+    )
+    verifier = Verifier(Policy(trust=trust, clock=now_clock))
+
+    print("4. The patient shows a QR code for one of the twins (beneficiary #2)", file=out)
+    text = present_qr(bundle.credentials[2], device, clock=now_clock)
+    (workdir / "qr.txt").write_text(text + "\n")
+    print(f"   {len(text)} characters: {text[:48]}...", file=out)
+    try:
+        from . import qrimage  # noqa: PLC0415 - optional extra
+
+        qrimage.render_png(text, workdir / "qr.png")
+        print(
+            f"   QR version {qrimage.qr_version(text)} at ECC level Q -> {workdir / 'qr.png'}",
+            file=out,
+        )
+        print(qrimage.render_terminal(text), file=out)
+        text = qrimage.read_image(workdir / "qr.png")
+        print("   the reader decoded the PNG back to the same text", file=out)
+    except UsageError:
+        print("   (install vitale-cred[qr] to draw and scan the QR image)", file=out)
+
+    print("5. The pharmacy's software verifies it", file=out)
+    results = [("QR", verifier.verify_qr(text))]
+    try:
+        results.append(("QR", verifier.verify_qr(text)))
+    except VitaleCredError as exc:
+        print(f"   the same QR shown again is refused: [{exc.code}]", file=out)
+    for index in (0, 1):
+        again = present_qr(bundle.credentials[index], device, clock=now_clock)
+        results.append(("QR", verifier.verify_qr(again)))
+    token_len = len(decode_qr_text(text))
+    print(f"   presentation {token_len} bytes; other dependants are not in it", file=out)
+
+    print("\nVerified:", file=out)
+    print(f"  {'via':<5} {'#':<2}  {'name':<22} {'qualité':<9} {'born':<10}  rights", file=out)
+    today = _dt.datetime.fromtimestamp(now_clock.now(), _dt.UTC).date()
+    for channel, result in results:
+        print(_row(result, channel, today), file=out)
+    first = results[0][1]
+    print(
+        f"\n  insured NIR {first.insured_nir.formatted()}   organisme {first.organisme}", file=out
+    )
+    return 0

@@ -1,0 +1,175 @@
+"""Presentations: what the phone shows (QR) or answers (NFC), signed by the device key.
+
+A presentation is a tagged COSE_Sign1 signed with the device key bound in the
+credential's ``cnf``; protected header ``{alg: ES256}``; payload
+(``spec/presentation.md`` section 2)::
+
+    { 1: credential (bstr, the issuer-signed COSE_Sign1 as presented),
+      2: iat, 3: ttl (seconds; exp = iat + ttl), 4: nonce (16 random bytes),
+      ? 5: audience (bstr, a verifier challenge or identifier),
+      ? 6: transcript (bstr, SHA-256 of the NFC session transcript) }
+
+Only one beneficiary's credential is included, so the other dependants of the card
+are never disclosed.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from . import _cbor, cose
+from .clock import Clock
+from .credential import MAX_CREDENTIAL_BYTES, strip_x5chain
+from .device import NONCE_LENGTH, DeviceSigner, Rng, new_nonce
+from .errors import InvalidArgument, SchemaError, SchemaMissingLabel, SchemaUnknownLabel
+from .qrtext import encode_qr_text
+from .registry import PresentationLabel, label_name
+
+__all__ = [
+    "DEFAULT_TTL",
+    "MAX_AUDIENCE_BYTES",
+    "MAX_PRESENTATION_BYTES",
+    "MAX_TTL",
+    "PresentationPayload",
+    "decode_presentation_payload",
+    "present",
+    "present_qr",
+]
+
+#: Default lifetime of a presentation token (seconds).
+DEFAULT_TTL = 60
+#: Hard cap on a token's lifetime; a verifier policy may lower it, never raise it.
+MAX_TTL = 300
+#: Largest presentation accepted (bytes).
+MAX_PRESENTATION_BYTES = MAX_CREDENTIAL_BYTES + 256
+#: Largest audience / challenge value.
+MAX_AUDIENCE_BYTES = 64
+TRANSCRIPT_HASH_LENGTH = 32
+
+_LABELS = frozenset(PresentationLabel)
+_REQUIRED = (
+    PresentationLabel.CREDENTIAL,
+    PresentationLabel.IAT,
+    PresentationLabel.TTL,
+    PresentationLabel.NONCE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PresentationPayload:
+    """The decoded payload of a presentation (nothing verified yet)."""
+
+    credential: bytes
+    iat: int
+    ttl: int
+    nonce: bytes
+    audience: bytes | None = None
+    transcript: bytes | None = None
+
+    def to_wire(self) -> dict[int, Any]:
+        out: dict[int, Any] = {
+            PresentationLabel.CREDENTIAL: self.credential,
+            PresentationLabel.IAT: self.iat,
+            PresentationLabel.TTL: self.ttl,
+            PresentationLabel.NONCE: self.nonce,
+        }
+        if self.audience is not None:
+            out[PresentationLabel.AUDIENCE] = self.audience
+        if self.transcript is not None:
+            out[PresentationLabel.TRANSCRIPT] = self.transcript
+        return out
+
+    @property
+    def exp(self) -> int:
+        """Expiry time: ``iat + ttl``."""
+        return self.iat + self.ttl
+
+
+def decode_presentation_payload(payload: bytes) -> PresentationPayload:
+    """Parse a presentation payload strictly."""
+    value = _cbor.decode(payload, max_size=MAX_PRESENTATION_BYTES, max_depth=2)
+    if not isinstance(value, dict):
+        raise SchemaError("presentation payload must be a map")
+    for label in value:
+        if label not in _LABELS:
+            name = label_name(PresentationLabel, label)
+            raise SchemaUnknownLabel(f"unknown presentation label {name}")
+    for label in _REQUIRED:
+        if label not in value:
+            raise SchemaMissingLabel(f"presentation lacks {label_name(PresentationLabel, label)}")
+    credential = value[PresentationLabel.CREDENTIAL]
+    iat = value[PresentationLabel.IAT]
+    ttl = value[PresentationLabel.TTL]
+    nonce = value[PresentationLabel.NONCE]
+    audience = value.get(PresentationLabel.AUDIENCE)
+    transcript = value.get(PresentationLabel.TRANSCRIPT)
+    if not isinstance(credential, bytes):
+        raise SchemaError("credential(1) must be a byte string")
+    if type(iat) is not int or not 0 <= iat < 2**40:
+        raise SchemaError("iat(2) must be an unsigned integer time")
+    if type(ttl) is not int or not 1 <= ttl <= 0xFFFF:
+        raise SchemaError("ttl(3) must be an integer 1..65535")
+    if not isinstance(nonce, bytes) or len(nonce) != NONCE_LENGTH:
+        raise SchemaError(f"nonce(4) must be {NONCE_LENGTH} bytes")
+    if audience is not None and (
+        not isinstance(audience, bytes) or not 1 <= len(audience) <= MAX_AUDIENCE_BYTES
+    ):
+        raise SchemaError(f"audience(5) must be 1..{MAX_AUDIENCE_BYTES} bytes")
+    if transcript is not None and (
+        not isinstance(transcript, bytes) or len(transcript) != TRANSCRIPT_HASH_LENGTH
+    ):
+        raise SchemaError(f"transcript(6) must be {TRANSCRIPT_HASH_LENGTH} bytes")
+    return PresentationPayload(credential, iat, ttl, nonce, audience, transcript)
+
+
+def present(
+    credential: bytes,
+    device: DeviceSigner,
+    *,
+    clock: Clock,
+    ttl: int = DEFAULT_TTL,
+    audience: bytes | None = None,
+    transcript: bytes | None = None,
+    rng: Rng = os.urandom,
+    compact: bool = True,
+) -> bytes:
+    """Sign a presentation of one beneficiary's ``credential`` with the device key.
+
+    ``compact`` strips the issuer certificate from the credential (the verifier
+    then resolves the issuer by ``kid``), which keeps QR codes small.
+    """
+    if type(ttl) is not int or not 1 <= ttl <= MAX_TTL:
+        raise InvalidArgument(f"ttl must be 1..{MAX_TTL} seconds")
+    if audience is not None and not 1 <= len(audience) <= MAX_AUDIENCE_BYTES:
+        raise InvalidArgument(f"audience must be 1..{MAX_AUDIENCE_BYTES} bytes")
+    if transcript is not None and len(transcript) != TRANSCRIPT_HASH_LENGTH:
+        raise InvalidArgument(f"transcript hash must be {TRANSCRIPT_HASH_LENGTH} bytes")
+    if compact:
+        credential = strip_x5chain(credential)
+    now = clock.now()
+    payload = PresentationPayload(
+        credential=credential,
+        iat=now,
+        ttl=ttl,
+        nonce=new_nonce(rng),
+        audience=audience,
+        transcript=transcript,
+    )
+    return cose.sign1(_cbor.encode(payload.to_wire()), device)
+
+
+def present_qr(
+    credential: bytes,
+    device: DeviceSigner,
+    *,
+    clock: Clock,
+    ttl: int = DEFAULT_TTL,
+    audience: bytes | None = None,
+    rng: Rng = os.urandom,
+    compress: bool | None = None,
+) -> str:
+    """A presentation as QR text (``VC1:`` + Base45), ready to render."""
+    token = present(credential, device, clock=clock, ttl=ttl, audience=audience, rng=rng)
+    return encode_qr_text(token, compress=compress)

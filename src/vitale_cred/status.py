@@ -1,0 +1,832 @@
+"""Revocation and suspension with the IETF Token Status List, CWT form.
+
+Follows draft-ietf-oauth-status-list ("Token Status List (TSL)"; section numbers
+of the current editor's draft, stable since -10):
+
+* section 4.1: the byte array. Each entry takes ``bits`` of 1, 2, 4 or 8 bits,
+  packed from the least significant bit of byte 0 upwards (index 0 is the lowest
+  ``bits`` of byte 0), then compressed with DEFLATE in the ZLIB format (RFC 1950);
+* section 4.3: the CBOR ``StatusList`` map ``{"bits": uint, "lst": bstr,
+  ? "aggregation_uri": tstr}``;
+* section 5.2: the Status List Token, a tagged COSE_Sign1 (18) with the protected
+  header ``typ(16)`` = ``"application/statuslist+cwt"`` (RFC 9596) and the claims
+  ``sub(2)`` (the list's URI), ``iat(6)``, optional ``exp(4)`` and ``ttl(65534)``,
+  and ``status_list(65533)``;
+* section 6.3: the credential's ``status(65535)`` claim
+  ``{"status_list": {"idx": uint, "uri": tstr}}``;
+* section 7.1: status values 0x00 VALID, 0x01 INVALID, 0x02 SUSPENDED, 0x03
+  application specific;
+* section 8.3: validation; an index out of the list's bounds MUST be rejected;
+* section 13.7: ``exp`` is absolute, ``ttl`` counts from the moment of fetching.
+
+Profile (stricter than the draft, so that every verifier reads a list alike):
+
+* URIs are ``https://`` with a non-empty host, printable ASCII from the RFC 3986
+  set, no fragment, at most :data:`MAX_URI_LENGTH` characters;
+* the ``status`` claim holds exactly ``status_list`` with exactly ``idx`` and
+  ``uri`` (the draft lets other mechanisms and members appear);
+* the Status List Token carries only the claims above plus an ignored text
+  ``iss(1)``; any other claim is refused; ``typ`` must be the media-type string
+  (the numeric CoAP Content-Format is not accepted);
+* the COSE envelope must be deterministically encoded; the claims map need not be
+  (the draft's own examples order it ``2, 6, 4, 65534, 65533`` and put ``bits``
+  before ``lst``). Duplicate keys are refused either way and the signature covers
+  the bytes received, so the order carries no meaning;
+* the decompressed list is at most :data:`MAX_STATUS_LIST_BYTES` bytes and the
+  token at most :data:`MAX_STATUS_TOKEN_BYTES`.
+
+No network here: a :class:`StatusProvider` hands over token bytes, and time is the
+caller's ``now`` (POSIX seconds).
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from os import PathLike
+from pathlib import Path
+from typing import Any, Literal, NoReturn, Protocol, runtime_checkable
+
+from . import _cbor
+from .clock import MAX_CLOCK_SKEW
+from .cose import Signer, decode_sign1, sign1
+from .errors import (
+    CompressionError,
+    DecompressionBomb,
+    InvalidArgument,
+    Revoked,
+    StatusIndexOutOfRange,
+    StatusListExpired,
+    StatusListInvalid,
+    StatusReferenceInvalid,
+    StatusUndetermined,
+    Suspended,
+    UsageError,
+    VerificationError,
+    VitaleCredError,
+)
+from .registry import CwtClaim
+from .trust import TrustStore, Usage
+
+__all__ = [
+    "MAX_STATUS_LIST_BYTES",
+    "MAX_STATUS_TOKEN_BYTES",
+    "MAX_URI_LENGTH",
+    "STATUS_LIST_TYP",
+    "FileStatusProvider",
+    "InMemoryStatusProvider",
+    "StatusChecker",
+    "StatusList",
+    "StatusPolicy",
+    "StatusProvider",
+    "StatusReference",
+    "StatusResult",
+    "StatusState",
+    "StatusValue",
+    "VerifiedStatusList",
+    "issue_status_list",
+    "verify_status_list",
+]
+
+#: Largest decompressed status list accepted (16 MiB): 134 M entries at 1 bit,
+#: 67 M at 2 bits; a 60 M-card population at 2 bits needs 15 MB.
+MAX_STATUS_LIST_BYTES = 16 * 1024 * 1024
+#: Largest Status List Token accepted: an incompressible list at the cap, plus room
+#: for DEFLATE's stored-block overhead, the claims and the signature.
+MAX_STATUS_TOKEN_BYTES = MAX_STATUS_LIST_BYTES + 64 * 1024
+#: Longest status list URI accepted (it travels inside every QR credential).
+MAX_URI_LENGTH = 256
+#: The ``typ(16)`` value of a Status List Token in CWT form (section 5.2).
+STATUS_LIST_TYP = "application/statuslist+cwt"
+
+# RFC 9596 ``typ`` COSE header parameter. Not (yet) in registry.CoseHeader.
+_COSE_HEADER_TYP = 16
+
+_ALLOWED_BITS = frozenset({1, 2, 4, 8})
+# bits -> (index shift to the byte, mask of the slot within the byte, shift from
+# slot to bit offset): index i lives in byte i >> a, at bit (i & b) << c.
+_LAYOUT: Mapping[int, tuple[int, int, int]] = {
+    1: (3, 7, 0),
+    2: (2, 3, 1),
+    4: (1, 1, 2),
+    8: (0, 0, 3),
+}
+_KEY_STATUS_LIST = "status_list"
+_KEY_IDX = "idx"
+_KEY_URI = "uri"
+_KEY_BITS = "bits"
+_KEY_LST = "lst"
+_KEY_AGGREGATION_URI = "aggregation_uri"
+_LIST_KEYS = frozenset({_KEY_BITS, _KEY_LST, _KEY_AGGREGATION_URI})
+_TOKEN_CLAIMS = frozenset(
+    {
+        CwtClaim.ISS,
+        CwtClaim.SUB,
+        CwtClaim.IAT,
+        CwtClaim.EXP,
+        CwtClaim.TTL,
+        CwtClaim.STATUS_LIST,
+    }
+)
+# RFC 3986 unreserved, reserved (minus "#": no fragment) and "%" of pct-encoding.
+_URI_CHARS = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?[]@!$&'()*+,;=%"
+)
+_HTTPS = "https://"
+
+
+class StatusValue(enum.IntEnum):
+    """Status Type values (section 7.1)."""
+
+    VALID = 0x00
+    INVALID = 0x01
+    SUSPENDED = 0x02
+    #: Application specific; this profile gives it no meaning: undetermined.
+    APPLICATION_SPECIFIC = 0x03
+
+
+# Indexed by value: a tuple lookup is several times cheaper than StatusValue(value).
+_REGISTERED: tuple[StatusValue, ...] = tuple(StatusValue)
+
+
+def _check_uri(value: object, error: type[VitaleCredError], what: str) -> str:
+    if not isinstance(value, str):
+        raise error(f"{what} must be a text string")
+    if not 0 < len(value) <= MAX_URI_LENGTH:
+        raise error(f"{what} must hold 1 to {MAX_URI_LENGTH} characters")
+    if not value.startswith(_HTTPS):
+        raise error(f"{what} must be an https:// URI")
+    if not _URI_CHARS.issuperset(value):
+        raise error(f"{what} holds characters outside the RFC 3986 profile")
+    host = value[len(_HTTPS) :].split("/", 1)[0].split("?", 1)[0]
+    if not host:
+        raise error(f"{what} has no host")
+    return value
+
+
+def _check_uint(value: object, error: type[VitaleCredError], what: str) -> int:
+    if type(value) is not int or value < 0:
+        raise error(f"{what} must be an unsigned integer")
+    return value
+
+
+# --- the byte array (section 4.1) ------------------------------------------------
+
+
+class StatusList:
+    """A status list: ``size`` entries of ``bits`` bits in a byte array.
+
+    Mutable for the status issuer (:meth:`set`); the lists inside a
+    :class:`VerifiedStatusList` are read-only. :meth:`get` is a shift and a mask.
+    """
+
+    __slots__ = (
+        "_bit_shift",
+        "_bits",
+        "_byte_shift",
+        "_data",
+        "_read_only",
+        "_size",
+        "_slot_mask",
+        "_value_mask",
+    )
+
+    _bits: int
+    _size: int
+    _data: bytearray
+    _byte_shift: int
+    _slot_mask: int
+    _bit_shift: int
+    _value_mask: int
+    _read_only: bool
+
+    def __init__(self, bits: int, size: int) -> None:
+        """An all-VALID list of ``size`` entries (the draft's recommended default)."""
+        if type(bits) is not int or bits not in _ALLOWED_BITS:
+            raise InvalidArgument(f"bits must be 1, 2, 4 or 8, not {bits!r}")
+        if type(size) is not int or size < 0:
+            raise InvalidArgument(f"size must be a non-negative integer, not {size!r}")
+        per_byte = 8 // bits
+        length = -(-size // per_byte)
+        if length > MAX_STATUS_LIST_BYTES:
+            raise InvalidArgument(
+                f"{size} entries of {bits} bits exceed the {MAX_STATUS_LIST_BYTES}-byte cap"
+            )
+        self._setup(bits, bytearray(length), size)
+
+    def _setup(self, bits: int, data: bytearray, size: int) -> None:
+        self._bits = bits
+        self._data = data
+        self._size = size
+        self._byte_shift, self._slot_mask, self._bit_shift = _LAYOUT[bits]
+        self._value_mask = (1 << bits) - 1
+        self._read_only = False
+
+    @classmethod
+    def from_bytes(cls, data: bytes, bits: int) -> StatusList:
+        """A list over an uncompressed byte array; every slot of it is an entry."""
+        if type(bits) is not int or bits not in _ALLOWED_BITS:
+            raise InvalidArgument(f"bits must be 1, 2, 4 or 8, not {bits!r}")
+        if not isinstance(data, bytes | bytearray):
+            raise InvalidArgument("status list data must be bytes")
+        if len(data) > MAX_STATUS_LIST_BYTES:
+            raise InvalidArgument(
+                f"status list of {len(data)} bytes exceeds the {MAX_STATUS_LIST_BYTES}-byte cap"
+            )
+        self = cls.__new__(cls)
+        self._setup(bits, bytearray(data), len(data) * (8 // bits))
+        return self
+
+    @classmethod
+    def from_compressed(
+        cls, lst: bytes, bits: int, *, max_bytes: int = MAX_STATUS_LIST_BYTES
+    ) -> StatusList:
+        """Inflate exactly one zlib stream (RFC 1950) of at most ``max_bytes`` bytes.
+
+        Raises ``status.list_invalid`` for a bad ``bits``, ``compression.invalid``
+        for an invalid, truncated or trailing stream and ``compression.too_large``
+        past the cap.
+        """
+        if type(bits) is not int or bits not in _ALLOWED_BITS:
+            raise StatusListInvalid(f"bits must be 1, 2, 4 or 8, not {bits!r}")
+        if not isinstance(lst, bytes | bytearray):
+            raise InvalidArgument("lst must be bytes")
+        if type(max_bytes) is not int or not 0 <= max_bytes <= MAX_STATUS_LIST_BYTES:
+            raise InvalidArgument(f"max_bytes must be within 0..{MAX_STATUS_LIST_BYTES}")
+        inflater = zlib.decompressobj()
+        try:
+            # max_length bounds the allocation of a bomb to one byte past the cap.
+            data = inflater.decompress(lst, max_bytes + 1)
+        except zlib.error as exc:
+            raise CompressionError(f"invalid zlib stream in lst: {exc}") from None
+        if len(data) > max_bytes:
+            raise DecompressionBomb(f"status list decompresses past the {max_bytes}-byte cap")
+        if not inflater.eof:
+            raise CompressionError("zlib stream in lst is truncated")
+        if inflater.unused_data:
+            raise CompressionError(
+                f"{len(inflater.unused_data)} bytes follow the zlib stream in lst"
+            )
+        self = cls.__new__(cls)
+        self._setup(bits, bytearray(data), len(data) * (8 // bits))
+        return self
+
+    @property
+    def bits(self) -> int:
+        """Bits per entry: 1, 2, 4 or 8."""
+        return self._bits
+
+    @property
+    def size(self) -> int:
+        """Number of entries (indices ``0 .. size - 1``)."""
+        return self._size
+
+    @property
+    def read_only(self) -> bool:
+        """True for the list of a :class:`VerifiedStatusList`."""
+        return self._read_only
+
+    def __len__(self) -> int:
+        return self._size
+
+    def get(self, idx: int) -> int:
+        """The status value at ``idx``; ``status.index_out_of_range`` outside the list."""
+        if type(idx) is not int or not 0 <= idx < self._size:
+            raise StatusIndexOutOfRange(f"index {idx!r} is outside the list of {self._size}")
+        return (
+            self._data[idx >> self._byte_shift] >> ((idx & self._slot_mask) << self._bit_shift)
+        ) & self._value_mask
+
+    def set(self, idx: int, value: int) -> None:
+        """Set the status value at ``idx`` (``StatusValue.VALID`` reinstates)."""
+        if self._read_only:
+            raise UsageError("this status list is read-only (it came from a verified token)")
+        if type(idx) is not int or not 0 <= idx < self._size:
+            raise InvalidArgument(f"index {idx!r} is outside the list of {self._size}")
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise InvalidArgument(f"status value must be an integer, not {value!r}")
+        if not 0 <= value <= self._value_mask:
+            raise InvalidArgument(f"status value {value} does not fit in {self._bits} bits")
+        pos = idx >> self._byte_shift
+        offset = (idx & self._slot_mask) << self._bit_shift
+        self._data[pos] = (self._data[pos] & ~(self._value_mask << offset) & 0xFF) | (
+            value << offset
+        )
+
+    def to_bytes(self) -> bytes:
+        """The uncompressed byte array."""
+        return bytes(self._data)
+
+    def compressed(self) -> bytes:
+        """The byte array as a zlib stream at level 9 (section 4.1 recommends the highest)."""
+        return zlib.compress(self._data, 9)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, StatusList):
+            return NotImplemented
+        return (self._bits, self._size, self._data) == (other._bits, other._size, other._data)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        mode = ", read-only" if self._read_only else ""
+        return f"StatusList(bits={self._bits}, size={self._size}{mode})"
+
+
+# --- the credential's reference (section 6.3) ------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReference:
+    """Where a credential's status lives: entry ``idx`` of the list at ``uri``."""
+
+    idx: int
+    uri: str
+
+    def __post_init__(self) -> None:
+        _check_uint(self.idx, InvalidArgument, "idx")
+        _check_uri(self.uri, InvalidArgument, "uri")
+
+    def to_wire(self) -> dict[str, Any]:
+        """The value of the credential's ``status(65535)`` claim."""
+        return {_KEY_STATUS_LIST: {_KEY_IDX: self.idx, _KEY_URI: self.uri}}
+
+    @classmethod
+    def from_wire(cls, value: object) -> StatusReference:
+        """Parse a decoded ``status(65535)`` claim strictly (``status.reference_invalid``)."""
+        if not isinstance(value, dict) or set(value) != {_KEY_STATUS_LIST}:
+            raise StatusReferenceInvalid('status(65535) must be a map holding only "status_list"')
+        info = value[_KEY_STATUS_LIST]
+        if not isinstance(info, dict) or set(info) != {_KEY_IDX, _KEY_URI}:
+            raise StatusReferenceInvalid('"status_list" must be a map of exactly "idx" and "uri"')
+        idx = _check_uint(info[_KEY_IDX], StatusReferenceInvalid, '"idx"')
+        uri = _check_uri(info[_KEY_URI], StatusReferenceInvalid, '"uri"')
+        return cls(idx, uri)
+
+
+# --- the Status List Token (section 5.2) -------------------------------------------
+
+
+def issue_status_list(
+    signer: Signer,
+    *,
+    kid: bytes,
+    uri: str,
+    status_list: StatusList,
+    iat: int,
+    exp: int | None = None,
+    ttl: int | None = None,
+    aggregation_uri: str | None = None,
+) -> bytes:
+    """Sign ``status_list`` into a Status List Token (tagged COSE_Sign1, CWT claims)."""
+    if not isinstance(kid, bytes) or not kid:
+        raise InvalidArgument("kid must be a non-empty byte string")
+    if not isinstance(status_list, StatusList):
+        raise InvalidArgument("status_list must be a StatusList")
+    _check_uri(uri, InvalidArgument, "uri")
+    _check_uint(iat, InvalidArgument, "iat")
+    claims: dict[int, Any] = {CwtClaim.SUB: uri, CwtClaim.IAT: iat}
+    if exp is not None:
+        if _check_uint(exp, InvalidArgument, "exp") <= iat:
+            raise InvalidArgument("exp must be after iat")
+        claims[CwtClaim.EXP] = exp
+    if ttl is not None:
+        if _check_uint(ttl, InvalidArgument, "ttl") == 0:
+            raise InvalidArgument("ttl must be positive")
+        claims[CwtClaim.TTL] = ttl
+    body: dict[str, Any] = {_KEY_BITS: status_list.bits, _KEY_LST: status_list.compressed()}
+    if aggregation_uri is not None:
+        body[_KEY_AGGREGATION_URI] = _check_uri(aggregation_uri, InvalidArgument, "aggregation_uri")
+    claims[CwtClaim.STATUS_LIST] = body
+    return sign1(
+        _cbor.encode(claims),
+        signer,
+        kid=kid,
+        protected={_COSE_HEADER_TYP: STATUS_LIST_TYP},
+    )
+
+
+_CONSTRUCTION_TOKEN = object()
+
+
+class VerifiedStatusList:
+    """A Status List Token whose signature, signer usage, claims and list were checked.
+
+    Only :func:`verify_status_list` creates one; it cannot be changed afterwards.
+    """
+
+    __slots__ = ("_list", "aggregation_uri", "exp", "iat", "kid", "ttl", "uri")
+
+    uri: str
+    iat: int
+    exp: int | None
+    ttl: int | None
+    aggregation_uri: str | None
+    kid: bytes
+    _list: StatusList
+
+    def __init__(
+        self,
+        token: object,
+        *,
+        uri: str,
+        iat: int,
+        exp: int | None,
+        ttl: int | None,
+        aggregation_uri: str | None,
+        kid: bytes,
+        status_list: StatusList,
+    ) -> None:
+        if token is not _CONSTRUCTION_TOKEN:
+            raise UsageError("a VerifiedStatusList is produced only by verify_status_list()")
+        status_list._read_only = True
+        for name, value in (
+            ("uri", uri),
+            ("iat", iat),
+            ("exp", exp),
+            ("ttl", ttl),
+            ("aggregation_uri", aggregation_uri),
+            ("kid", kid),
+            ("_list", status_list),
+        ):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> NoReturn:
+        raise AttributeError("VerifiedStatusList is immutable")
+
+    def __delattr__(self, name: str) -> NoReturn:
+        raise AttributeError("VerifiedStatusList is immutable")
+
+    @property
+    def bits(self) -> int:
+        """Bits per entry."""
+        return self._list.bits
+
+    @property
+    def size(self) -> int:
+        """Number of entries."""
+        return self._list.size
+
+    @property
+    def status_list(self) -> StatusList:
+        """The (read-only) list."""
+        return self._list
+
+    def status(self, idx: int) -> int:
+        """The status value at ``idx`` (a :class:`StatusValue` member when registered).
+
+        Raises ``status.index_out_of_range`` outside the list (section 8.3 step 6).
+        """
+        value = self._list.get(idx)
+        return _REGISTERED[value] if value < len(_REGISTERED) else value
+
+    def expired(self, now: int) -> bool:
+        """True once ``exp`` is reached."""
+        return self.exp is not None and now >= self.exp
+
+    def __repr__(self) -> str:
+        return (
+            f"VerifiedStatusList(uri={self.uri!r}, iat={self.iat}, exp={self.exp}, "
+            f"ttl={self.ttl}, bits={self.bits}, size={self.size})"
+        )
+
+
+def verify_status_list(
+    token: bytes,
+    trust: TrustStore,
+    *,
+    now: int,
+    expected_uri: str | None = None,
+    max_bytes: int = MAX_STATUS_LIST_BYTES,
+    max_token_bytes: int = MAX_STATUS_TOKEN_BYTES,
+) -> VerifiedStatusList:
+    """Verify a Status List Token at time ``now`` or raise a library error.
+
+    Order: envelope (deterministic COSE_Sign1, tag 18), ``typ(16)``, signer resolved
+    in ``trust`` for :attr:`Usage.STATUS_LIST` (a key trusted only for credentials is
+    refused), signature with the trust store's algorithms, claims, then the list.
+    ``sub(2)`` must equal ``expected_uri`` when given. A list whose ``exp(4)`` has
+    passed raises ``status.list_expired``.
+    """
+    if type(now) is not int:
+        raise InvalidArgument("now must be POSIX seconds (int)")
+    if expected_uri is not None:
+        _check_uri(expected_uri, InvalidArgument, "expected_uri")
+    message = decode_sign1(token, deterministic=True, max_size=max_token_bytes)
+    typ = message.protected.get(_COSE_HEADER_TYP)
+    if not isinstance(typ, str) or typ != STATUS_LIST_TYP:
+        raise StatusListInvalid(f"protected typ(16) must be {STATUS_LIST_TYP!r}, not {typ!r}")
+    key = trust.resolve(message, now, Usage.STATUS_LIST)
+    message.verify(key.key, allowed_algs=trust.allowed_algs)
+
+    claims = _cbor.decode(message.payload, max_size=max_token_bytes, deterministic=False)
+    if not isinstance(claims, dict):
+        raise StatusListInvalid("the claims of a Status List Token must be a map")
+    unknown = [k for k in claims if k not in _TOKEN_CLAIMS]
+    if unknown:
+        raise StatusListInvalid(f"claims {sorted(map(repr, unknown))} are not allowed")
+    if CwtClaim.ISS in claims and not isinstance(claims[CwtClaim.ISS], str):
+        raise StatusListInvalid("iss(1) must be a text string")
+    if CwtClaim.SUB not in claims:
+        raise StatusListInvalid("sub(2) is required")
+    uri = _check_uri(claims[CwtClaim.SUB], StatusListInvalid, "sub(2)")
+    if expected_uri is not None and uri != expected_uri:
+        raise StatusListInvalid(f"sub(2) {uri!r} is not the referenced {expected_uri!r}")
+    if CwtClaim.IAT not in claims:
+        raise StatusListInvalid("iat(6) is required")
+    iat = _check_uint(claims[CwtClaim.IAT], StatusListInvalid, "iat(6)")
+    exp = claims.get(CwtClaim.EXP)
+    if exp is not None and _check_uint(exp, StatusListInvalid, "exp(4)") <= iat:
+        raise StatusListInvalid("exp(4) must be after iat(6)")
+    ttl = claims.get(CwtClaim.TTL)
+    if ttl is not None and _check_uint(ttl, StatusListInvalid, "ttl(65534)") == 0:
+        raise StatusListInvalid("ttl(65534) must be positive")
+    if iat > now + MAX_CLOCK_SKEW:
+        raise StatusListInvalid(f"iat(6) {iat} is in the future (now {now})")
+    if exp is not None and now >= exp:
+        raise StatusListExpired(f"status list {uri} expired at {exp} (now {now})")
+
+    body = claims.get(CwtClaim.STATUS_LIST)
+    if not isinstance(body, dict):
+        raise StatusListInvalid("status_list(65533) must be a map")
+    if not _LIST_KEYS.issuperset(body) or _KEY_BITS not in body or _KEY_LST not in body:
+        raise StatusListInvalid(
+            'status_list(65533) must hold "bits", "lst" and at most "aggregation_uri"'
+        )
+    lst = body[_KEY_LST]
+    if not isinstance(lst, bytes):
+        raise StatusListInvalid('"lst" must be a byte string')
+    aggregation_uri = body.get(_KEY_AGGREGATION_URI)
+    if aggregation_uri is not None:
+        _check_uri(aggregation_uri, StatusListInvalid, '"aggregation_uri"')
+    status_list = StatusList.from_compressed(lst, body[_KEY_BITS], max_bytes=max_bytes)
+    return VerifiedStatusList(
+        _CONSTRUCTION_TOKEN,
+        uri=uri,
+        iat=iat,
+        exp=exp,
+        ttl=ttl,
+        aggregation_uri=aggregation_uri,
+        kid=key.kid,
+        status_list=status_list,
+    )
+
+
+# --- providers: where token bytes come from ----------------------------------------
+
+
+@runtime_checkable
+class StatusProvider(Protocol):
+    """Hands over the Status List Token published at ``uri``.
+
+    Returns ``None`` when no token can be obtained; raises nothing else. Network
+    adapters live outside the library.
+    """
+
+    def fetch(self, uri: str) -> bytes | None:
+        """The token bytes, or None."""
+        ...
+
+
+class InMemoryStatusProvider:
+    """Tokens held in a dict (tests, a reader fed by a sync job, a holder's cache)."""
+
+    __slots__ = ("_lock", "_tokens")
+
+    def __init__(self, tokens: Mapping[str, bytes] | None = None) -> None:
+        self._tokens: dict[str, bytes] = dict(tokens or {})
+        self._lock = threading.Lock()
+
+    def publish(self, uri: str, token: bytes) -> None:
+        """Serve ``token`` at ``uri`` (replacing the previous one)."""
+        if not isinstance(token, bytes):
+            raise InvalidArgument("token must be bytes")
+        with self._lock:
+            self._tokens[uri] = token
+
+    def withdraw(self, uri: str) -> None:
+        """Stop serving ``uri``."""
+        with self._lock:
+            self._tokens.pop(uri, None)
+
+    def fetch(self, uri: str) -> bytes | None:
+        return self._tokens.get(uri)
+
+    def __repr__(self) -> str:
+        return f"InMemoryStatusProvider({len(self._tokens)} lists)"
+
+
+class FileStatusProvider:
+    """Tokens read from files, one per URI (an offline reader's synced directory).
+
+    Reads at most ``max_bytes + 1`` bytes, so an oversized file reaches the verifier
+    as too large instead of being loaded whole. A missing or unreadable file is
+    ``None``.
+    """
+
+    __slots__ = ("_max_bytes", "_paths")
+
+    def __init__(
+        self,
+        paths: Mapping[str, str | PathLike[str]],
+        *,
+        max_bytes: int = MAX_STATUS_TOKEN_BYTES,
+    ) -> None:
+        self._paths = {uri: Path(path) for uri, path in paths.items()}
+        self._max_bytes = max_bytes
+
+    def fetch(self, uri: str) -> bytes | None:
+        path = self._paths.get(uri)
+        if path is None:
+            return None
+        try:
+            with path.open("rb") as handle:
+                return handle.read(self._max_bytes + 1)
+        except OSError:
+            return None
+
+    def __repr__(self) -> str:
+        return f"FileStatusProvider({len(self._paths)} lists)"
+
+
+# --- checking a credential's status ------------------------------------------------
+
+
+class StatusState(enum.Enum):
+    """What a status check concluded."""
+
+    VALID = "valid"
+    REVOKED = "revoked"
+    SUSPENDED = "suspended"
+    UNDETERMINED = "undetermined"
+
+
+@dataclass(frozen=True, slots=True)
+class StatusResult:
+    """The outcome of :meth:`StatusChecker.check`, with why.
+
+    ``code`` is the error code that made the status undetermined, if one did.
+    """
+
+    state: StatusState
+    reason: str
+    code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusPolicy:
+    """How a :class:`StatusChecker` treats missing, stale or unusable lists.
+
+    ``on_undetermined``: ``"reject"`` raises ``status.undetermined``; ``"accept"``
+    returns an UNDETERMINED result for the caller to act on. Never VALID.
+
+    ``max_age``: once a cached list's ``ttl`` has passed and no fresh copy can be
+    obtained, the cached list is still used while it is at most ``max_age``
+    seconds old (counted from its fetch), and never past its ``exp``. 0: never.
+    """
+
+    on_undetermined: Literal["reject", "accept"] = "reject"
+    max_age: int = 0
+
+    def __post_init__(self) -> None:
+        if self.on_undetermined not in ("reject", "accept"):
+            raise InvalidArgument('on_undetermined must be "reject" or "accept"')
+        if type(self.max_age) is not int or self.max_age < 0:
+            raise InvalidArgument("max_age must be a non-negative integer of seconds")
+
+
+@dataclass(frozen=True, slots=True)
+class _Cached:
+    verified: VerifiedStatusList
+    fetched_at: int
+    refresh_at: int
+
+
+class StatusChecker:
+    """Checks credentials against status lists, caching each verified list.
+
+    A list is reused until ``min(fetch time + ttl, exp)``; without ``ttl`` until
+    ``exp``; without either it is fetched again on every check (section 13.7). A
+    refreshed list older (``iat``) than the cached one is refused as a replay.
+    """
+
+    __slots__ = ("_cache", "_lock", "_max_bytes", "_policy", "_provider", "_trust")
+
+    def __init__(
+        self,
+        provider: StatusProvider,
+        trust: TrustStore,
+        *,
+        policy: StatusPolicy,
+        max_bytes: int = MAX_STATUS_LIST_BYTES,
+    ) -> None:
+        if not isinstance(policy, StatusPolicy):
+            raise InvalidArgument("policy must be a StatusPolicy")
+        self._provider = provider
+        self._trust = trust
+        self._policy = policy
+        self._max_bytes = max_bytes
+        self._cache: dict[str, _Cached] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def policy(self) -> StatusPolicy:
+        """The policy in force."""
+        return self._policy
+
+    def forget(self, uri: str | None = None) -> None:
+        """Drop the cached list of ``uri`` (all lists when None)."""
+        with self._lock:
+            if uri is None:
+                self._cache.clear()
+            else:
+                self._cache.pop(uri, None)
+
+    def check(self, ref: StatusReference, now: int) -> StatusResult:
+        """The status of ``ref`` at ``now``.
+
+        Returns VALID; raises ``status.revoked`` or ``status.suspended``; raises
+        ``status.index_out_of_range`` whatever the policy (section 8.3 step 6). When
+        no fresh, trusted list is at hand, or the value has no meaning here, raises
+        ``status.undetermined`` under "reject" and returns UNDETERMINED under "accept".
+        """
+        if not isinstance(ref, StatusReference):
+            raise InvalidArgument("ref must be a StatusReference")
+        if type(now) is not int:
+            raise InvalidArgument("now must be POSIX seconds (int)")
+        cached = self._cache.get(ref.uri)
+        if cached is None or now >= cached.refresh_at:
+            refreshed, failure = self._refresh(ref.uri, now, cached)
+            if refreshed is not None:
+                cached = refreshed
+            elif cached is not None and self._usable_when_stale(cached, now):
+                pass  # within max_age of its fetch and before exp
+            else:
+                return self._undetermined(self._explain(ref.uri, now, cached, failure), failure)
+        value = cached.verified.status(ref.idx)
+        if value == StatusValue.VALID:
+            return StatusResult(StatusState.VALID, f"{ref.uri} #{ref.idx} is VALID")
+        if value == StatusValue.INVALID:
+            raise Revoked(f"{ref.uri} #{ref.idx} is INVALID (revoked)")
+        if value == StatusValue.SUSPENDED:
+            raise Suspended(f"{ref.uri} #{ref.idx} is SUSPENDED")
+        return self._undetermined(
+            f"{ref.uri} #{ref.idx} has status value {value}, which has no meaning here", None
+        )
+
+    def _refresh(
+        self, uri: str, now: int, cached: _Cached | None
+    ) -> tuple[_Cached | None, VitaleCredError | None]:
+        token = self._provider.fetch(uri)
+        if token is None:
+            return None, None
+        try:
+            verified = verify_status_list(
+                token, self._trust, now=now, expected_uri=uri, max_bytes=self._max_bytes
+            )
+        except VerificationError as exc:
+            return None, exc
+        if cached is not None and verified.iat < cached.verified.iat:
+            return None, StatusListInvalid(
+                f"fetched list iat(6) {verified.iat} is older than the cached "
+                f"{cached.verified.iat}: a replay"
+            )
+        if verified.ttl is not None:
+            refresh_at = now + verified.ttl
+            if verified.exp is not None:
+                refresh_at = min(refresh_at, verified.exp)
+        else:
+            refresh_at = verified.exp if verified.exp is not None else now
+        entry = _Cached(verified, now, refresh_at)
+        with self._lock:
+            self._cache[uri] = entry
+        return entry, None
+
+    def _usable_when_stale(self, cached: _Cached, now: int) -> bool:
+        return now - cached.fetched_at <= self._policy.max_age and not cached.verified.expired(now)
+
+    @staticmethod
+    def _explain(
+        uri: str, now: int, cached: _Cached | None, failure: VitaleCredError | None
+    ) -> str:
+        why = f"fetching failed: {failure}" if failure is not None else "no list is published"
+        if cached is None:
+            return f"no usable status list for {uri} ({why})"
+        if cached.verified.expired(now):
+            return f"the cached list for {uri} expired at {cached.verified.exp} ({why})"
+        return (
+            f"the cached list for {uri} is stale (fetched at {cached.fetched_at}, "
+            f"refresh due at {cached.refresh_at}) ({why})"
+        )
+
+    def _undetermined(self, reason: str, cause: VitaleCredError | None) -> StatusResult:
+        code = cause.code if cause is not None else StatusUndetermined.code
+        if self._policy.on_undetermined == "reject":
+            raise StatusUndetermined(reason) from cause
+        return StatusResult(StatusState.UNDETERMINED, reason, code)
+
+    def __repr__(self) -> str:
+        return f"StatusChecker({self._provider!r}, policy={self._policy!r})"
