@@ -217,7 +217,8 @@ def test_cose_wg_vector_outcome_through_decode_key_and_verify(
 
 
 @pytest.mark.parametrize(
-    "relative", sorted(r for r, e in EXPECTED.items() if e is None) + ["sign1-tests/sign-pass-03.json"]
+    "relative",
+    [*sorted(r for r, e in EXPECTED.items() if e is None), "sign1-tests/sign-pass-03.json"],
 )
 def test_cose_wg_to_be_signed_equals_our_sig_structure(relative: str) -> None:
     vector = load(relative)
@@ -232,7 +233,11 @@ def test_cose_wg_to_be_signed_equals_our_sig_structure(relative: str) -> None:
 )
 def test_cose_wg_vector_private_key_matches_its_public_key(relative: str) -> None:
     inputs = load(relative)["input"]
-    jwks = [inputs["sign0"]["key"]] if "sign0" in inputs else [s["key"] for s in inputs["sign"]["signers"]]
+    jwks = (
+        [inputs["sign0"]["key"]]
+        if "sign0" in inputs
+        else [s["key"] for s in inputs["sign"]["signers"]]
+    )
     for jwk in jwks:
         private = jwk_private_key(jwk)
         assert private.public_key() == jwk_public_key(jwk)

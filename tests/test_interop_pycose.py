@@ -116,9 +116,7 @@ def _pycose_sign(python: str, alg: CoseAlg, private: Any, kid: bytes) -> bytes:
 
 
 def _pycose_verify(python: str, data: bytes, private: Any, alg: CoseAlg) -> dict[str, Any]:
-    return _oracle(
-        python, {"op": "verify", "cose_hex": data.hex(), "key": _key_spec(private, alg)}
-    )
+    return _oracle(python, {"op": "verify", "cose_hex": data.hex(), "key": _key_spec(private, alg)})
 
 
 def test_oracle_runs_on_cbor2_below_6_with_pycose_1_1_0(pycose_python: str) -> None:

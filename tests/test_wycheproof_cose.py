@@ -156,13 +156,15 @@ def test_wycheproof_case_verdict_through_cose_verifying_key(
         return
     sig = bytes.fromhex(case["sig"])
     msg = bytes.fromhex(case["msg"])
+    refusal: CoseBadSignature | None = None
     try:
         key.verify(sig, msg)
-        accepted = True
     except CoseBadSignature as exc:
-        assert type(exc) is CoseBadSignature
-        assert exc.code == "cose.bad_signature"
-        accepted = False
+        refusal = exc
+    if refusal is not None:
+        assert type(refusal) is CoseBadSignature
+        assert refusal.code == "cose.bad_signature"
+    accepted = refusal is None
     if result == "valid":
         assert accepted, f"valid case refused: {case['flags']}"
     elif result == "invalid":

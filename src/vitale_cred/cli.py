@@ -109,6 +109,8 @@ def cmd_device_key(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_issue(args: argparse.Namespace, out: TextIO) -> int:
     clock = _clock(args.at)
+    if not (args.device_public_key or args.device_proof):
+        raise _Usage("give --device-public-key PEM or --device-proof FILE --nonce HEX")
     material = IssuerMaterial.load(Path(args.issuer))
     try:
         card = Card.from_json(json.loads(_read(args.card)))
@@ -122,11 +124,10 @@ def cmd_issue(args: argparse.Namespace, out: TextIO) -> int:
         except ValueError as exc:
             raise _Usage("--nonce must be hex") from exc
         device = verify_possession(_read(args.device_proof), nonce, clock.now())
-    elif args.device_public_key:
-        # The operator running this command vouches for possession of the key.
-        device = ProvenDeviceKey.unsafe_without_proof(load_public_pem(_read(args.device_public_key)))
     else:
-        raise _Usage("give --device-public-key PEM or --device-proof FILE --nonce HEX")
+        # The operator running this command vouches for possession of the key.
+        public = load_public_pem(_read(args.device_public_key))
+        device = ProvenDeviceKey.unsafe_without_proof(public)
     issuer = Issuer(
         material.signer(),
         kid=material.kid,

@@ -336,6 +336,12 @@ class AudienceMismatch(PresentationError):
     code = "presentation.audience_mismatch"
 
 
+class TranscriptMismatch(PresentationError):
+    """The presentation is bound to another NFC session, or to none."""
+
+    code = "presentation.transcript_mismatch"
+
+
 class DisclosureError(PresentationError):
     """The disclosed beneficiary does not match what the issuer signed."""
 

@@ -1,7 +1,7 @@
 """Revocation and suspension with the IETF Token Status List, CWT form.
 
 Follows draft-ietf-oauth-status-list ("Token Status List (TSL)"; section numbers
-of the current editor's draft, stable since -10):
+as in the working group's editor's copy of June 2026):
 
 * section 4.1: the byte array. Each entry takes ``bits`` of 1, 2, 4 or 8 bits,
   packed from the least significant bit of byte 0 upwards (index 0 is the lowest
@@ -32,11 +32,14 @@ Profile (stricter than the draft, so that every verifier reads a list alike):
   (the draft's own examples order it ``2, 6, 4, 65534, 65533`` and put ``bits``
   before ``lst``). Duplicate keys are refused either way and the signature covers
   the bytes received, so the order carries no meaning;
+* a list is expired from its ``exp(4)`` on, with no clock skew; an ``iat(6)`` more
+  than ``clock.MAX_CLOCK_SKEW`` ahead of ``now`` is refused;
 * the decompressed list is at most :data:`MAX_STATUS_LIST_BYTES` bytes and the
-  token at most :data:`MAX_STATUS_TOKEN_BYTES`.
+  token at most :data:`MAX_STATUS_TOKEN_BYTES`; every slot of the byte array is an
+  entry (a list's size is its byte length times ``8 / bits``).
 
-No network here: a :class:`StatusProvider` hands over token bytes, and time is the
-caller's ``now`` (POSIX seconds).
+No network here: a :class:`StatusProvider` hands over token bytes (the file-backed
+one is the only I/O), and time is the caller's ``now`` (POSIX seconds).
 """
 
 from __future__ import annotations
@@ -83,6 +86,7 @@ __all__ = [
     "StatusPolicy",
     "StatusProvider",
     "StatusReference",
+    "StatusReferenceLike",
     "StatusResult",
     "StatusState",
     "StatusValue",
@@ -365,6 +369,20 @@ class StatusReference:
         idx = _check_uint(info[_KEY_IDX], StatusReferenceInvalid, '"idx"')
         uri = _check_uri(info[_KEY_URI], StatusReferenceInvalid, '"uri"')
         return cls(idx, uri)
+
+
+class StatusReferenceLike(Protocol):
+    """Any reference with an ``idx`` and a ``uri`` (e.g. the credential model's)."""
+
+    @property
+    def idx(self) -> int:
+        """Index in the list."""
+        ...
+
+    @property
+    def uri(self) -> str:
+        """URI of the Status List Token."""
+        ...
 
 
 # --- the Status List Token (section 5.2) -------------------------------------------
@@ -656,7 +674,11 @@ class FileStatusProvider:
 
 
 class StatusState(enum.Enum):
-    """What a status check concluded."""
+    """What a status check concluded.
+
+    :meth:`StatusChecker.check` raises REVOKED and SUSPENDED as errors; it returns
+    VALID, or UNDETERMINED under the "accept" policy.
+    """
 
     VALID = "valid"
     REVOKED = "revoked"
@@ -745,30 +767,37 @@ class StatusChecker:
             else:
                 self._cache.pop(uri, None)
 
-    def check(self, ref: StatusReference, now: int) -> StatusResult:
+    def check(self, ref: StatusReferenceLike, now: int) -> StatusResult:
         """The status of ``ref`` at ``now``.
 
         Returns VALID; raises ``status.revoked`` or ``status.suspended``; raises
         ``status.index_out_of_range`` whatever the policy (section 8.3 step 6). When
         no fresh, trusted list is at hand, or the value has no meaning here, raises
         ``status.undetermined`` under "reject" and returns UNDETERMINED under "accept".
+        A reference other than a :class:`StatusReference` must meet the same profile
+        (``status.reference_invalid`` otherwise).
         """
         if not isinstance(ref, StatusReference):
-            raise InvalidArgument("ref must be a StatusReference")
+            # Another reference type (the credential model's) came from a credential:
+            # hold it to this module's profile as remote input.
+            idx = _check_uint(getattr(ref, "idx", None), StatusReferenceInvalid, '"idx"')
+            uri = _check_uri(getattr(ref, "uri", None), StatusReferenceInvalid, '"uri"')
+            ref = StatusReference(idx, uri)
         if type(now) is not int:
             raise InvalidArgument("now must be POSIX seconds (int)")
         cached = self._cache.get(ref.uri)
+        source = "list"
         if cached is None or now >= cached.refresh_at:
             refreshed, failure = self._refresh(ref.uri, now, cached)
             if refreshed is not None:
                 cached = refreshed
             elif cached is not None and self._usable_when_stale(cached, now):
-                pass  # within max_age of its fetch and before exp
+                source = f"stale list fetched at {cached.fetched_at} (within max_age)"
             else:
                 return self._undetermined(self._explain(ref.uri, now, cached, failure), failure)
         value = cached.verified.status(ref.idx)
         if value == StatusValue.VALID:
-            return StatusResult(StatusState.VALID, f"{ref.uri} #{ref.idx} is VALID")
+            return StatusResult(StatusState.VALID, f"{ref.uri} #{ref.idx} is VALID in the {source}")
         if value == StatusValue.INVALID:
             raise Revoked(f"{ref.uri} #{ref.idx} is INVALID (revoked)")
         if value == StatusValue.SUSPENDED:

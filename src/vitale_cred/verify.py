@@ -42,6 +42,7 @@ from .errors import (
     PresentationLifetimeTooLong,
     PresentationNotYetValid,
     PresentationReplayed,
+    TranscriptMismatch,
     UsageError,
 )
 from .model import Beneficiary, CardView, Organisme
@@ -309,8 +310,10 @@ class Verifier:
             raise PresentationNotYetValid("token issued in the future")
         if now > payload.exp + skew:
             raise PresentationExpired("token has expired")
-        _match(policy.audience, payload.audience, "audience")
-        _match(transcript, payload.transcript, "transcript")
+        if not _same(policy.audience, payload.audience):
+            raise AudienceMismatch("presentation audience does not match this verifier")
+        if not _same(transcript, payload.transcript):
+            raise TranscriptMismatch("presentation is bound to another session, or to none")
         if transcript is None and not self._replay.check_and_add(
             payload.nonce, payload.exp + skew, now
         ):
@@ -346,8 +349,7 @@ class Verifier:
         return out
 
 
-def _match(expected: bytes | None, received: bytes | None, what: str) -> None:
-    if expected is None and received is None:
-        return
-    if expected is None or received is None or not hmac.compare_digest(expected, received):
-        raise AudienceMismatch(f"presentation {what} does not match this verifier")
+def _same(expected: bytes | None, received: bytes | None) -> bool:
+    if expected is None or received is None:
+        return expected is received
+    return hmac.compare_digest(expected, received)

@@ -1,0 +1,214 @@
+"""The command line: every command's success and failure paths, exit codes, JSON shape."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from vitale_cred.cli import EXIT_INVALID, EXIT_OK, EXIT_USAGE, main
+
+AT = "2026-11-03T10:00:00+00:00"
+
+
+def run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(list(argv), out)
+    return code, out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def issued(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An issuer, a device key and a bundle for family5.json, made with the CLI."""
+    d = tmp_path_factory.mktemp("cli")
+    assert run("init-issuer", "--out", str(d / "issuer"), "--at", "2026-11-01T00:00:00Z")[0] == 0
+    code, public = run("device-key", "--out", str(d / "dev.pem"))
+    assert code == EXIT_OK and "BEGIN PUBLIC KEY" in public
+    (d / "dev.pub.pem").write_text(public)
+    code, _ = run(
+        "issue",
+        "--issuer",
+        str(d / "issuer"),
+        "--card",
+        str(ROOT / "spec/examples/family5.json"),
+        "--device-public-key",
+        str(d / "dev.pub.pem"),
+        "--valid-days",
+        "365",
+        "--out",
+        str(d / "cred.cbor"),
+        "--at",
+        "2026-11-02T00:00:00Z",
+    )
+    assert code == EXIT_OK
+    readers = (d / "issuer/root.pem").read_text() + (d / "issuer/issuer.pem").read_text()
+    (d / "readers.pem").write_text(readers)
+    return d
+
+
+def present(d: Path, *extra: str) -> str:
+    code, text = run(
+        "present",
+        "--credential",
+        str(d / "cred.cbor"),
+        "--device-key",
+        str(d / "dev.pem"),
+        "--at",
+        AT,
+        *extra,
+    )
+    assert code == EXIT_OK
+    return text.strip()
+
+
+def test_init_issuer_writes_the_four_pem_files_with_private_keys_unreadable(
+    issued: Path,
+) -> None:
+    for name in ("root.pem", "root-key.pem", "issuer.pem", "issuer-key.pem"):
+        assert (issued / "issuer" / name).exists()
+    assert (issued / "issuer/issuer-key.pem").stat().st_mode & 0o077 == 0
+    assert (issued / "dev.pem").stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.parametrize("alg", ["ES384", "EdDSA"])
+def test_init_issuer_supports_other_algorithms(tmp_path: Path, alg: str) -> None:
+    code, out = run("init-issuer", "--out", str(tmp_path), "--alg", alg)
+    assert code == EXIT_OK and f"alg {alg}" in out
+
+
+def test_present_then_verify_prints_the_beneficiary(issued: Path) -> None:
+    text = present(issued, "--beneficiary", "3")
+    assert text.startswith("VC1:")
+    code, out = run("verify", "--trust", str(issued / "readers.pem"), "--at", AT, text)
+    assert code == EXIT_OK
+    assert "VALID" in out and "Hugo" in out and "rank 2" in out
+
+
+def test_verify_json_has_the_documented_shape(issued: Path) -> None:
+    text = present(issued, "--beneficiary", "1")
+    code, out = run("verify", "--trust", str(issued / "readers.pem"), "--at", AT, "--json", text)
+    assert code == EXIT_OK
+    result = json.loads(out)
+    assert result["valid"] is True and result["code"] is None
+    assert result["insured_nir"] == "178047505612327"
+    assert result["beneficiary_index"] == 1
+    assert result["beneficiary"]["exonerations"][0]["code"] == "ald"
+
+
+def test_verify_of_an_expired_token_exits_1_with_its_code(issued: Path) -> None:
+    text = present(issued)
+    later = "2026-11-03T10:05:00+00:00"
+    code, out = run("verify", "--trust", str(issued / "readers.pem"), "--at", later, "--json", text)
+    assert code == EXIT_INVALID
+    assert json.loads(out) == {
+        "valid": False,
+        "code": "presentation.expired",
+        "message": "token has expired",
+    }
+
+
+def test_verify_with_only_the_root_cannot_resolve_a_compact_token(issued: Path) -> None:
+    code, out = run(
+        "verify",
+        "--trust",
+        str(issued / "issuer/root.pem"),
+        "--at",
+        AT,
+        "--json",
+        present(issued),
+    )
+    assert code == EXIT_INVALID and json.loads(out)["code"] == "trust.unknown_issuer"
+
+
+def test_verify_of_garbage_prints_one_line_with_the_code(
+    issued: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _ = run("verify", "--trust", str(issued / "readers.pem"), "vc1:abc")
+    assert code == EXIT_INVALID
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "[qr.bad_prefix]" in err
+
+
+def test_present_writes_png_and_svg_that_verify(issued: Path) -> None:
+    pytest.importorskip("segno")
+    pytest.importorskip("zxingcpp")
+    present(issued, "--png", str(issued / "qr.png"), "--svg", str(issued / "qr.svg"))
+    assert (issued / "qr.svg").read_text().startswith("<?xml")
+    code, out = run(
+        "verify",
+        "--trust",
+        str(issued / "readers.pem"),
+        "--at",
+        AT,
+        "--json",
+        "--image",
+        str(issued / "qr.png"),
+    )
+    assert code == EXIT_OK
+    assert json.loads(out)["valid"] is True
+
+
+def test_inspect_describes_bundle_and_qr_text(issued: Path) -> None:
+    code, out = run("inspect", str(issued / "cred.cbor"))
+    assert code == EXIT_OK
+    assert "credential bundle: 5 credentials" in out and "Inès" in out
+    (issued / "qr.txt").write_text(present(issued))
+    code, out = run("inspect", str(issued / "qr.txt"))
+    assert code == EXIT_OK and "presentation" in out and "nonce" in out
+
+
+def test_inspect_of_a_missing_file_exits_1(tmp_path: Path) -> None:
+    assert run("inspect", str(tmp_path / "nope"))[0] == EXIT_INVALID
+
+
+def test_issue_with_a_bad_card_exits_1_with_the_nir_code(
+    issued: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    card = json.loads((ROOT / "spec/examples/family5.json").read_text())
+    card["nir"] = "1 78 04 75 056 123 28"
+    (tmp_path / "bad.json").write_text(json.dumps(card))
+    code, _ = run(
+        "issue",
+        "--issuer",
+        str(issued / "issuer"),
+        "--card",
+        str(tmp_path / "bad.json"),
+        "--device-public-key",
+        str(issued / "dev.pub.pem"),
+        "--out",
+        str(tmp_path / "x.cbor"),
+    )
+    assert code == EXIT_INVALID
+    assert "[card.nir_invalid]" in capsys.readouterr().err
+
+
+def test_usage_errors_exit_2() -> None:
+    assert run()[0] == EXIT_USAGE
+    assert run("verify")[0] == EXIT_USAGE
+    assert run("present", "--ttl", "x")[0] == EXIT_USAGE
+    assert run("issue", "--issuer", "a", "--card", "b", "--out", "c")[0] == EXIT_USAGE
+
+
+def test_every_command_has_help_with_an_example() -> None:
+    for command in ("demo", "init-issuer", "device-key", "issue", "present", "verify", "inspect"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "vitale_cred.cli", command, "--help"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert proc.returncode == 0
+        assert "example: vitale-cred" in proc.stdout
+
+
+def test_demo_runs_end_to_end(tmp_path: Path) -> None:
+    code, out = run("demo", "--workdir", str(tmp_path), "--at", AT)
+    assert code == EXIT_OK
+    assert "presentation.replayed" in out
+    assert "MARTIN Léa" in out
+    assert (tmp_path / "card.cbor").exists()
