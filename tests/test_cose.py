@@ -5,8 +5,9 @@ Every negative test asserts the exact class (not a parent) and its stable
 mutations of valid messages and random header maps through ``decode_sign1`` +
 ``Sign1.verify``: nothing but a ``VitaleCredError`` subclass may escape.
 
-Tests named ``test_bug_...`` pin defects of ``src/vitale_cred/cose.py`` that are
-not fixed yet: they fail until the source is corrected.
+Tests named ``test_bug_...`` are regression tests for defects found in
+``src/vitale_cred/cose.py`` (a ``TypeError`` escaping on unhashable values, CBOR
+``true`` read as the integer 1, a COSE_Key ``alg`` that does not fit its curve).
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ ED25519_SEED = bytes(range(100, 132))
 P256 = ec.derive_private_key(P256_SCALAR, ec.SECP256R1())
 P384 = ec.derive_private_key(P384_SCALAR, ec.SECP384R1())
 ED = ed25519.Ed25519PrivateKey.from_private_bytes(ED25519_SEED)
-PRIVATE = {CoseAlg.ES256: P256, CoseAlg.ES384: P384, CoseAlg.EDDSA: ED}
+PRIVATE: dict[CoseAlg, Any] = {CoseAlg.ES256: P256, CoseAlg.ES384: P384, CoseAlg.EDDSA: ED}
 ALGS = [CoseAlg.ES256, CoseAlg.ES384, CoseAlg.EDDSA]
 PAYLOAD = b"\xa1\x01\x65carte"  # {1: "carte"}
 KID = b"issuer-key-1"
@@ -302,8 +303,8 @@ def test_crit_naming_understood_protected_labels_is_accepted() -> None:
 def test_bug_crit_with_an_array_or_map_label_raises_unknown_critical_not_typeerror(
     label: Any,
 ) -> None:
-    # cose.py _check_headers: `label not in _UNDERSTOOD_HEADERS` hashes the label,
-    # so an unhashable label (array or map) raises TypeError instead of a library error.
+    # Regression: _check_headers tested `label not in _UNDERSTOOD_HEADERS`, which hashes
+    # the label, so an array or map label raised TypeError instead of a library error.
     data = build({CoseHeader.ALG: CoseAlg.ES256, CoseHeader.CRIT: [label]})
     expect(CoseUnknownCritical, "cose.unknown_critical", decode_sign1, data)
 
@@ -709,13 +710,14 @@ def test_cose_key_that_is_malformed_or_unsupported_is_refused(key_map: Any) -> N
 
 @pytest.mark.parametrize("alg", [[-7], {1: -7}], ids=["array", "map"])
 def test_bug_cose_key_alg_array_or_map_raises_cose_key_error_not_typeerror(alg: Any) -> None:
-    # cose.py CoseKey.from_map: `alg not in ALGORITHMS` hashes alg: TypeError escapes.
+    # Regression: CoseKey.from_map tested `alg not in ALGORITHMS`, which hashes alg, so
+    # an array or map alg raised TypeError.
     expect(CoseKeyError, "cose.bad_key", CoseKey.from_map, _p256_map(alg=alg))
 
 
 def test_bug_cose_key_kty_cbor_true_is_refused_not_read_as_okp() -> None:
-    # cose.py CoseKey.from_map compares kty/crv with ==, and True == 1 == OKP, so
-    # {1: true, -1: 6, -2: x} is accepted as an OKP Ed25519 key.
+    # Regression: CoseKey.from_map compared kty/crv with ==, and True == 1 == OKP, so
+    # {1: true, -1: 6, -2: x} was accepted as an OKP Ed25519 key.
     expect(CoseKeyError, "cose.bad_key", CoseKey.from_map, _ed25519_map(kty=True))
 
 
@@ -725,8 +727,9 @@ def test_bug_cose_key_crv_cbor_true_is_refused_not_read_as_p256() -> None:
 
 @pytest.mark.parametrize("alg", [CoseAlg.ES384, CoseAlg.EDDSA], ids=lambda a: a.name)
 def test_bug_cose_key_alg_inconsistent_with_its_curve_is_a_cose_key_error(alg: CoseAlg) -> None:
-    # A received COSE_Key (e.g. a cnf key) whose alg does not fit its curve is peer
-    # input, yet from_map accepts it and verifying_key() raises BadKey, a UsageError.
+    # Regression: a received COSE_Key (e.g. a cnf key) whose alg does not fit its curve
+    # is peer input, yet from_map accepted it and verifying_key() raised BadKey, a
+    # UsageError (a local error) instead of a verification error.
     def load() -> VerifyingKey:
         return CoseKey.from_map(_p256_map(alg=alg)).verifying_key()
 

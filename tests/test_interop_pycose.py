@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -134,7 +133,6 @@ def test_oracle_runs_on_cbor2_below_6_with_pycose_1_1_0(pycose_python: str) -> N
     cbor2_version, pycose_version = done.stdout.split()
     assert int(cbor2_version.split(".")[0]) < 6
     assert pycose_version == "1.1.0"
-    assert pycose_python != sys.executable
 
 
 @pytest.mark.parametrize("alg", ALGS, ids=lambda a: a.name)

@@ -6,6 +6,7 @@ Section numbers refer to the working group's editor's copy of the draft (June 20
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import random
 import zlib
@@ -20,7 +21,6 @@ from hypothesis import strategies as st
 from vitale_cred import status as status_module
 from vitale_cred.clock import FixedClock
 from vitale_cred.cose import CoseKey, SoftwareSigner, decode_sign1, sign1
-from vitale_cred.credential import StatusRef
 from vitale_cred.errors import (
     CborTagNotAllowed,
     CompressionError,
@@ -1046,17 +1046,25 @@ def test_forget_drops_the_cached_list() -> None:
     assert provider.fetches == 3
 
 
-def test_checker_accepts_the_credential_models_status_reference() -> None:
+@dataclasses.dataclass(frozen=True)
+class _ForeignRef:
+    """A reference type of another component, with just ``idx`` and ``uri``."""
+
+    idx: int
+    uri: str
+
+
+def test_checker_accepts_any_reference_with_idx_and_uri() -> None:
     checker, _ = _checker(_token(_list(1, 64, {6: 1})))
-    assert checker.check(StatusRef(0, URI), T0).state is StatusState.VALID
+    assert checker.check(_ForeignRef(0, URI), T0).state is StatusState.VALID
     with pytest.raises(Revoked):
-        checker.check(StatusRef(6, URI), T0)
+        checker.check(_ForeignRef(6, URI), T0)
 
 
 def test_checker_holds_foreign_references_to_the_uri_profile() -> None:
     checker, provider = _checker(_token())
     with pytest.raises(StatusReferenceInvalid) as info:
-        checker.check(StatusRef(0, "http://status.ameli.example/lists/1"), T0)
+        checker.check(_ForeignRef(0, "http://status.ameli.example/lists/1"), T0)
     assert info.value.code == "status.reference_invalid"
     assert provider.fetches == 0
 

@@ -71,7 +71,7 @@ FILES: dict[str, tuple[str, CoseAlg, CoseCurve, int, tuple[int, int, int]]] = {
 
 
 @functools.cache
-def _load(name: str) -> dict[str, Any]:
+def _load(name: str) -> Any:
     return json.loads((VECTORS / name).read_text(encoding="utf-8"))
 
 
@@ -195,6 +195,7 @@ def test_every_wycheproof_group_key_loads_through_cose_key(name: str) -> None:
 
 class _RecordingKey(VerifyingKey):
     __slots__ = ("calls",)
+    calls: list[tuple[bytes, bytes]]
 
     def verify(self, signature: bytes, message: bytes) -> None:
         self.calls.append((signature, message))

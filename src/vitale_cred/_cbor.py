@@ -253,17 +253,41 @@ def _head(major: int, arg: int) -> bytes:
 def _key_bytes(key: Any) -> bytes:
     """Encoded form of a map key, for ordering (keys are int, text or bytes)."""
     if isinstance(key, int) and not isinstance(key, bool):
+        _check_int(key)
         return _head(0, key) if key >= 0 else _head(1, -1 - key)
     if isinstance(key, str):
-        raw = key.encode("utf-8")
+        raw = _utf8(key)
         return _head(3, len(raw)) + raw
     if isinstance(key, bytes):
         return _head(2, len(key)) + key
     raise InvalidArgument(f"map key of type {type(key).__name__} is outside the CBOR profile")
 
 
+def _check_int(value: int) -> None:
+    if not -(2**64) <= value < 2**64:
+        raise InvalidArgument("integers beyond 64 bits are outside the CBOR profile")
+
+
+def _utf8(text: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidArgument("text with lone surrogates is not valid UTF-8") from exc
+
+
 def _canonical(value: Any) -> Any:
-    """Rebuild ``value`` with maps in RFC 8949 4.2.1 order, for cbor2 to encode as is."""
+    """Rebuild ``value`` with maps in RFC 8949 4.2.1 order, for cbor2 to encode as is.
+
+    Only the profile's types pass: cbor2 would silently tag dates, sets, decimals.
+    """
+    if value is None or isinstance(value, bool | bytes):
+        return value
+    if isinstance(value, int):
+        _check_int(value)
+        return int(value)
+    if isinstance(value, str):
+        _utf8(value)
+        return value
     if isinstance(value, Mapping):
         pairs = sorted((_key_bytes(k), k) for k in value)
         return {(int(k) if isinstance(k, int) else k): _canonical(value[k]) for _, k in pairs}
@@ -271,11 +295,7 @@ def _canonical(value: Any) -> Any:
         return cbor2.CBORTag(value.tag, _canonical(value.value))
     if isinstance(value, list | tuple):
         return [_canonical(v) for v in value]
-    if isinstance(value, float):
-        raise InvalidArgument("floating-point values are outside the CBOR profile")
-    if isinstance(value, int) and not isinstance(value, bool) and not -(2**64) <= value < 2**64:
-        raise InvalidArgument("integers beyond 64 bits are outside the CBOR profile")
-    return value
+    raise InvalidArgument(f"{type(value).__name__} values are outside the CBOR profile")
 
 
 def encode(value: Any) -> bytes:

@@ -136,6 +136,8 @@ class Ins(IntEnum):
     SELECT = 0xA4
     GET_RESPONSE = 0xC0
     # --- application protocol instructions ---
+    # NFC presentation protocol (spec/nfc.md): proprietary class 80 (chained 90).
+    PRESENTATION_REQUEST = 0x3A
     # --- end application protocol instructions ---
 
 

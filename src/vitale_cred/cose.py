@@ -84,7 +84,14 @@ DEFAULT_ALGS: frozenset[CoseAlg] = frozenset(ALGORITHMS)
 
 # Headers this implementation understands; a ``crit`` naming any other fails.
 _UNDERSTOOD_HEADERS = frozenset(
-    {CoseHeader.ALG, CoseHeader.CRIT, CoseHeader.CONTENT_TYPE, CoseHeader.KID, CoseHeader.X5CHAIN}
+    {
+        CoseHeader.ALG,
+        CoseHeader.CRIT,
+        CoseHeader.CONTENT_TYPE,
+        CoseHeader.KID,
+        CoseHeader.TYP,
+        CoseHeader.X5CHAIN,
+    }
 )
 _SIGNATURE1 = b"\x84\x6aSignature1"
 _SIGN1_TAGS = frozenset({CoseTag.COSE_SIGN1})
@@ -234,10 +241,15 @@ class CoseKey:
             raise CoseKeyError(f"COSE_Key has unsupported labels {sorted(map(str, unknown))}")
         if kid is not None and not isinstance(kid, bytes):
             raise CoseKeyError("COSE_Key kid(2) must be a byte string")
-        if alg is not None and alg not in ALGORITHMS:
-            raise CoseKeyError(f"COSE_Key alg(3) {alg!r} is not supported")
+        for name, number in (("kty(1)", kty), ("crv(-1)", crv), ("alg(3)", alg)):
+            # bool is an int in Python, and a text or array is not a registered value.
+            if number is not None and (not isinstance(number, int) or isinstance(number, bool)):
+                raise CoseKeyError(f"COSE_Key {name} must be an integer")
         if not isinstance(x, bytes):
             raise CoseKeyError("COSE_Key x(-2) must be a byte string")
+        spec = ALGORITHMS.get(alg) if alg is not None else None
+        if alg is not None and (spec is None or spec.crv != crv or spec.kty != kty):
+            raise CoseKeyError(f"COSE_Key alg(3) {alg!r} is not usable with this key")
         if kty == CoseKeyType.EC2 and crv in (CoseCurve.P256, CoseCurve.P384):
             size = 32 if crv == CoseCurve.P256 else 48
             if len(x) != size or not (
@@ -493,7 +505,11 @@ def _check_headers(protected: Mapping[Any, Any], unprotected: Mapping[Any, Any])
         if not isinstance(crit, list) or not crit:
             raise CoseUnknownCritical("crit(2) must be a non-empty array")
         for label in crit:
-            if label not in _UNDERSTOOD_HEADERS or label not in protected:
+            if (
+                not isinstance(label, int | str)
+                or label not in _UNDERSTOOD_HEADERS
+                or label not in protected
+            ):
                 raise CoseUnknownCritical(f"critical header {label!r} is not understood")
     alg = protected.get(CoseHeader.ALG)
     if alg is not None and (not isinstance(alg, int | str) or isinstance(alg, bool)):

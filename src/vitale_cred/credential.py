@@ -44,6 +44,7 @@ from .registry import (
     DelegationLabel,
     label_name,
 )
+from .status import StatusReference
 
 __all__ = [
     "BUNDLE_VERSION",
@@ -53,7 +54,6 @@ __all__ = [
     "CredentialBundle",
     "Delegation",
     "Issuer",
-    "StatusRef",
     "decode_claims",
     "strip_x5chain",
 ]
@@ -124,40 +124,6 @@ class Delegation:
 
 
 @dataclass(frozen=True, slots=True)
-class StatusRef:
-    """Where a credential's revocation status is published (Token Status List)."""
-
-    idx: int
-    uri: str
-
-    def __post_init__(self) -> None:
-        if type(self.idx) is not int or not 0 <= self.idx < 2**32:
-            raise InvalidArgument("status index must be 0..2**32-1")
-        if not isinstance(self.uri, str) or not 1 <= len(self.uri) <= 256:
-            raise InvalidArgument("status uri must be 1..256 characters")
-
-    def to_wire(self) -> dict[str, Any]:
-        return {"status_list": {"idx": self.idx, "uri": self.uri}}
-
-    @classmethod
-    def from_wire(cls, value: Any) -> StatusRef:
-        if (
-            not isinstance(value, dict)
-            or set(value) != {"status_list"}
-            or not isinstance(value["status_list"], dict)
-            or set(value["status_list"]) != {"idx", "uri"}
-        ):
-            raise SchemaError("status(65535) must be {status_list: {idx, uri}}")
-        inner = value["status_list"]
-        idx, uri = inner["idx"], inner["uri"]
-        if type(idx) is not int or not 0 <= idx < 2**32 or not isinstance(uri, str):
-            raise SchemaError("status_list idx must be a uint32 and uri text")
-        if not 1 <= len(uri) <= 256:
-            raise SchemaError("status_list uri must be 1..256 characters")
-        return cls(idx, uri)
-
-
-@dataclass(frozen=True, slots=True)
 class Claims:
     """The decoded claims of a credential (not yet checked against time or trust)."""
 
@@ -168,7 +134,7 @@ class Claims:
     device_key: cose.CoseKey
     card: CardView
     delegation: Delegation | None
-    status: StatusRef | None
+    status: StatusReference | None
 
     def to_wire(self) -> dict[int, Any]:
         out: dict[int, Any] = {
@@ -230,7 +196,9 @@ def decode_claims(payload: bytes) -> Claims:
         delegation=Delegation.from_wire(claims[CwtClaim.DELEGATION])
         if CwtClaim.DELEGATION in claims
         else None,
-        status=StatusRef.from_wire(claims[CwtClaim.STATUS]) if CwtClaim.STATUS in claims else None,
+        status=StatusReference.from_wire(claims[CwtClaim.STATUS])
+        if CwtClaim.STATUS in claims
+        else None,
     )
 
 
@@ -293,7 +261,7 @@ class Issuer:
         device: ProvenDeviceKey,
         *,
         valid_days: int,
-        status: Sequence[StatusRef] | None = None,
+        status: Sequence[StatusReference] | None = None,
         delegation: Delegation | None = None,
         beneficiaries: Sequence[int] | None = None,
     ) -> CredentialBundle:

@@ -598,6 +598,133 @@ class ApduResponseUnexpected(ApduResponseMalformed):
     code = "apdu.response_unexpected"
 
 
+# NFC application protocol (spec/nfc.md). Raised by the holder, which answers
+# ``status_word``; raised by the reader when the holder's answer is at fault.
+class NfcError(VerificationError):
+    """The peer broke the NFC application protocol."""
+
+    code = "nfc.error"
+    status_word: ClassVar[int] = 0x6F00  # no precise diagnosis
+
+
+class NfcApplicationNotFound(NfcError):
+    """SELECT named another AID (holder), or the card has no such application (reader)."""
+
+    code = "nfc.application_not_found"
+    status_word = 0x6A82  # file or application not found
+
+
+class NfcOutOfOrder(NfcError):
+    """A command arrived in a state that does not accept it."""
+
+    code = "nfc.out_of_order"
+    status_word = 0x6985  # conditions of use not satisfied
+
+
+class NfcLocked(NfcError):
+    """The holder's user has not unlocked the app or not chosen a beneficiary yet."""
+
+    code = "nfc.locked"
+    status_word = 0x6982  # security status not satisfied
+
+
+class NfcRequestInvalid(NfcError):
+    """The reader's request is malformed (CBOR, labels, nonce, hint, mode)."""
+
+    code = "nfc.request_invalid"
+    status_word = 0x6A80  # incorrect parameters in the command data field
+
+
+class NfcVersionNotSupported(NfcError):
+    """The peer speaks another protocol version."""
+
+    code = "nfc.version_not_supported"
+    status_word = 0x6A80
+
+
+class NfcReaderNonceReplayed(NfcError):
+    """The holder already answered a request carrying this reader nonce."""
+
+    code = "nfc.reader_nonce_replayed"
+    status_word = 0x6A80
+
+
+class NfcResponseInvalid(NfcError):
+    """The holder's FCI or response is malformed or offers nothing usable."""
+
+    code = "nfc.response_invalid"
+
+
+class NfcHolderRefused(NfcError):
+    """The holder answered an error status word (kept in ``received_status_word``)."""
+
+    code = "nfc.holder_refused"
+    received_status_word: int = 0
+
+
+class SessionError(VerificationError):
+    """Session encryption failed (ECDH / HKDF / AES-GCM, ISO 18013-5 9.1.1 pattern)."""
+
+    code = "session.error"
+    status_word: ClassVar[int] = 0x6988  # incorrect secure messaging data objects
+
+
+class SessionDecryptFailed(SessionError):
+    """A ciphertext does not authenticate: tampered, replayed, or out of counter order."""
+
+    code = "session.decrypt_failed"
+
+
+class SessionKeyInvalid(SessionError):
+    """An ephemeral public key is not an uncompressed point on P-256."""
+
+    code = "session.key_invalid"
+    status_word = 0x6A80
+
+
+class SessionDowngrade(SessionError):
+    """The peer offers or asks for plaintext while the policy requires encryption."""
+
+    code = "session.downgrade"
+    status_word = 0x6A80
+
+
+class NfcIllegalState(UsageError):
+    """A session method was called in a state that does not allow it."""
+
+    code = "nfc.illegal_state"
+
+
+class NfcReaderNonceRepeated(UsageError):
+    """The reader's random source produced a nonce it had already used."""
+
+    code = "nfc.reader_nonce_repeated"
+
+
+class SessionCounterExhausted(UsageError):
+    """A session sent 2^32 - 1 messages: its counter may not wrap."""
+
+    code = "session.counter_exhausted"
+
+
+class PcscError(UsageError):
+    """The PC/SC transport failed (no pcscd, no reader, card gone, I/O error)."""
+
+    code = "nfc.pcsc_error"
+
+
+class PcscUnavailable(PcscError):
+    """pyscard is not installed or pcscd does not answer."""
+
+    code = "nfc.pcsc_unavailable"
+
+
+class PcscNoCard(PcscError):
+    """No reader held a card before the deadline."""
+
+    code = "nfc.pcsc_no_card"
+
+
 # --- end APDU (ISO 7816-4) and NFC -----------------------------------------------
 
 

@@ -45,6 +45,7 @@ class CoseHeader(IntEnum):
     KID = 4
     IV = 5
     PARTIAL_IV = 6
+    TYP = 16
     X5CHAIN = 33
 
 

@@ -71,7 +71,7 @@ from .errors import (
     VerificationError,
     VitaleCredError,
 )
-from .registry import CwtClaim
+from .registry import CoseHeader, CwtClaim
 from .trust import TrustStore, Usage
 
 __all__ = [
@@ -107,7 +107,6 @@ MAX_URI_LENGTH = 256
 STATUS_LIST_TYP = "application/statuslist+cwt"
 
 # RFC 9596 ``typ`` COSE header parameter. Not (yet) in registry.CoseHeader.
-_COSE_HEADER_TYP = 16
 
 _ALLOWED_BITS = frozenset({1, 2, 4, 8})
 # bits -> (index shift to the byte, mask of the slot within the byte, shift from
@@ -423,7 +422,7 @@ def issue_status_list(
         _cbor.encode(claims),
         signer,
         kid=kid,
-        protected={_COSE_HEADER_TYP: STATUS_LIST_TYP},
+        protected={CoseHeader.TYP: STATUS_LIST_TYP},
     )
 
 
@@ -534,7 +533,7 @@ def verify_status_list(
     if expected_uri is not None:
         _check_uri(expected_uri, InvalidArgument, "expected_uri")
     message = decode_sign1(token, deterministic=True, max_size=max_token_bytes)
-    typ = message.protected.get(_COSE_HEADER_TYP)
+    typ = message.protected.get(CoseHeader.TYP)
     if not isinstance(typ, str) or typ != STATUS_LIST_TYP:
         raise StatusListInvalid(f"protected typ(16) must be {STATUS_LIST_TYP!r}, not {typ!r}")
     key = trust.resolve(message, now, Usage.STATUS_LIST)

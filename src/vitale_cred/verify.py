@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 from . import cose
 from .clock import MAX_CLOCK_SKEW, Clock
-from .credential import MAX_CREDENTIAL_BYTES, Claims, Delegation, StatusRef, decode_claims
+from .credential import MAX_CREDENTIAL_BYTES, Claims, Delegation, decode_claims
 from .errors import (
     AudienceMismatch,
     CoseError,
@@ -51,6 +51,7 @@ from .presentation import MAX_PRESENTATION_BYTES, MAX_TTL, decode_presentation_p
 from .qrtext import decode_qr_text
 from .registry import CoseAlg
 from .replay import InMemoryReplayCache, ReplayCache
+from .status import StatusReference
 from .trust import TrustedKey, TrustStore, Usage
 
 __all__ = [
@@ -71,8 +72,10 @@ _FACTORY = object()
 class StatusCheck(Protocol):
     """What the verifier asks about revocation (see :mod:`vitale_cred.status`)."""
 
-    def check(self, ref: StatusRef, now: int) -> Any:
-        """Raise a ``status.*`` error for a revoked, suspended or undetermined status."""
+    def check(self, ref: StatusReference, now: int) -> Any:
+        """Raise a ``status.*`` error for a revoked or suspended status; an undetermined
+        one raises too, or is returned (and reported in ``status_result``) when the
+        status policy explicitly accepts it."""
         ...
 
 
@@ -114,7 +117,7 @@ class VerifiedCredential:
     iat: int
     exp: int
     delegation: Delegation | None
-    status: StatusRef | None
+    status: StatusReference | None
     status_result: Any
     raw: bytes = field(repr=False)
     _factory: object = field(default=None, repr=False, compare=False)
