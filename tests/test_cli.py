@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
 from vitale_cred.cli import EXIT_INVALID, EXIT_OK, EXIT_USAGE, main
+
+from conftest import ROOT
 
 AT = "2026-11-03T10:00:00+00:00"
 

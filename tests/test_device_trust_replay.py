@@ -8,7 +8,6 @@ import threading
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from conftest import NOW, T0, World
 from vitale_cred import _cbor, cose
 from vitale_cred.credential import strip_x5chain
 from vitale_cred.device import (
@@ -37,6 +36,8 @@ from vitale_cred.pki import (
 from vitale_cred.registry import CoseAlg, CoseHeader, ProofLabel
 from vitale_cred.replay import InMemoryReplayCache
 from vitale_cred.trust import TrustStore, Usage
+
+from conftest import NOW, T0, World
 
 NONCE = bytes(range(16))
 DER = Encoding.DER

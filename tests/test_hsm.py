@@ -13,7 +13,6 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from hsm_fixtures import SoftHsmToken, softhsm_token  # noqa: F401 (fixture)
 from vitale_cred import errors, pki
 from vitale_cred.cose import ALGORITHMS, Signer, VerifyingKey, decode_sign1, sign1
 from vitale_cred.errors import (
@@ -31,6 +30,8 @@ from vitale_cred.errors import (
 from vitale_cred.hsm import Pkcs11Signer, Pkcs11Token, alg_for_ec_params, decode_ec_point
 from vitale_cred.registry import CoseAlg
 from vitale_cred.trust import TrustStore
+
+from hsm_fixtures import SoftHsmToken, softhsm_token  # noqa: F401 (fixture)
 
 ALGS = [CoseAlg.ES256, CoseAlg.ES384, CoseAlg.EDDSA]
 ALG_IDS = [a.name for a in ALGS]

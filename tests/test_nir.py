@@ -80,6 +80,26 @@ def test_family5_nir_parses_and_has_its_compact_wire_form() -> None:
     assert not nir.is_temporary
 
 
+SPEC_EXAMPLES = [
+    ("1 78 04 75 056 123 27", "1780475056123", 1_780_475_056_123),
+    ("2 85 05 2A 012 345 29", "2850519012345", 12_850_520_012_345),
+    ("2 85 05 2B 012 345 56", "2850518012345", 22_850_520_012_345),
+    ("7 95 01 99 123 456 26", "7950199123456", 7_950_199_123_456),
+    ("2 80 35 20 012 345 48", "2803520012345", 2_803_520_012_345),
+]
+
+
+@pytest.mark.parametrize(("text", "numeric_body", "wire"), SPEC_EXAMPLES)
+def test_spec_examples_have_their_documented_key_and_wire_form(
+    text: str, numeric_body: str, wire: int
+) -> None:
+    nir = Nir.parse(text)
+    assert int(nir.value[13:]) == 97 - int(numeric_body) % 97
+    assert nir.formatted() == text
+    assert nir.to_wire() == wire
+    assert Nir.from_wire(wire) == nir
+
+
 def test_parse_removes_spaces_and_dots() -> None:
     assert Nir.parse("1.78.04.75.056.123.27") == Nir("178047505612327")
     assert Nir.parse(" 1 78 04 . 75 056 123 27 ") == Nir("178047505612327")

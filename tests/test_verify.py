@@ -12,7 +12,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import NOW, T0, World, make_world
 from vitale_cred import _cbor, cose
 from vitale_cred.clock import FixedClock
 from vitale_cred.credential import (
@@ -64,6 +63,8 @@ from vitale_cred.presentation import MAX_TTL, PresentationPayload, present, pres
 from vitale_cred.registry import CoseAlg, CoseHeader, CwtClaim, PresentationLabel
 from vitale_cred.trust import TrustStore, Usage, raw_key
 from vitale_cred.verify import Policy, VerifiedCredential, VerifiedPresentation, Verifier
+
+from conftest import NOW, T0, World, make_world
 
 
 def claims_of(credential: bytes) -> Claims:

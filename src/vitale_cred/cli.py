@@ -16,16 +16,38 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
 
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
 from . import __version__
 from .clock import Clock, FixedClock, SystemClock, from_datetime
+from .cose import CoseKey, SoftwareSigner, VerifyingKey
 from .credential import MAX_VALIDITY_DAYS, CredentialBundle, Issuer
 from .device import ProvenDeviceKey, SoftwareDeviceKey, load_public_pem, verify_possession
 from .errors import InvalidArgument, UsageError, VerificationError, VitaleCredError
 from .model import Card
-from .pki import IssuerMaterial
+from .pki import IssuerMaterial, kid_for_certificate, load_certificates
 from .presentation import DEFAULT_TTL, MAX_TTL, present_qr
 from .registry import CoseAlg
-from .trust import TrustStore
+from .status import (
+    InMemoryStatusProvider,
+    StatusChecker,
+    StatusList,
+    StatusPolicy,
+    StatusReference,
+    StatusValue,
+    issue_status_list,
+    status_list_uri,
+    verify_status_list,
+)
+from .trust import TrustStore, Usage, raw_key
+from .trustlist import (
+    TrustList,
+    TrustListEntry,
+    TrustListReader,
+    sign_trust_list,
+    verify_trust_list,
+)
 from .verify import Policy, VerifiedPresentation, Verifier
 
 __all__ = ["main"]
@@ -134,7 +156,13 @@ def cmd_issue(args: argparse.Namespace, out: TextIO) -> int:
         clock=clock,
         x5chain=[material.issuer_certificate],
     )
-    bundle = issuer.issue(card, device, valid_days=args.valid_days)
+    status = None
+    if args.status_uri:
+        status = [
+            StatusReference(args.status_index + i, args.status_uri)
+            for i in range(len(card.beneficiaries))
+        ]
+    bundle = issuer.issue(card, device, valid_days=args.valid_days, status=status)
     data = bundle.encode()
     _write(args.out, data)
     sizes = ", ".join(str(len(c)) for c in bundle.credentials)
@@ -205,7 +233,9 @@ def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
             text = args.qr_text
         else:
             raise _Usage("give QR_TEXT or --image PNG")
-        verifier = Verifier(Policy(trust=_trust(args.trust), clock=clock))
+        trust = _reader_trust(args, clock)
+        status = _status_checker(args.status_list, trust) if args.status_list else None
+        verifier = Verifier(Policy(trust=trust, clock=clock, status=status))
         result = verifier.verify_qr(text.strip())
     except VitaleCredError as exc:
         if args.json:
@@ -216,6 +246,172 @@ def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
         print(json.dumps(result.to_json(), ensure_ascii=False), file=out)
     else:
         print(_verify_result(result), file=out)
+    return EXIT_OK
+
+
+def _reader_trust(args: argparse.Namespace, clock: Clock) -> TrustStore:
+    """The verifier's trust: a PEM bundle, or a signed trust list anchored in its roots."""
+    if not getattr(args, "trust_list", None):
+        return _trust(args.trust)
+    roots = _trust(args.trust).roots
+    reader = TrustListReader(_list_authority(roots), roots=roots)
+    reader.update(_read(args.trust_list), now=clock.now())
+    return reader.store
+
+
+def _list_authority(roots: Sequence[x509.Certificate]) -> TrustStore:
+    """Root certificates' keys, trusted to sign trust lists (kid = certificate kid)."""
+    keys = [
+        raw_key(
+            VerifyingKey(root.public_key(), _alg_of(root)),  # type: ignore[arg-type]
+            kid_for_certificate(root),
+            usages=[Usage.TRUST_LIST],
+        )
+        for root in roots
+    ]
+    return TrustStore(keys=keys)
+
+
+def _alg_of(cert: x509.Certificate) -> CoseAlg:
+    return CoseKey.from_public_key(cert.public_key()).default_alg()  # type: ignore[arg-type]
+
+
+def _status_checker(path: str, trust: TrustStore) -> StatusChecker:
+    token = _read(path)
+    uri = status_list_uri(token)
+    return StatusChecker(InMemoryStatusProvider({uri: token}), trust, policy=StatusPolicy())
+
+
+def _parse_revoked(path: str, size: int) -> dict[int, StatusValue]:
+    """Lines ``INDEX`` (revoked) or ``INDEX suspended``; ``#`` starts a comment."""
+    out: dict[int, StatusValue] = {}
+    for number, line in enumerate(_read(path).decode("utf-8").splitlines(), 1):
+        words = line.split("#", 1)[0].split()
+        if not words:
+            continue
+        try:
+            index = int(words[0])
+        except ValueError as exc:
+            raise InvalidArgument(f"{path}:{number}: {words[0]!r} is not an index") from exc
+        state = words[1] if len(words) > 1 else "revoked"
+        if state not in _STATES or len(words) > 2 or not 0 <= index < size:
+            raise InvalidArgument(f"{path}:{number}: expected 'INDEX [revoked|suspended]'")
+        out[index] = _STATES[state]
+    return out
+
+
+_STATES = {
+    "valid": StatusValue.VALID,
+    "revoked": StatusValue.INVALID,
+    "suspended": StatusValue.SUSPENDED,
+}
+
+
+def _sign_list(
+    material: IssuerMaterial, uri: str, statuses: StatusList, now: int, ttl: int
+) -> bytes:
+    return issue_status_list(
+        material.signer(), kid=material.kid, uri=uri, status_list=statuses, iat=now, ttl=ttl
+    )
+
+
+def cmd_status_list_build(args: argparse.Namespace, out: TextIO) -> int:
+    clock = _clock(args.at)
+    material = IssuerMaterial.load(Path(args.issuer))
+    statuses = StatusList(args.bits, args.size)
+    revoked = _parse_revoked(args.revoked, args.size) if args.revoked else {}
+    for index, value in revoked.items():
+        statuses.set(index, value)
+    token = _sign_list(material, args.uri, statuses, clock.now(), args.ttl)
+    _write(args.out, token)
+    print(
+        f"status list {args.uri}: {args.size} entries, {len(revoked)} not valid, "
+        f"{len(token)} bytes -> {args.out}",
+        file=out,
+    )
+    return EXIT_OK
+
+
+def cmd_status_list_set(args: argparse.Namespace, out: TextIO) -> int:
+    clock = _clock(args.at)
+    material = IssuerMaterial.load(Path(args.issuer))
+    token = _read(args.list)
+    trust = TrustStore(
+        roots=[material.root_certificate], certificates=[material.issuer_certificate]
+    )
+    current = verify_status_list(token, trust, now=clock.now())
+    statuses = StatusList.from_bytes(current.status_list.to_bytes(), current.bits)
+    if not 0 <= args.index < statuses.size:
+        raise InvalidArgument(f"index {args.index} is outside the list (size {statuses.size})")
+    statuses.set(args.index, _STATES[args.state])
+    _write(args.list, _sign_list(material, current.uri, statuses, clock.now(), current.ttl or 3600))
+    print(f"{current.uri}[{args.index}] = {args.state}", file=out)
+    return EXIT_OK
+
+
+def cmd_trust_list_sign(args: argparse.Namespace, out: TextIO) -> int:
+    clock = _clock(args.at)
+    material = IssuerMaterial.load(Path(args.issuer))
+    if material.root_key is None:
+        raise InvalidArgument(f"{args.issuer} has no root-key.pem to sign a trust list with")
+    certs = [material.issuer_certificate]
+    for path in args.issuer_cert or ():
+        certs += load_certificates(_read(path))
+    der = serialization.Encoding.DER
+    entries = tuple(
+        TrustListEntry(
+            kid=kid_for_certificate(cert),
+            algs=frozenset({_alg_of(cert)}),
+            usages=frozenset({Usage.CREDENTIAL, Usage.STATUS_LIST}),
+            certificate=cert.public_bytes(der),
+            name=cert.subject.rfc4514_string(),
+        )
+        for cert in certs
+    )
+    now = clock.now()
+    trust_list = TrustList(args.seq, now, now + args.valid_days * 86_400, entries)
+    data = sign_trust_list(
+        trust_list,
+        SoftwareSigner(material.root_key),
+        kid=kid_for_certificate(material.root_certificate),
+    )
+    _write(args.out, data)
+    print(
+        f"trust list seq {args.seq}: {len(entries)} entries, {len(data)} bytes -> {args.out}",
+        file=out,
+    )
+    return EXIT_OK
+
+
+def cmd_trust_list_verify(args: argparse.Namespace, out: TextIO) -> int:
+    clock = _clock(args.at)
+    roots = _trust(args.trust).roots
+    verified = verify_trust_list(_read(args.list), _list_authority(roots), now=clock.now())
+    entries = [
+        {
+            "kid": e.kid.hex(),
+            "name": e.name,
+            "algs": sorted(a.name for a in e.algs),
+            "usages": sorted(u.value for u in e.usages),
+        }
+        for e in verified.trust_list.entries
+    ]
+    report = {
+        "valid": True,
+        "seq": verified.seq,
+        "stale": verified.stale,
+        "next_update": verified.trust_list.next_update,
+        "entries": entries,
+    }
+    if args.json:
+        print(json.dumps(report), file=out)
+    else:
+        print(
+            f"VALID trust list seq {verified.seq}, next update {verified.trust_list.next_update}",
+            file=out,
+        )
+        for entry in entries:
+            print(f"  {entry['kid']}  {', '.join(entry['algs'])}  {entry['name']}", file=out)
     return EXIT_OK
 
 
@@ -292,6 +488,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--device-proof", help="proof of possession (COSE_Sign1) from the device")
     p.add_argument("--nonce", help="hex nonce the proof must be over")
     p.add_argument("--valid-days", type=int, default=365, help=f"1..{MAX_VALIDITY_DAYS}")
+    p.add_argument("--status-uri", help="status list URI; beneficiary i gets index START+i")
+    p.add_argument("--status-index", type=int, default=0, metavar="START")
     p.add_argument("--out", required=True)
     p.add_argument("--at", help="ISO 8601 issuance instant (default: now)")
     p.set_defaults(func=cmd_issue)
@@ -322,9 +520,57 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--trust", required=True, help="PEM: trusted root(s), optionally issuer certificates"
     )
+    p.add_argument("--trust-list", help="signed trust list (then --trust holds its roots)")
+    p.add_argument("--status-list", help="status list token to check revocation against")
     p.add_argument("--at", help="ISO 8601 verification instant (default: now)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_verify)
+
+    p = add(
+        "status-list",
+        "build or update a signed revocation list (Token Status List)",
+        "vitale-cred status-list build --issuer issuer/ --size 1000 --revoked revoked.txt "
+        "--uri https://status.example/1 --out list.cwt",
+    )
+    lists = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    q = lists.add_parser("build", help="sign a new list")
+    q.add_argument("--issuer", required=True)
+    q.add_argument("--size", type=int, required=True)
+    q.add_argument("--bits", type=int, choices=[1, 2, 4, 8], default=2)
+    q.add_argument("--revoked", help="file of 'INDEX [revoked|suspended]' lines")
+    q.add_argument("--uri", required=True)
+    q.add_argument("--ttl", type=int, default=3600, help="seconds readers may cache it")
+    q.add_argument("--out", required=True)
+    q.add_argument("--at")
+    q.set_defaults(func=cmd_status_list_build)
+    q = lists.add_parser("set", help="change one entry and re-sign the list in place")
+    q.add_argument("list")
+    q.add_argument("index", type=int)
+    q.add_argument("state", choices=sorted(_STATES))
+    q.add_argument("--issuer", required=True)
+    q.add_argument("--at")
+    q.set_defaults(func=cmd_status_list_set)
+
+    p = add(
+        "trust-list",
+        "sign or verify the list of trusted issuer certificates",
+        "vitale-cred trust-list sign --issuer issuer/ --seq 1 --out trust.cbor",
+    )
+    tl = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    q = tl.add_parser("sign", help="sign a list with the root key")
+    q.add_argument("--issuer", required=True, help="directory holding root-key.pem")
+    q.add_argument("--issuer-cert", action="append", help="more issuer certificates (PEM)")
+    q.add_argument("--seq", type=int, required=True)
+    q.add_argument("--valid-days", type=int, default=7)
+    q.add_argument("--out", required=True)
+    q.add_argument("--at")
+    q.set_defaults(func=cmd_trust_list_sign)
+    q = tl.add_parser("verify", help="verify a list against its root")
+    q.add_argument("list")
+    q.add_argument("--trust", required=True, help="root certificate PEM")
+    q.add_argument("--at")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_trust_list_verify)
 
     p = add(
         "inspect",

@@ -237,6 +237,30 @@ class KeyUsageNotAllowed(TrustError):
     code = "trust.usage_not_allowed"
 
 
+class KeyNotValidAtTime(TrustError):
+    """The trusted key is outside its stated validity window at the verification instant."""
+
+    code = "trust.key_not_valid"
+
+
+class TrustListInvalid(TrustError):
+    """A trust list is malformed or not signed by a trust-list authority."""
+
+    code = "trust.list_invalid"
+
+
+class TrustListExpired(TrustError):
+    """The trust list passed its next_update and the policy refuses stale lists."""
+
+    code = "trust.list_expired"
+
+
+class TrustListRollback(TrustError):
+    """The trust list is older than (or conflicts with) the one in force."""
+
+    code = "trust.list_rollback"
+
+
 # --- time ----------------------------------------------------------------------------
 class ValidityError(VerificationError):
     """Time-based validity check failed."""

@@ -113,7 +113,14 @@ def _day_from_wire(value: Any, what: str) -> _dt.date:
 
 
 def _day_from_json(value: Any, what: str) -> _dt.date:
-    if not isinstance(value, str):
+    if (
+        not isinstance(value, str)
+        or len(value) != 10
+        or value[4] != "-"
+        or value[7] != "-"
+        or not (value[:4] + value[5:7] + value[8:]).isdigit()
+        or not value.isascii()
+    ):
         raise DateInvalid(f"{what} must be an ISO date YYYY-MM-DD")
     try:
         day = _dt.date.fromisoformat(value)
@@ -618,8 +625,9 @@ class CardView:
     @classmethod
     def from_wire(cls, value: Any) -> CardView:
         data = _wire_map(value, CardLabel, _CARD_LABELS, _NOTHING, "card")
-        if data[CardLabel.VERSION] != CARD_FORMAT_VERSION:
-            raise SchemaError(f"card version {data[CardLabel.VERSION]!r} is not supported")
+        version = data[CardLabel.VERSION]
+        if type(version) is not int or version != CARD_FORMAT_VERSION:
+            raise SchemaError(f"card version {version!r} is not supported")
         serial, index = data[CardLabel.SERIAL], data[CardLabel.INDEX]
         for name, number in (("serial", serial), ("index", index)):
             if type(number) is not int or number < 0:
@@ -675,4 +683,7 @@ def _wire_map(
     for key in required:
         if key not in value:
             raise SchemaMissingLabel(f"{what} lacks {label_name(enum, key)}")
+    if None in value.values():
+        # An absent optional field is omitted, never null: one card, one encoding.
+        raise SchemaError(f"{what} has a null value; omit the label instead")
     return dict(value)

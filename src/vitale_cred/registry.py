@@ -25,6 +25,8 @@ __all__ = [
     "PeriodLabel",
     "PresentationLabel",
     "ProofLabel",
+    "TrustEntryLabel",
+    "TrustListLabel",
     "label_name",
 ]
 
@@ -204,3 +206,25 @@ class BundleLabel(IntEnum):
 
     VERSION = 1
     CREDENTIALS = 2
+
+
+class TrustListLabel(IntEnum):
+    """Keys of a trust list payload."""
+
+    SEQ = 1
+    ISSUED_AT = 2
+    NEXT_UPDATE = 3
+    ENTRIES = 4
+
+
+class TrustEntryLabel(IntEnum):
+    """Keys of one trust list entry."""
+
+    KID = 1
+    KEY = 2
+    CERTIFICATE = 3
+    ALGS = 4
+    USAGES = 5
+    NOT_BEFORE = 6
+    NOT_AFTER = 7
+    NAME = 8

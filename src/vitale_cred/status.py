@@ -92,6 +92,7 @@ __all__ = [
     "StatusValue",
     "VerifiedStatusList",
     "issue_status_list",
+    "status_list_uri",
     "verify_status_list",
 ]
 
@@ -509,6 +510,18 @@ class VerifiedStatusList:
             f"VerifiedStatusList(uri={self.uri!r}, iat={self.iat}, exp={self.exp}, "
             f"ttl={self.ttl}, bits={self.bits}, size={self.size})"
         )
+
+
+def status_list_uri(token: bytes) -> str:
+    """The ``sub`` (URI) a Status List Token claims, read WITHOUT verification.
+
+    For indexing tokens in a provider only; :func:`verify_status_list` checks it.
+    """
+    message = decode_sign1(token, max_size=MAX_STATUS_LIST_BYTES)
+    claims = _cbor.decode(message.payload, max_size=MAX_STATUS_LIST_BYTES, deterministic=False)
+    if not isinstance(claims, dict):
+        raise StatusListInvalid("status list claims must be a map")
+    return _check_uri(claims.get(CwtClaim.SUB), StatusListInvalid, "sub(2)")
 
 
 def verify_status_list(

@@ -38,6 +38,7 @@ from .errors import (
     CertificateProfileError,
     CoseAlgNotAllowed,
     InvalidArgument,
+    KeyNotValidAtTime,
     KeyUsageNotAllowed,
     KidMismatch,
     TrustError,
@@ -88,9 +89,9 @@ class TrustedKey:
         if self.key.alg not in allowed_algs:
             raise CoseAlgNotAllowed(f"{self.key.alg.name} is not allowed for this trust anchor")
         if self.not_before is not None and at < self.not_before:
-            raise CertificateChainError(f"key {self.kid.hex()} is not valid yet")
+            raise KeyNotValidAtTime(f"key {self.kid.hex()} is not valid yet")
         if self.not_after is not None and at > self.not_after:
-            raise CertificateChainError(f"key {self.kid.hex()} has expired")
+            raise KeyNotValidAtTime(f"key {self.kid.hex()} has expired")
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +175,12 @@ class TrustStore:
         """Trust a raw key under its kid (replacing any previous entry)."""
         with self._lock:
             self._keys[key.kid] = key
+
+    def replace_keys(self, keys: Iterable[TrustedKey]) -> None:
+        """Swap the whole set of raw keys at once (a new trust list came into force)."""
+        new = {key.kid: key for key in keys}
+        with self._lock:
+            self._keys = new
 
     def withdraw(self, kid: bytes) -> None:
         """Stop trusting ``kid`` at once (a compromised key)."""

@@ -42,6 +42,7 @@ from .errors import (
     PresentationLifetimeTooLong,
     PresentationNotYetValid,
     PresentationReplayed,
+    StatusUndetermined,
     TranscriptMismatch,
     UsageError,
 )
@@ -247,7 +248,8 @@ class Verifier:
                     self._cache.popitem(last=False)
         return entry
 
-    def _credential(self, credential: bytes, now: int) -> tuple[VerifiedCredential, _Cached]:
+    def _checked(self, credential: bytes, now: int) -> _Cached:
+        """Steps 2 and 3: issuer trust and signature, validity in time, delegation."""
         entry = self._issuer_checked(credential, now)
         claims = entry.claims
         skew = self.policy.skew
@@ -257,10 +259,18 @@ class Verifier:
             raise Expired("credential has expired")
         if claims.delegation is not None and not self.policy.allow_delegated:
             raise DelegationError("delegated credentials are not accepted by this policy")
+        return entry
+
+    def _with_status(self, entry: _Cached, credential: bytes, now: int) -> VerifiedCredential:
+        """Step 6: revocation status, then the verified credential."""
+        claims = entry.claims
         status_result = None
-        if self.policy.status is not None and claims.status is not None:
+        if self.policy.status is not None:
+            if claims.status is None:
+                # A credential that names no status list could never be revoked.
+                raise StatusUndetermined("credential carries no status(65535) reference")
             status_result = self.policy.status.check(claims.status, now)
-        verified = VerifiedCredential(
+        return VerifiedCredential(
             card=claims.card,
             device_key=claims.device_key,
             issuer=entry.issuer,
@@ -272,13 +282,13 @@ class Verifier:
             raw=credential,
             _factory=_FACTORY,
         )
-        return verified, entry
 
     def verify_credential(self, credential: bytes) -> VerifiedCredential:
         """Verify an issuer-signed credential (issuer signature, trust, validity, status)."""
         if not isinstance(credential, bytes):
             raise InvalidArgument("credential must be bytes")
-        return self._credential(credential, self.policy.clock.now())[0]
+        now = self.policy.clock.now()
+        return self._with_status(self._checked(credential, now), credential, now)
 
     # --- presentations -------------------------------------------------------------
 
@@ -297,7 +307,7 @@ class Verifier:
         now = policy.clock.now()
         message = cose.decode_sign1(token, max_size=MAX_PRESENTATION_BYTES)
         payload = decode_presentation_payload(message.payload)
-        credential, entry = self._credential(payload.credential, now)
+        entry = self._checked(payload.credential, now)
         try:
             message.verify(entry.device_key, allowed_algs=_DEVICE_ALGS)
         except CoseError as exc:
@@ -317,6 +327,7 @@ class Verifier:
             raise AudienceMismatch("presentation audience does not match this verifier")
         if not _same(transcript, payload.transcript):
             raise TranscriptMismatch("presentation is bound to another session, or to none")
+        credential = self._with_status(entry, payload.credential, now)
         if transcript is None and not self._replay.check_and_add(
             payload.nonce, payload.exp + skew, now
         ):
