@@ -44,9 +44,17 @@ if [ -S "$SOCKET" ] && socket_ready; then
 fi
 
 # pcscd exits at once when its pid file or socket is left over from a crash.
+pcscd_alive() {
+    # A live pcscd, not a zombie left unreaped (containers often lack an init that
+    # reaps) nor another process that reused the pid.
+    [ -r "/proc/$1/stat" ] || return 1
+    [ "$(cat "/proc/$1/comm" 2>/dev/null)" = "pcscd" ] || return 1
+    [ "$(cut -d' ' -f3 "/proc/$1/stat")" != "Z" ]
+}
+
 if [ -f "$PID_FILE" ]; then
-    pid="$(cat "$PID_FILE" 2>/dev/null || true)"
-    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    pid="$(tr -cd '0-9' <"$PID_FILE" 2>/dev/null || true)"
+    if [ -n "$pid" ] && pcscd_alive "$pid"; then
         echo "start-pcscd: pcscd (pid $pid) is running but its socket does not answer" >&2
         exit 1
     fi

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import getpass
 import json
+import os
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
@@ -21,12 +24,20 @@ from cryptography.hazmat.primitives import serialization
 
 from . import __version__
 from .clock import Clock, FixedClock, SystemClock, from_datetime
-from .cose import CoseKey, SoftwareSigner, VerifyingKey
+from .cose import CoseKey, Signer, SoftwareSigner, VerifyingKey
 from .credential import MAX_VALIDITY_DAYS, CredentialBundle, Issuer
 from .device import ProvenDeviceKey, SoftwareDeviceKey, load_public_pem, verify_possession
 from .errors import InvalidArgument, UsageError, VerificationError, VitaleCredError
 from .model import Card
-from .pki import IssuerMaterial, kid_for_certificate, load_certificates
+from .pki import (
+    HSM_CONFIG,
+    IssuerMaterial,
+    generate_private_key,
+    kid_for_certificate,
+    load_certificates,
+    make_issuer_certificate,
+    make_root_certificate,
+)
 from .presentation import DEFAULT_TTL, MAX_TTL, present_qr
 from .registry import CoseAlg
 from .status import (
@@ -99,16 +110,86 @@ def example_card() -> dict[str, Any]:
 # --- commands ---------------------------------------------------------------------
 
 
+def _pin(env_name: str | None) -> str:
+    """A PIN from the named environment variable, or typed at a prompt; never argv."""
+    if env_name:
+        value = os.environ.get(env_name)
+        if value is None:
+            raise _Usage(f"environment variable {env_name} is not set")
+        return value
+    if not sys.stdin.isatty():
+        raise _Usage("give --pin-env VAR (no terminal to prompt for the PIN)")
+    return getpass.getpass("token PIN: ")
+
+
+@contextmanager
+def _issuer_signer(
+    directory: str, pin_env: str | None = None
+) -> Iterator[tuple[IssuerMaterial, Signer]]:
+    """The issuer's material and signer: software, or the HSM named in ``hsm.json``."""
+    path = Path(directory)
+    material = IssuerMaterial.load(path)
+    config_path = path / HSM_CONFIG
+    if material.issuer_key is not None:
+        yield material, material.signer()
+        return
+    if not config_path.exists():
+        raise InvalidArgument(f"{directory} has neither issuer-key.pem nor {HSM_CONFIG}")
+    try:
+        config = json.loads(config_path.read_text("utf-8"))
+        module, token_label, key_label = (
+            config["module"],
+            config["token_label"],
+            config["key_label"],
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InvalidArgument(f"{config_path} is not a valid HSM description") from exc
+    from .hsm import Pkcs11Token  # noqa: PLC0415 - optional extra
+
+    with Pkcs11Token.open(module, token_label, _pin(pin_env or config.get("pin_env"))) as token:
+        yield material, token.signer(key_label)
+
+
 def cmd_init_issuer(args: argparse.Namespace, out: TextIO) -> int:
     clock = _clock(args.at)
-    material = IssuerMaterial.generate(
-        _ALGS[args.alg], _dt.datetime.fromtimestamp(clock.now(), _dt.UTC)
+    alg = _ALGS[args.alg]
+    start = _dt.datetime.fromtimestamp(clock.now(), _dt.UTC)
+    if args.pkcs11_module:
+        if not args.token_label:
+            raise _Usage("--pkcs11-module needs --token-label")
+        from .hsm import Pkcs11Token  # noqa: PLC0415 - optional extra
+
+        pin = _pin(args.pin_env)
+        root_key = generate_private_key(alg)
+        root = make_root_certificate(
+            root_key, "Caisse primaire (HSM) root", start, start + _dt.timedelta(days=3650)
+        )
+        with Pkcs11Token.open(args.pkcs11_module, args.token_label, pin) as token:
+            signer = token.generate_key(args.key_label, alg)
+            issuer_cert = make_issuer_certificate(
+                signer.public_key(),
+                "Caisse primaire (HSM)",
+                root_key,
+                root,
+                start,
+                start + _dt.timedelta(days=730),
+            )
+        material = IssuerMaterial(root, issuer_cert, None, root_key)
+        material.write(Path(args.out))
+        config = {
+            "module": args.pkcs11_module,
+            "token_label": args.token_label,
+            "key_label": args.key_label,
+            "pin_env": args.pin_env,
+        }
+        (Path(args.out) / HSM_CONFIG).write_text(json.dumps(config, indent=2) + "\n")
+    else:
+        material = IssuerMaterial.generate(alg, start)
+        material.write(Path(args.out))
+    files = ", ".join(
+        f for f in (*IssuerMaterial.FILES, HSM_CONFIG) if (Path(args.out) / f).exists()
     )
-    material.write(Path(args.out))
-    print(
-        f"issuer written to {args.out}: root.pem, root-key.pem, issuer.pem, issuer-key.pem",
-        file=out,
-    )
+    print(f"issuer written to {args.out}: {files}", file=out)
     print(f"kid {material.kid.hex()}  alg {args.alg}", file=out)
     return EXIT_OK
 
@@ -133,7 +214,6 @@ def cmd_issue(args: argparse.Namespace, out: TextIO) -> int:
     clock = _clock(args.at)
     if not (args.device_public_key or args.device_proof):
         raise _Usage("give --device-public-key PEM or --device-proof FILE --nonce HEX")
-    material = IssuerMaterial.load(Path(args.issuer))
     try:
         card = Card.from_json(json.loads(_read(args.card)))
     except json.JSONDecodeError as exc:
@@ -150,19 +230,17 @@ def cmd_issue(args: argparse.Namespace, out: TextIO) -> int:
         # The operator running this command vouches for possession of the key.
         public = load_public_pem(_read(args.device_public_key))
         device = ProvenDeviceKey.unsafe_without_proof(public)
-    issuer = Issuer(
-        material.signer(),
-        kid=material.kid,
-        clock=clock,
-        x5chain=[material.issuer_certificate],
-    )
     status = None
     if args.status_uri:
         status = [
             StatusReference(args.status_index + i, args.status_uri)
             for i in range(len(card.beneficiaries))
         ]
-    bundle = issuer.issue(card, device, valid_days=args.valid_days, status=status)
+    with _issuer_signer(args.issuer, args.pin_env) as (material, signer):
+        issuer = Issuer(
+            signer, kid=material.kid, clock=clock, x5chain=[material.issuer_certificate]
+        )
+        bundle = issuer.issue(card, device, valid_days=args.valid_days, status=status)
     data = bundle.encode()
     _write(args.out, data)
     sizes = ", ".join(str(len(c)) for c in bundle.credentials)
@@ -308,21 +386,21 @@ _STATES = {
 
 
 def _sign_list(
-    material: IssuerMaterial, uri: str, statuses: StatusList, now: int, ttl: int
+    args: argparse.Namespace, uri: str, statuses: StatusList, now: int, ttl: int
 ) -> bytes:
-    return issue_status_list(
-        material.signer(), kid=material.kid, uri=uri, status_list=statuses, iat=now, ttl=ttl
-    )
+    with _issuer_signer(args.issuer, args.pin_env) as (material, signer):
+        return issue_status_list(
+            signer, kid=material.kid, uri=uri, status_list=statuses, iat=now, ttl=ttl
+        )
 
 
 def cmd_status_list_build(args: argparse.Namespace, out: TextIO) -> int:
     clock = _clock(args.at)
-    material = IssuerMaterial.load(Path(args.issuer))
     statuses = StatusList(args.bits, args.size)
     revoked = _parse_revoked(args.revoked, args.size) if args.revoked else {}
     for index, value in revoked.items():
         statuses.set(index, value)
-    token = _sign_list(material, args.uri, statuses, clock.now(), args.ttl)
+    token = _sign_list(args, args.uri, statuses, clock.now(), args.ttl)
     _write(args.out, token)
     print(
         f"status list {args.uri}: {args.size} entries, {len(revoked)} not valid, "
@@ -344,7 +422,7 @@ def cmd_status_list_set(args: argparse.Namespace, out: TextIO) -> int:
     if not 0 <= args.index < statuses.size:
         raise InvalidArgument(f"index {args.index} is outside the list (size {statuses.size})")
     statuses.set(args.index, _STATES[args.state])
-    _write(args.list, _sign_list(material, current.uri, statuses, clock.now(), current.ttl or 3600))
+    _write(args.list, _sign_list(args, current.uri, statuses, clock.now(), current.ttl or 3600))
     print(f"{current.uri}[{args.index}] = {args.state}", file=out)
     return EXIT_OK
 
@@ -465,6 +543,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="directory to write the PEM files to")
     p.add_argument("--alg", choices=sorted(_ALGS), default="ES256")
     p.add_argument("--at", help="ISO 8601 start of validity (default: now)")
+    p.add_argument("--pkcs11-module", help="generate the issuer key in this PKCS#11 module")
+    p.add_argument("--token-label", help="label of the PKCS#11 token")
+    p.add_argument("--key-label", default="vitale-issuer", help="label of the key in the token")
+    p.add_argument("--pin-env", help="environment variable holding the token PIN")
     p.set_defaults(func=cmd_init_issuer)
 
     p = add(
@@ -488,6 +570,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--device-proof", help="proof of possession (COSE_Sign1) from the device")
     p.add_argument("--nonce", help="hex nonce the proof must be over")
     p.add_argument("--valid-days", type=int, default=365, help=f"1..{MAX_VALIDITY_DAYS}")
+    p.add_argument("--pin-env", help="environment variable holding the HSM PIN")
     p.add_argument("--status-uri", help="status list URI; beneficiary i gets index START+i")
     p.add_argument("--status-index", type=int, default=0, metavar="START")
     p.add_argument("--out", required=True)
@@ -542,6 +625,7 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--ttl", type=int, default=3600, help="seconds readers may cache it")
     q.add_argument("--out", required=True)
     q.add_argument("--at")
+    q.add_argument("--pin-env", help="environment variable holding the HSM PIN")
     q.set_defaults(func=cmd_status_list_build)
     q = lists.add_parser("set", help="change one entry and re-sign the list in place")
     q.add_argument("list")
@@ -549,6 +633,7 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("state", choices=sorted(_STATES))
     q.add_argument("--issuer", required=True)
     q.add_argument("--at")
+    q.add_argument("--pin-env", help="environment variable holding the HSM PIN")
     q.set_defaults(func=cmd_status_list_set)
 
     p = add(

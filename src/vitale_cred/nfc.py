@@ -215,6 +215,9 @@ class SessionMode(IntEnum):
     ECDH_P256_A256GCM = 1
 
 
+_MODE_VALUES: Final = frozenset(int(m) for m in SessionMode)
+
+
 class EncryptionPolicy(Enum):
     """Whether a session may run without encryption. Encryption is the default.
 
@@ -883,7 +886,7 @@ class HolderSession:
         return accepted
 
     def _mode_of(self, value: object) -> SessionMode:
-        if type(value) is not int or value not in {int(m) for m in SessionMode}:
+        if type(value) is not int or value not in _MODE_VALUES:
             raise NfcRequestInvalid(f"unknown session mode {value!r}")
         mode = SessionMode(value)
         if mode not in self._modes:
@@ -919,7 +922,7 @@ def _parse_fci(raw: bytes) -> _Fci:
         raise NfcResponseInvalid("FCI sizes or extended-length flag missing or out of range")
     if not isinstance(algorithms, list) or CoseAlg.ES256 not in algorithms:
         raise NfcResponseInvalid("the holder does not sign with ES256")
-    known = {int(m) for m in SessionMode}
+    known = _MODE_VALUES
     if (
         not isinstance(modes, list)
         or not modes

@@ -76,7 +76,8 @@ def _load_scard() -> ModuleType:
         from smartcard import scard  # noqa: PLC0415 - optional dependency
     except ImportError as exc:
         raise PcscUnavailable("pyscard is not installed (pip install 'vitale-cred[pcsc]')") from exc
-    return scard
+    module: ModuleType = scard
+    return module
 
 
 class _Pcsc:

@@ -28,6 +28,7 @@ from .errors import BadKey, InvalidArgument
 from .registry import CoseAlg
 
 __all__ = [
+    "HSM_CONFIG",
     "KID_LENGTH",
     "IssuerMaterial",
     "generate_private_key",
@@ -41,6 +42,8 @@ __all__ = [
 
 #: Bytes of SHA-256 kept as the kid of a certificate.
 KID_LENGTH = 8
+#: File of an issuer directory naming the PKCS#11 token and key (never the PIN).
+HSM_CONFIG = "hsm.json"
 
 
 def generate_private_key(alg: CoseAlg) -> PrivateKey:
@@ -196,7 +199,8 @@ class IssuerMaterial:
 
     root_certificate: x509.Certificate
     issuer_certificate: x509.Certificate
-    issuer_key: PrivateKey
+    #: None when the issuer key lives in an HSM (see ``hsm.json`` in the directory).
+    issuer_key: PrivateKey | None
     root_key: PrivateKey | None = None
 
     FILES = ("root.pem", "root-key.pem", "issuer.pem", "issuer-key.pem")
@@ -208,6 +212,8 @@ class IssuerMaterial:
 
     def signer(self) -> SoftwareSigner:
         """A software signer over the issuer key."""
+        if self.issuer_key is None:
+            raise InvalidArgument("the issuer key is in an HSM: open it with vitale_cred.hsm")
         return SoftwareSigner(self.issuer_key)
 
     @classmethod
@@ -259,7 +265,8 @@ class IssuerMaterial:
         try:
             root = load_certificates((directory / "root.pem").read_bytes())[0]
             issuer = load_certificates((directory / "issuer.pem").read_bytes())[0]
-            issuer_key = load_private_key((directory / "issuer-key.pem").read_bytes())
+            key_path = directory / "issuer-key.pem"
+            issuer_key = load_private_key(key_path.read_bytes()) if key_path.exists() else None
             root_key_path = directory / "root-key.pem"
             root_key = (
                 load_private_key(root_key_path.read_bytes()) if root_key_path.exists() else None
