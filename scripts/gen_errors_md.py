@@ -1,0 +1,222 @@
+#!/usr/bin/env python3
+"""Generate the error-code table of ``spec/errors.md`` from ``vitale_cred.errors``.
+
+One row per class returned by :func:`vitale_cred.errors.all_error_classes`: code,
+class, parent code, meaning (first line of the class docstring) and where the error
+is raised (the table ``WHERE`` below, by exact code, then by code prefix). The table
+is written between the ``BEGIN``/``END`` markers; the prose around them is kept.
+
+    python scripts/gen_errors_md.py            # rewrite the table in place
+    python scripts/gen_errors_md.py --check    # exit 1 if the file is stale
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PATH = ROOT / "spec" / "errors.md"
+BEGIN = "<!-- BEGIN ERROR TABLE -->"
+END = "<!-- END ERROR TABLE -->"
+
+# Where each code is raised: the protocol step, with the section that defines it.
+# "V n" is step n of verification.md section 2.
+WHERE: dict[str, str] = {
+    "error": "Root of every error; never raised itself.",
+    "verification": "Root of every input rejection; never raised itself.",
+    "usage": "Caller misuse with no more specific code (local), e.g. building a "
+    "verified result outside a verifier.",
+    "issuance": "Issuance refused: device key without proof of possession, validity "
+    "outside 1 .. 400 days, status entries not one per credential "
+    "(credential.md 3.3).",
+    "decode": "Root of the decoding errors; never raised itself.",
+    "cbor.malformed": "CBOR decoding, any structure (encoding.md 2.3 checks 2, 7).",
+    "cbor.trailing_bytes": "CBOR decoding (encoding.md 2.3 check 16).",
+    "cbor.indefinite_length": "CBOR decoding (encoding.md 2.3 check 3).",
+    "cbor.duplicate_key": "CBOR decoding (encoding.md 2.3 check 13).",
+    "cbor.tag_not_allowed": "CBOR decoding (encoding.md 2.3 check 15).",
+    "cbor.too_deep": "CBOR decoding (encoding.md 2.3 check 9).",
+    "cbor.too_large": "CBOR decoding: size cap or item count (encoding.md 2.3 checks 1, 10).",
+    "cbor.length_exceeds_input": "CBOR decoding (encoding.md 2.3 checks 4, 6, 11; "
+    "truncated input).",
+    "cbor.non_deterministic": "CBOR decoding (encoding.md 2.3 checks 5, 14).",
+    "cbor.type_not_allowed": "CBOR decoding (encoding.md 2.3 checks 8, 12).",
+    "schema.invalid": "Structure decoding (encoding.md 4; credential.md 3.5, 6; "
+    "presentation.md 2.3): V 2, V 5.",
+    "schema.unknown_label": "Structure decoding (encoding.md 4): V 2, V 5.",
+    "schema.missing_label": "Structure decoding (encoding.md 4): V 2, V 5.",
+    "cose.malformed": "COSE_Sign1 decoding (verification.md 2.1): V 1, V 4.",
+    "cose.bad_signature": "Signature verification (verification.md 2.2): V 7.",
+    "cose.alg_mismatch": "Signature verification (verification.md 2.2): V 7.",
+    "cose.alg_not_allowed": "Issuer resolution (trust.md 4.1 step 10) and signature "
+    "verification (verification.md 2.2): V 6, V 7.",
+    "cose.alg_missing": "COSE_Sign1 decoding, unprotected alg (verification.md 2.1): "
+    "V 1, V 4; signature verification, no protected alg: V 7.",
+    "cose.unknown_critical": "COSE_Sign1 decoding (verification.md 2.1): V 1, V 4.",
+    "cose.header_conflict": "COSE_Sign1 decoding (verification.md 2.1): V 1, V 4.",
+    "cose.detached_payload": "COSE_Sign1 decoding (verification.md 2.1): V 1, V 4.",
+    "cose.bad_key": "Loading the cnf device key (credential.md 3.4): V 8. Inside cnf "
+    "the COSE_Key defects are reported as binding.cnf_missing (V 5), inside a proof "
+    "as issuance.pop_invalid.",
+    "trust.failed": "Issuer resolution, malformed x5chain (trust.md 4.1 step 1): V 6.",
+    "trust.unknown_issuer": "Issuer resolution (trust.md 4.1 steps 3, 5, 8): V 6.",
+    "trust.chain_invalid": "Issuer resolution, path validation (trust.md 4.1 steps 2, 3, "
+    "7; 4.2): V 6.",
+    "trust.certificate_profile": "Issuer resolution (trust.md 2.4, 4.1 step 3): V 6; "
+    "registering an issuer certificate; trust-list entries (trust.md 5.2 step 8).",
+    "trust.kid_mismatch": "Issuer resolution (trust.md 4.1 step 4): V 6.",
+    "trust.usage_not_allowed": "Issuer resolution (trust.md 4.1 step 9): V 6.",
+    "trust.key_not_valid": "Issuer resolution (trust.md 4.1 step 11): V 6.",
+    "trust.list_invalid": "Trust-list verification (trust.md 5.2 steps 2, 6, 8).",
+    "trust.list_expired": "Trust-list verification (trust.md 5.2 step 7).",
+    "trust.list_rollback": "Trust-list update (trust.md 5.2 step 9).",
+    "validity.failed": "Root of the credential validity errors; never raised itself.",
+    "validity.expired": "Credential validity (verification.md 2): V 9.",
+    "validity.not_yet_valid": "Credential validity (verification.md 2): V 9.",
+    "card.invalid": "JSON card format at issuance (data-model.md 5); card map decoding "
+    "(credential.md 3.5): V 5.",
+    "card.nir_invalid": "NIR (data-model.md 3.1, encoding.md 3.1): at issuance; V 5.",
+    "card.organisme_invalid": "Organisme (data-model.md 3.2, encoding.md 3.2): at "
+    "issuance; V 5.",
+    "card.date_invalid": "Dates (data-model.md 4, encoding.md 3.3, 3.4): at issuance; V 5.",
+    "binding.failed": "Root of the device-binding errors; never raised itself.",
+    "binding.device_signature_invalid": "Device signature (verification.md 2): V 11.",
+    "binding.cnf_missing": "Claims decoding (credential.md 3.4): V 5.",
+    "presentation.invalid": "Root of the presentation errors; never raised itself.",
+    "presentation.expired": "Token freshness (presentation.md 3.1): V 14.",
+    "presentation.not_yet_valid": "Token freshness (presentation.md 3.1): V 13.",
+    "presentation.lifetime_too_long": "Token lifetime cap (presentation.md 3.1): V 12.",
+    "presentation.replayed": "Replay cache (verification.md 5): V 18.",
+    "presentation.audience_mismatch": "Audience (presentation.md 3.3): V 15.",
+    "presentation.transcript_mismatch": "NFC transcript (presentation.md 3.4): V 16.",
+    "presentation.disclosure_invalid": "Reserved; not raised in protocol version 1.",
+    "qr.malformed": "QR text decoding (presentation.md 4.3 checks 6, 12, 13): V 0.",
+    "qr.bad_prefix": "QR text decoding (presentation.md 4.3 check 2): V 0.",
+    "qr.too_large": "QR text decoding (presentation.md 4.3 checks 1, 7): V 0.",
+    "base45.invalid": "Root of the Base45 errors; never raised itself.",
+    "base45.bad_character": "QR text decoding (presentation.md 4.3 check 3): V 0.",
+    "base45.bad_length": "QR text decoding (presentation.md 4.3 check 4): V 0.",
+    "base45.overflow": "QR text decoding (presentation.md 4.3 check 5): V 0.",
+    "compression.invalid": "QR text decoding (presentation.md 4.3 checks 8, 10, 11): V 0; "
+    "status list decompression.",
+    "compression.too_large": "QR text decoding (presentation.md 4.3 check 9): V 0; "
+    "status list decompression.",
+    "status.failed": "Root of the status errors; never raised itself.",
+    "status.revoked": "Status check (verification.md 2.3): V 17.",
+    "status.suspended": "Status check (verification.md 2.3): V 17.",
+    "status.undetermined": "Status check (verification.md 2.3): V 17.",
+    "status.list_invalid": "Status list token verification; makes the status "
+    "undetermined (verification.md 2.3): V 17.",
+    "status.list_expired": "Status list token verification; makes the status "
+    "undetermined (verification.md 2.3): V 17.",
+    "status.index_out_of_range": "Status check (verification.md 2.3): V 17.",
+    "status.reference_invalid": "Claims decoding (credential.md 3.6): V 5; status check "
+    "of a reference outside the profile: V 17.",
+    "delegation.invalid": "Claims decoding (credential.md 5.2): V 5; policy refusing "
+    "delegations: V 10.",
+    "usage.bad_key": "Caller misuse (local): a key unsuitable for the operation.",
+    "usage.invalid_argument": "Caller misuse (local): an argument outside its documented "
+    "range, including a policy value out of bounds (verification.md 3).",
+    "issuance.pop_invalid": "Enrolment: proof-of-possession verification "
+    "(credential.md 4.3).",
+}
+
+PREFIX_WHERE: dict[str, str] = {
+    "apdu.response": "NFC transport, reader side: response APDU parsing "
+    "(ISO/IEC 7816-4).",
+    "apdu.": "NFC transport: command APDU parsing and chaining (ISO/IEC 7816-4).",
+    "session.": "NFC transport: session encryption.",
+    "nfc.pcsc": "NFC transport: PC/SC reader access (local).",
+    "nfc.": "NFC application protocol.",
+    "hsm.": "Issuer side: signing with a PKCS#11 token (local; never sent to a peer).",
+    "status.": "Status check (verification.md 2.3): V 17.",
+    "trust.": "Issuer resolution (trust.md 4): V 6.",
+}
+
+_ROLE = re.compile(r":(?:class|func|data|meth|attr|mod|exc):`~?([\w.]+)`")
+
+
+def _markdown(text: str) -> str:
+    """Render a docstring line as Markdown table-cell text."""
+    text = _ROLE.sub(lambda m: f"`{m.group(1).rsplit('.', 1)[-1]}`", text)
+    text = text.replace("``", "`")
+    return text.replace("|", "\\|").strip()
+
+
+def meaning(cls: type) -> str:
+    """First line of the class docstring."""
+    doc = (cls.__doc__ or "").strip()
+    return _markdown(doc.splitlines()[0]) if doc else ""
+
+
+def where(cls: type) -> str:
+    """Where the error is raised, plus the status word an NFC peer answers with."""
+    code: str = cls.code  # type: ignore[attr-defined]
+    text = WHERE.get(code)
+    if text is None:
+        text = next((v for k, v in PREFIX_WHERE.items() if code.startswith(k)), "—")
+    status_word = getattr(cls, "status_word", None)
+    if isinstance(status_word, int) and status_word:
+        text += f" Status word {status_word:04X}."
+    return _markdown(text)
+
+
+def parent_code(cls: type) -> str:
+    """Code of the nearest base class that has one."""
+    for base in cls.__mro__[1:]:
+        code = base.__dict__.get("code")
+        if isinstance(code, str):
+            return f"`{code}`"
+    return "—"
+
+
+def render_table() -> str:
+    """The Markdown table, one row per error class, sorted by code."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from vitale_cred.errors import all_error_classes  # noqa: PLC0415
+
+    lines = [
+        "| Code | Class | Parent | Meaning | Where raised |",
+        "|---|---|---|---|---|",
+    ]
+    for cls in all_error_classes():
+        lines.append(
+            f"| `{cls.code}` | `{cls.__name__}` | {parent_code(cls)} | {meaning(cls)} "
+            f"| {where(cls)} |"
+        )
+    return "\n".join(lines)
+
+
+def rebuild(document: str) -> str:
+    """``document`` with the table between the markers replaced by a fresh one."""
+    start = document.find(BEGIN)
+    stop = document.find(END)
+    if start < 0 or stop < start:
+        raise SystemExit(f"markers {BEGIN!r} and {END!r} not found in order")
+    head = document[: start + len(BEGIN)]
+    tail = document[stop:]
+    return f"{head}\n{render_table()}\n{tail}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if the file is stale")
+    parser.add_argument("--path", type=Path, default=DEFAULT_PATH, help="the errors.md file")
+    args = parser.parse_args(argv)
+    current = args.path.read_text(encoding="utf-8")
+    fresh = rebuild(current)
+    if args.check:
+        if fresh != current:
+            print(f"{args.path} is stale: run python scripts/gen_errors_md.py", file=sys.stderr)
+            return 1
+        return 0
+    if fresh != current:
+        args.path.write_text(fresh, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
