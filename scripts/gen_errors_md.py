@@ -122,6 +122,9 @@ WHERE: dict[str, str] = {
     "range, including a policy value out of bounds (verification.md 3).",
     "issuance.pop_invalid": "Enrolment: proof-of-possession verification "
     "(credential.md 4.3).",
+    "apdu.malformed": "Root of the APDU errors; never raised itself.",
+    "apdu.status_word_invalid": "NFC transport, reader side: response APDU parsing "
+    "(ISO/IEC 7816-4).",
 }
 
 PREFIX_WHERE: dict[str, str] = {

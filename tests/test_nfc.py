@@ -896,11 +896,30 @@ def example_exchange(extended: bool) -> tuple[list[tuple[bytes, bytes]], dict[st
     result = pair(holder, reader, trace=trace)
     request = _cbor.decode(_request_data(trace))
     info = request[RequestLabel.READER_INFO]
+    # Rebuild both ephemeral keys from the byte sources, in the order the sessions
+    # draw: the holder's key first; the reader's nonce, then its key.
+    holder_key = generate_ephemeral_key(drbg("example holder"))
+    reader_rng = drbg("example reader")
+    reader_rng(16)
+    reader_key = generate_ephemeral_key(reader_rng)
+    assert public_point(holder_key) == _cbor.decode(holder.fci)[FciLabel.HOLDER_KEY]
+    assert public_point(reader_key) == _cbor.decode(info)[ReaderInfoLabel.READER_KEY]
+    transcript = session_transcript(holder.fci, info)
+    zab = ecdh_shared_secret(holder_key, public_point(reader_key))
+    keys = derive_session_keys(zab, transcript)
+    response = b"".join(parse_response(r).data for _, r in trace[1:])
     details = {
         "fci": holder.fci,
         "reader_info": info,
-        "transcript": session_transcript(holder.fci, info),
+        "transcript": transcript,
         "transcript_hash": result.transcript or b"",
+        "holder_d": holder_key.private_numbers().private_value.to_bytes(32, "big"),
+        "reader_d": reader_key.private_numbers().private_value.to_bytes(32, "big"),
+        "zab": zab,
+        "sk_reader": keys.sk_reader,
+        "sk_device": keys.sk_device,
+        "request_data": SecureChannel(keys, Role.HOLDER).decrypt(request[RequestLabel.DATA]),
+        "presentation": SecureChannel(keys, Role.READER).decrypt(response),
         "beneficiary": bytes([result.beneficiary_index]),
     }
     return trace, details
@@ -947,7 +966,19 @@ def render_example() -> str:
             f"- FCI ({len(details['fci'])} bytes): `{details['fci'].hex().upper()}`",
             f"- ReaderInfo ({len(details['reader_info'])} bytes):"
             f" `{details['reader_info'].hex().upper()}`",
-            f"- SHA-256(SessionTranscript): `{details['transcript_hash'].hex().upper()}`",
+            f"- SessionTranscript ({len(details['transcript'])} bytes), SHA-256:"
+            f" `{details['transcript_hash'].hex().upper()}`",
+            f"- EDeviceKey d: `{details['holder_d'].hex().upper()}`",
+            f"- EReaderKey d: `{details['reader_d'].hex().upper()}`",
+            f"- ZAB: `{details['zab'].hex().upper()}`",
+            f"- SKReader: `{details['sk_reader'].hex().upper()}`",
+            f"- SKDevice: `{details['sk_device'].hex().upper()}`",
+            f"- request-data, decrypted: `{details['request_data'].hex().upper()}`",
+            f"- presentation, decrypted ({len(details['presentation'])} bytes):",
+            "",
+            "```",
+            _hex_block(details["presentation"]),
+            "```",
             "",
         ]
     out.append(END)

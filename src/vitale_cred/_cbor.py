@@ -53,6 +53,8 @@ __all__ = [
 MAX_INPUT_BYTES = 65_536
 #: Deepest nesting of arrays, maps and tags.
 MAX_DEPTH = 16
+#: Highest ``max_depth`` a caller may ask for.
+MAX_DEPTH_LIMIT = 64
 #: Most data items in one input (guards against a flood of tiny items).
 MAX_ITEMS = 4_096
 
@@ -82,6 +84,10 @@ def decode(
         if not isinstance(data, bytearray | memoryview):
             raise InvalidArgument(f"CBOR input must be bytes, not {type(data).__name__}")
         data = bytes(data)
+    if not 0 <= max_depth <= MAX_DEPTH_LIMIT:
+        # The decoder recurses once per level: a bound far above any structure of the
+        # protocol would only trade a CborTooDeep for a RecursionError.
+        raise InvalidArgument(f"max_depth must be 0..{MAX_DEPTH_LIMIT}")
     end = len(data)
     if end > max_size:
         raise CborTooLarge(f"input of {end} bytes exceeds the cap of {max_size}")

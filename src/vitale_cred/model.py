@@ -82,7 +82,8 @@ class ExonerationCode(IntEnum):
 
 
 def _enum_from_json(enum: type[IntEnum], value: Any, what: str) -> Any:
-    if isinstance(value, str):
+    # ASCII only: str.upper() would map the long s "ſ" to "S".
+    if isinstance(value, str) and value.isascii():
         try:
             return enum[value.upper()]
         except KeyError:
@@ -276,7 +277,9 @@ class Amc:
     period: Period
 
     def __post_init__(self) -> None:
-        if not (self.organisation.isascii() and self.organisation.isdigit()):
+        if not isinstance(self.organisation, str) or not (
+            self.organisation.isascii() and self.organisation.isdigit()
+        ):
             raise CardDataError("AMC organisation must be digits")
         if not 1 <= len(self.organisation) <= 10:
             raise CardDataError("AMC organisation must be 1..10 digits")
@@ -680,7 +683,7 @@ def _wire_map(
     for key in value:
         if key not in required and key not in optional:
             raise SchemaUnknownLabel(f"{what} has unknown label {label_name(enum, key)}")
-    for key in required:
+    for key in sorted(required):
         if key not in value:
             raise SchemaMissingLabel(f"{what} lacks {label_name(enum, key)}")
     if None in value.values():
