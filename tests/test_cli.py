@@ -196,7 +196,18 @@ def test_usage_errors_exit_2() -> None:
 
 
 def test_every_command_has_help_with_an_example() -> None:
-    for command in ("demo", "init-issuer", "device-key", "issue", "present", "verify", "inspect"):
+    for command in (
+        "demo",
+        "init-issuer",
+        "device-key",
+        "issue",
+        "present",
+        "verify",
+        "inspect",
+        "status-list",
+        "trust-list",
+        "statement",
+    ):
         proc = subprocess.run(
             [sys.executable, "-m", "vitale_cred.cli", command, "--help"],
             capture_output=True,
@@ -213,3 +224,192 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "presentation.replayed" in out
     assert "MARTIN Léa" in out
     assert (tmp_path / "card.cbor").exists()
+
+
+def test_statement_issue_and_verify_for_the_holder_only(issued: Path) -> None:
+    code, _ = run(
+        "statement",
+        "issue",
+        "--issuer",
+        str(issued / "issuer"),
+        "--credential",
+        str(issued / "cred.cbor"),
+        "--invoices",
+        str(ROOT / "spec/examples/invoices.json"),
+        "--out",
+        str(issued / "st.cbor"),
+        "--at",
+        AT,
+    )
+    assert code == EXIT_OK
+    code, out = run(
+        "statement",
+        "verify",
+        "--trust",
+        str(issued / "issuer/root.pem"),
+        "--device-key",
+        str(issued / "dev.pem"),
+        "--json",
+        "--at",
+        AT,
+        str(issued / "st.cbor"),
+    )
+    assert code == EXIT_OK
+    assert [i["kind"] for i in json.loads(out)["invoices"]] == [
+        "medecin",
+        "pharmacie",
+        "medecin",
+        "dentiste",
+    ]
+    run("device-key", "--out", str(issued / "other.pem"))
+    code, out = run(
+        "statement",
+        "verify",
+        "--trust",
+        str(issued / "issuer/root.pem"),
+        "--device-key",
+        str(issued / "other.pem"),
+        "--json",
+        "--at",
+        AT,
+        str(issued / "st.cbor"),
+    )
+    assert code == EXIT_INVALID
+    assert json.loads(out)["code"] == "statement.invalid"
+
+
+def test_revocation_through_the_command_line(issued: Path, tmp_path: Path) -> None:
+    uri = "https://status.vitale.example/cli"
+    code, _ = run(
+        "issue",
+        "--issuer",
+        str(issued / "issuer"),
+        "--card",
+        str(ROOT / "spec/examples/family5.json"),
+        "--device-public-key",
+        str(issued / "dev.pub.pem"),
+        "--out",
+        str(tmp_path / "c.cbor"),
+        "--at",
+        "2026-11-02T00:00:00Z",
+        "--status-uri",
+        uri,
+        "--status-index",
+        "40",
+    )
+    assert code == EXIT_OK
+    (tmp_path / "revoked.txt").write_text("# lost phone\n42\n43 suspended\n")
+    code, _ = run(
+        "status-list",
+        "build",
+        "--issuer",
+        str(issued / "issuer"),
+        "--size",
+        "128",
+        "--revoked",
+        str(tmp_path / "revoked.txt"),
+        "--uri",
+        uri,
+        "--out",
+        str(tmp_path / "list.cwt"),
+        "--at",
+        AT,
+    )
+    assert code == EXIT_OK
+
+    def verify(index: int) -> dict[str, object]:
+        code, text = run(
+            "present",
+            "--credential",
+            str(tmp_path / "c.cbor"),
+            "--device-key",
+            str(issued / "dev.pem"),
+            "--beneficiary",
+            str(index),
+            "--at",
+            AT,
+        )
+        assert code == EXIT_OK
+        _, out = run(
+            "verify",
+            "--trust",
+            str(issued / "readers.pem"),
+            "--status-list",
+            str(tmp_path / "list.cwt"),
+            "--at",
+            AT,
+            "--json",
+            text.strip(),
+        )
+        return json.loads(out)  # type: ignore[no-any-return]
+
+    assert verify(0)["valid"] is True
+    assert verify(2)["code"] == "status.revoked"
+    assert verify(3)["code"] == "status.suspended"
+    code, _ = run(
+        "status-list",
+        "set",
+        str(tmp_path / "list.cwt"),
+        "43",
+        "valid",
+        "--issuer",
+        str(issued / "issuer"),
+        "--at",
+        AT,
+    )
+    assert code == EXIT_OK
+    assert verify(3)["valid"] is True
+
+
+def test_trust_list_sign_verify_and_use(issued: Path, tmp_path: Path) -> None:
+    code, _ = run(
+        "trust-list",
+        "sign",
+        "--issuer",
+        str(issued / "issuer"),
+        "--seq",
+        "3",
+        "--out",
+        str(tmp_path / "tl.cbor"),
+        "--at",
+        AT,
+    )
+    assert code == EXIT_OK
+    code, out = run(
+        "trust-list",
+        "verify",
+        "--trust",
+        str(issued / "issuer/root.pem"),
+        "--json",
+        "--at",
+        AT,
+        str(tmp_path / "tl.cbor"),
+    )
+    assert code == EXIT_OK
+    report = json.loads(out)
+    assert report["seq"] == 3
+    assert report["entries"][0]["algs"] == ["ES256"]
+    code, out = run(
+        "verify",
+        "--trust",
+        str(issued / "issuer/root.pem"),
+        "--trust-list",
+        str(tmp_path / "tl.cbor"),
+        "--at",
+        AT,
+        "--json",
+        present(issued),
+    )
+    assert code == EXIT_OK
+    assert json.loads(out)["valid"] is True
+    later = "2026-11-20T00:00:00+00:00"
+    code, out = run(
+        "trust-list",
+        "verify",
+        "--trust",
+        str(issued / "issuer/root.pem"),
+        "--at",
+        later,
+        str(tmp_path / "tl.cbor"),
+    )
+    assert code == EXIT_INVALID

@@ -336,6 +336,23 @@ def test_reader_chains_when_the_holder_takes_small_commands(world: World) -> Non
     assert all(parse_response(r) == parse_response(b"\x90\x00") for _, r in trace[1 : len(links)])
 
 
+@pytest.mark.parametrize(
+    ("answer", "error"),
+    [("6A80", errors.NfcHolderRefused), ("AA9000", errors.NfcResponseInvalid)],
+)
+def test_reader_checks_the_answers_to_chain_links(
+    world: World, answer: str, error: type[Exception]
+) -> None:
+    holder = world.holder(extended_length=False, max_command_data=48)
+    reader = world.reader()
+    reader.feed(holder.process(_must(reader.next_command())))
+    link = _must(reader.next_command())
+    assert parse_command(link).is_chained
+    with pytest.raises(error):
+        reader.feed(bytes.fromhex(answer))
+    assert reader.state is ReaderState.FAILED
+
+
 def test_chain_longer_than_the_bound_is_refused(world: World) -> None:
     holder = world.holder(extended_length=False)
     select(holder)
@@ -460,9 +477,9 @@ def test_another_command_abandons_a_pending_response(world: World) -> None:
     holder = world.holder(extended_length=False)
     reader = world.reader()
     holder.process(first_request(holder, reader))
-    assert holder.state is HolderState.SENDING
+    before = holder.state
     assert sw_of(holder.process(bytes.fromhex("803A000001A000"))) == 0x6985
-    assert holder.state is HolderState.IDLE
+    assert (before, holder.state) == (HolderState.SENDING, HolderState.IDLE)
     assert sw_of(holder.process(bytes.fromhex("00C0000000"))) == 0x6985
 
 

@@ -24,8 +24,8 @@ from cryptography.hazmat.primitives import serialization
 
 from . import __version__
 from .clock import Clock, FixedClock, SystemClock, from_datetime
-from .cose import CoseKey, Signer, SoftwareSigner, VerifyingKey
-from .credential import MAX_VALIDITY_DAYS, CredentialBundle, Issuer
+from .cose import CoseKey, Signer, SoftwareSigner, VerifyingKey, decode_sign1
+from .credential import MAX_VALIDITY_DAYS, CredentialBundle, Issuer, decode_claims
 from .device import ProvenDeviceKey, SoftwareDeviceKey, load_public_pem, verify_possession
 from .errors import InvalidArgument, UsageError, VerificationError, VitaleCredError
 from .model import Card
@@ -40,6 +40,7 @@ from .pki import (
 )
 from .presentation import DEFAULT_TTL, MAX_TTL, present_qr
 from .registry import CoseAlg
+from .statement import Invoice, Statement, holder_digest, sign_statement, verify_statement
 from .status import (
     InMemoryStatusProvider,
     StatusChecker,
@@ -493,6 +494,78 @@ def cmd_trust_list_verify(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def cmd_statement_issue(args: argparse.Namespace, out: TextIO) -> int:
+    clock = _clock(args.at)
+    bundle = CredentialBundle.decode(_read(args.credential))
+    claims = decode_claims(decode_sign1(bundle.credentials[0]).payload)
+    try:
+        raw = json.loads(_read(args.invoices))
+    except json.JSONDecodeError as exc:
+        raise InvalidArgument(f"{args.invoices} is not JSON: {exc.msg}") from exc
+    if not isinstance(raw, list):
+        raise InvalidArgument(f"{args.invoices} must hold a JSON array of invoices")
+    statement = Statement(
+        clock.now(),
+        claims.card.serial,
+        holder_digest(claims.device_key),
+        tuple(Invoice.from_json(i) for i in raw),
+    )
+    with _issuer_signer(args.issuer, args.pin_env) as (material, signer):
+        data = sign_statement(
+            statement,
+            signer,
+            kid=material.kid,
+            x5chain=material.issuer_certificate.public_bytes(serialization.Encoding.DER),
+        )
+    _write(args.out, data)
+    print(
+        f"statement of {len(statement.invoices)} invoices, {len(data)} bytes -> {args.out}",
+        file=out,
+    )
+    return EXIT_OK
+
+
+def cmd_statement_verify(args: argparse.Namespace, out: TextIO) -> int:
+    clock = _clock(args.at)
+    device = SoftwareDeviceKey.from_pem(_read(args.device_key))
+    try:
+        verified = verify_statement(
+            _read(args.statement),
+            _trust(args.trust),
+            device_key=device.cose_key(),
+            now=clock.now(),
+        )
+    except VitaleCredError as exc:
+        if args.json:
+            print(json.dumps({"valid": False, "code": exc.code, "message": exc.message}), file=out)
+            return EXIT_INVALID
+        raise
+    invoices = [i.to_json() for i in verified.statement.invoices]
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "valid": True,
+                    "code": None,
+                    "serial": verified.statement.serial,
+                    "iat": verified.statement.iat,
+                    "invoices": invoices,
+                }
+            ),
+            file=out,
+        )
+        return EXIT_OK
+    print(f"VALID statement for card {verified.statement.serial}", file=out)
+    for inv in invoices:
+        print(
+            f"  {inv['day']}  #{inv['beneficiary']}  {inv['kind']:<13} billed "
+            f"{inv['billed_cents'] / 100:8.2f} EUR  reimbursed "
+            f"{inv['reimbursed_cents'] / 100:8.2f} EUR",
+            file=out,
+        )
+    return EXIT_OK
+
+
 def cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
     from .inspect import inspect_bytes  # noqa: PLC0415 - keeps start-up light
 
@@ -656,6 +729,29 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--at")
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_trust_list_verify)
+
+    p = add(
+        "statement",
+        "sign or verify the insured's invoice summaries (never part of a presentation)",
+        "vitale-cred statement issue --issuer issuer/ --credential cred.cbor "
+        "--invoices invoices.json --out statement.cbor",
+    )
+    st = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    q = st.add_parser("issue", help="sign a statement for the holder of a credential bundle")
+    q.add_argument("--issuer", required=True)
+    q.add_argument("--credential", required=True, help="the holder's bundle (binds the holder)")
+    q.add_argument("--invoices", required=True, help="JSON array of invoices")
+    q.add_argument("--out", required=True)
+    q.add_argument("--at")
+    q.add_argument("--pin-env", help="environment variable holding the HSM PIN")
+    q.set_defaults(func=cmd_statement_issue)
+    q = st.add_parser("verify", help="verify a statement as the app does")
+    q.add_argument("statement")
+    q.add_argument("--trust", required=True)
+    q.add_argument("--device-key", required=True)
+    q.add_argument("--at")
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_statement_verify)
 
     p = add(
         "inspect",

@@ -480,6 +480,13 @@ class StatusReferenceInvalid(SchemaError):
 # --- end status lists ---
 
 
+# --- statements ----------------------------------------------------------------------
+class StatementInvalid(VerificationError):
+    """A signed statement is malformed, of another type, or bound to another holder."""
+
+    code = "statement.invalid"
+
+
 # --- delegation ---------------------------------------------------------------------
 class DelegationError(VerificationError):
     """A delegated credential is not acceptable."""

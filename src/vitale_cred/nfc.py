@@ -94,9 +94,11 @@ __all__ = [
     "AID",
     "GCM_TAG_LENGTH",
     "HOLDER_IDENTIFIER",
+    "MAX_COUNTER",
     "MAX_FCI_BYTES",
     "MAX_REQUEST_BYTES",
     "MAX_RESPONSE_BYTES",
+    "P256_POINT_LENGTH",
     "PROTOCOL_VERSION",
     "READER_IDENTIFIER",
     "SESSION_KEY_LENGTH",
@@ -156,6 +158,7 @@ HOLDER_IDENTIFIER: Final = bytes(7) + b"\x01"
 """IV prefix of messages the holder encrypts."""
 P256_POINT_LENGTH: Final = 65
 MAX_COUNTER: Final = 0xFFFF_FFFF
+"""Last message counter of a direction; it never wraps."""
 
 _ISO_CLA: Final = 0x00
 _APP_CLA: Final = 0x80
@@ -620,7 +623,10 @@ class HolderSession:
     """The card side of one tap (one power-up of the emulated card).
 
     ``process`` never raises on peer input: every malformed or illegal command
-    is answered with its status word. The app drains :meth:`events`.
+    is answered with its status word (the cause is kept in :attr:`last_error`).
+    The app drains :meth:`events`. Exceptions of ``gate`` and ``chooser``, and
+    a chooser answer outside the available indices, are the app's own bugs:
+    they propagate.
 
     The presentation is produced only once ``gate()`` is True (user verified)
     and ``chooser(hint, available)`` returned an index; until then the request
@@ -673,7 +679,6 @@ class HolderSession:
         self._clock = clock
         self._gate = gate
         self._chooser = chooser
-        self._encryption = encryption
         self._modes = encryption.offered_modes()
         self._extended = bool(extended_length)
         self._ttl = ttl
@@ -974,7 +979,6 @@ class ReaderSession:
             raise InvalidArgument("encryption must be an EncryptionPolicy")
         self._verifier = verifier
         self._hint = beneficiary_hint
-        self._encryption = encryption
         self._extended = bool(extended_length)
         self._nonce = rng(NONCE_LENGTH)
         if not isinstance(self._nonce, bytes) or len(self._nonce) != NONCE_LENGTH:
@@ -1087,8 +1091,10 @@ class ReaderSession:
     def _on_response(self, response: ResponseApdu) -> None:
         if self._links:
             # An intermediate link of a chain: the holder acknowledges it with a bare 9000.
-            if response.sw != StatusWord.OK or response.data:
+            if response.sw != StatusWord.OK:
                 raise _refusal(response.sw)
+            if response.data:
+                raise NfcResponseInvalid("data in answer to an intermediate chain link")
             self._next = self._links.pop(0)
             if not self._links:
                 self._collector = ResponseCollector(self._next, MAX_RESPONSE_BYTES)

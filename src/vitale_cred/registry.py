@@ -22,9 +22,11 @@ __all__ = [
     "CoseTag",
     "CwtClaim",
     "DelegationLabel",
+    "InvoiceLabel",
     "PeriodLabel",
     "PresentationLabel",
     "ProofLabel",
+    "StatementLabel",
     "TrustEntryLabel",
     "TrustListLabel",
     "label_name",
@@ -228,3 +230,22 @@ class TrustEntryLabel(IntEnum):
     NOT_BEFORE = 6
     NOT_AFTER = 7
     NAME = 8
+
+
+class StatementLabel(IntEnum):
+    """Keys of a signed statement payload."""
+
+    IAT = 1
+    SERIAL = 2
+    HOLDER = 3
+    INVOICES = 4
+
+
+class InvoiceLabel(IntEnum):
+    """Keys of one invoice summary."""
+
+    DAY = 1
+    KIND = 2
+    BILLED = 3
+    REIMBURSED = 4
+    BENEFICIARY = 5

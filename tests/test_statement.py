@@ -1,0 +1,137 @@
+"""Signed statements: bound to the holder, verified by the app, never presentable."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
+from hypothesis import given
+from hypothesis import strategies as st
+
+from vitale_cred import _cbor, cose
+from vitale_cred.credential import decode_claims
+from vitale_cred.device import SoftwareDeviceKey
+from vitale_cred.errors import (
+    InvalidArgument,
+    KeyUsageNotAllowed,
+    SchemaUnknownLabel,
+    StatementInvalid,
+    VitaleCredError,
+)
+from vitale_cred.pki import generate_private_key
+from vitale_cred.presentation import PresentationPayload
+from vitale_cred.registry import CoseAlg
+from vitale_cred.statement import (
+    Invoice,
+    ProfessionalKind,
+    Statement,
+    holder_digest,
+    sign_statement,
+    verify_statement,
+)
+from vitale_cred.trust import TrustStore, Usage, raw_key
+
+from conftest import NOW, ROOT, World
+
+
+def invoices() -> tuple[Invoice, ...]:
+    raw = json.loads((ROOT / "spec/examples/invoices.json").read_text())
+    return tuple(Invoice.from_json(i) for i in raw)
+
+
+def signed(world: World, holder: SoftwareDeviceKey | None = None) -> bytes:
+    key = (holder or world.device).cose_key()
+    statement = Statement(NOW, world.card.serial, holder_digest(key), invoices())
+    return sign_statement(
+        statement,
+        world.material.signer(),
+        kid=world.material.kid,
+        x5chain=world.material.issuer_certificate.public_bytes(Encoding.DER),
+    )
+
+
+def test_app_verifies_its_statement_with_the_root_alone(world: World) -> None:
+    trust = TrustStore(roots=[world.material.root_certificate])
+    verified = verify_statement(signed(world), trust, device_key=world.device.cose_key(), now=NOW)
+    assert verified.statement.invoices == invoices()
+    assert verified.statement.serial == world.card.serial
+    assert verified.statement.invoices[1].kind is ProfessionalKind.PHARMACIE
+
+
+def test_statement_copied_to_another_phone_does_not_verify(world: World) -> None:
+    other = SoftwareDeviceKey.generate()
+    with pytest.raises(StatementInvalid) as info:
+        verify_statement(signed(world), world.trust, device_key=other.cose_key(), now=NOW)
+    assert info.value.code == "statement.invalid"
+
+
+def test_statement_cannot_be_presented_as_a_credential(world: World) -> None:
+    statement = signed(world)
+    with pytest.raises(SchemaUnknownLabel):
+        decode_claims(cose.decode_sign1(statement).payload)
+    token = cose.sign1(
+        _cbor.encode(PresentationPayload(statement, NOW, 60, b"\x05" * 16).to_wire()),
+        world.device,
+    )
+    with pytest.raises(VitaleCredError) as info:
+        world.verifier().verify_presentation(token)
+    assert info.value.code in {"schema.unknown_label", "schema.missing_label"}
+
+
+def test_a_credential_is_not_a_statement(world: World) -> None:
+    with pytest.raises(StatementInvalid):
+        verify_statement(
+            world.bundle.credentials[0], world.trust, device_key=world.device.cose_key(), now=NOW
+        )
+
+
+def test_key_not_trusted_for_statements_is_refused(world: World) -> None:
+    signer = cose.SoftwareSigner(generate_private_key(CoseAlg.ES256))
+    trust = TrustStore(
+        keys=[
+            raw_key(
+                cose.CoseKey.from_public_key(signer.public_key()), b"c", usages=[Usage.CREDENTIAL]
+            )
+        ]
+    )
+    data = sign_statement(
+        Statement(NOW, 1, holder_digest(world.device.cose_key()), invoices()), signer, kid=b"c"
+    )
+    with pytest.raises(KeyUsageNotAllowed):
+        verify_statement(data, trust, device_key=world.device.cose_key(), now=NOW)
+
+
+def test_tampered_statement_is_refused(world: World) -> None:
+    data = bytearray(signed(world))
+    data[-2] ^= 0x10
+    with pytest.raises(VitaleCredError) as info:
+        verify_statement(bytes(data), world.trust, device_key=world.device.cose_key(), now=NOW)
+    assert info.value.code == "cose.bad_signature"
+
+
+def test_invoice_amounts_are_checked() -> None:
+    day = dt.date(2026, 10, 1)
+    with pytest.raises(InvalidArgument):
+        Invoice(day, ProfessionalKind.MEDECIN, 100, 200)
+    with pytest.raises(InvalidArgument):
+        Invoice(day, ProfessionalKind.MEDECIN, -1, 0)
+    with pytest.raises(InvalidArgument):
+        Invoice.from_json({"day": "2026-10-01", "kind": "psychiatre", "billed_cents": 1})
+
+
+def test_invoice_with_an_unknown_kind_on_the_wire_is_refused() -> None:
+    wire = Invoice(dt.date(2026, 10, 1), ProfessionalKind.MEDECIN, 100, 50).to_wire()
+    wire[2] = 42
+    with pytest.raises(StatementInvalid):
+        Invoice.from_wire(wire)
+
+
+_KEY = cose.CoseKey.from_public_key(generate_private_key(CoseAlg.ES256).public_key())
+
+
+@given(st.binary(max_size=300))
+def test_arbitrary_bytes_into_verify_statement_raise_only_library_errors(data: bytes) -> None:
+    with pytest.raises(VitaleCredError):
+        verify_statement(data, TrustStore(), device_key=_KEY, now=NOW)
