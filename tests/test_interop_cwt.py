@@ -149,3 +149,31 @@ def test_python_cwt_token_with_flipped_signature_is_refused_by_our_layer(alg: Co
     message = decode_sign1(bytes(token), deterministic=False)
     with pytest.raises(CoseBadSignature):
         message.verify(VerifyingKey(private.public_key(), alg))
+
+
+# --- (c) credentials and presentations as issued by the library ---------------------
+
+
+def test_issued_credentials_and_presentation_verify_in_python_cwt() -> None:
+    from vitale_cred.credential import strip_x5chain
+    from vitale_cred.presentation import present
+
+    from conftest import make_world
+
+    for alg in ALGS:
+        world = make_world(alg)
+        public = world.material.issuer_certificate.public_key()
+        key = _cwt_public_key(public, alg, world.material.kid, "cose_key")
+        for credential in world.bundle.credentials:
+            claims = _claims_as_ints(cwt.decode(strip_x5chain(credential), key))
+            assert claims[CwtClaim.CNF] == {1: world.device.cose_key().to_map()}
+        # The presentation's device signature, with the holder's key given a kid for
+        # python-cwt (our presentations carry none: the key is in the credential).
+        token = present(world.bundle.credentials[2], world.device, clock=world.clock)
+        message = decode_sign1(token)
+        with_kid = sign1(message.payload, world.device, kid=b"device")
+        device_key = _cwt_public_key(
+            world.device.public_key(), CoseAlg.ES256, b"device", "cose_key"
+        )
+        decoded = cwt.COSE.new().decode(with_kid, device_key)
+        assert decoded == message.payload

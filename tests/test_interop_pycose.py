@@ -181,3 +181,26 @@ def test_tampered_sign1_is_refused_by_both_implementations(
     message = decode_sign1(bytes(tampered), deterministic=False)
     with pytest.raises(CoseBadSignature):
         message.verify(VerifyingKey(private.public_key(), alg))
+
+
+@pytest.mark.parametrize("alg", ALGS, ids=lambda a: a.name)
+def test_issued_credentials_and_presentations_verify_in_pycose(
+    pycose_python: str, alg: CoseAlg
+) -> None:
+    from vitale_cred.presentation import present
+
+    from conftest import make_world
+
+    world = make_world(alg)
+    issuer_key = world.material.issuer_key
+    for credential in world.bundle.credentials:
+        assert _pycose_verify(pycose_python, credential, issuer_key, alg) == {
+            "valid": True,
+            "error": None,
+        }
+    token = present(world.bundle.credentials[1], world.device, clock=world.clock)
+    device_private = world.device._key
+    assert _pycose_verify(pycose_python, token, device_private, CoseAlg.ES256) == {
+        "valid": True,
+        "error": None,
+    }

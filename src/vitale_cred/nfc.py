@@ -979,6 +979,7 @@ class ReaderSession:
             raise InvalidArgument("encryption must be an EncryptionPolicy")
         self._verifier = verifier
         self._hint = beneficiary_hint
+        self._encryption = encryption
         self._extended = bool(extended_length)
         self._nonce = rng(NONCE_LENGTH)
         if not isinstance(self._nonce, bytes) or len(self._nonce) != NONCE_LENGTH:

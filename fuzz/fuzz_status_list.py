@@ -1,0 +1,69 @@
+"""Fuzz Status List Tokens: verification, the URI peek, inflation, references, checking.
+
+Input: token bytes (first byte also picks the ``bits`` for the raw inflation).
+Expected: only ``VerificationError`` subclasses; ``StatusChecker.check`` returns
+or raises a ``status.*`` error.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import atheris
+
+with atheris.instrument_imports(include=["vitale_cred"]):
+    import _world
+
+    from vitale_cred import _cbor
+    from vitale_cred.errors import VerificationError
+    from vitale_cred.status import (
+        InMemoryStatusProvider,
+        StatusChecker,
+        StatusList,
+        StatusPolicy,
+        StatusReference,
+        status_list_uri,
+        verify_status_list,
+    )
+
+WORLD = _world.build()
+call = _world.call
+REFERENCE = StatusReference(3, _world.STATUS_URI)
+MAX_BYTES = 1 << 20  # keeps one input under a few milliseconds
+
+
+def TestOneInput(data: bytes) -> None:
+    if not data:
+        return
+    verified = call(
+        VerificationError,
+        verify_status_list,
+        data,
+        WORLD.trust,
+        now=_world.NOW,
+        max_bytes=MAX_BYTES,
+    )
+    if verified is not None and verified.size:
+        call(VerificationError, verified.status, data[0] % (verified.size + 1))
+    call(VerificationError, status_list_uri, data)
+    bits = 1 << (data[0] & 3)
+    status_list = call(
+        VerificationError, StatusList.from_compressed, data[1:], bits, max_bytes=4096
+    )
+    if status_list is not None and status_list.size:
+        status_list.get(status_list.size - 1)
+    value = call(VerificationError, _cbor.decode, data, deterministic=False)
+    if value is not None:
+        call(VerificationError, StatusReference.from_wire, value)
+    provider = InMemoryStatusProvider({_world.STATUS_URI: data})
+    checker = StatusChecker(provider, WORLD.trust, policy=StatusPolicy(on_undetermined="accept"))
+    call(VerificationError, checker.check, REFERENCE, _world.NOW)
+
+
+def main() -> None:
+    atheris.Setup(sys.argv, TestOneInput)
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main()
