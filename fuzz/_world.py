@@ -17,8 +17,10 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
+from unittest import mock
 
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 
@@ -103,15 +105,27 @@ def family5() -> Card:
     return Card.from_json(json.loads((ROOT / "spec/examples/family5.json").read_text("utf-8")))
 
 
+_sign = x509.CertificateBuilder.sign
+
+
+def _deterministic_sign(
+    self: x509.CertificateBuilder, key: Any, algorithm: Any, *args: Any, **kwargs: Any
+) -> x509.Certificate:
+    """CertificateBuilder.sign with RFC 6979 ECDSA, so certificates (and kids) repeat."""
+    kwargs.setdefault("ecdsa_deterministic", True)
+    return _sign(self, key, algorithm, *args, **kwargs)
+
+
 def build() -> FuzzWorld:
     clock = FixedClock(NOW)
     issue_clock = FixedClock(T0 + dt.timedelta(days=1))
     root_key = fixed_key("fuzz root")
     issuer_key = fixed_key("fuzz issuer")
-    root = make_root_certificate(root_key, "Fuzz root", T0, T0 + dt.timedelta(days=3650))
-    cert = make_issuer_certificate(
-        issuer_key.public_key(), "Fuzz issuer", root_key, root, T0, T0 + dt.timedelta(days=730)
-    )
+    with mock.patch.object(x509.CertificateBuilder, "sign", _deterministic_sign):
+        root = make_root_certificate(root_key, "Fuzz root", T0, T0 + dt.timedelta(days=3650))
+        cert = make_issuer_certificate(
+            issuer_key.public_key(), "Fuzz issuer", root_key, root, T0, T0 + dt.timedelta(days=730)
+        )
     device = SoftwareDeviceKey(fixed_key("fuzz device"))
     card = family5()
     refs = [StatusReference(i, STATUS_URI) for i in range(len(card.beneficiaries))]

@@ -79,8 +79,7 @@ WHERE: dict[str, str] = {
     "card.invalid": "JSON card format at issuance (data-model.md 5); card map decoding "
     "(credential.md 3.5): V 5.",
     "card.nir_invalid": "NIR (data-model.md 3.1, encoding.md 3.1): at issuance; V 5.",
-    "card.organisme_invalid": "Organisme (data-model.md 3.2, encoding.md 3.2): at "
-    "issuance; V 5.",
+    "card.organisme_invalid": "Organisme (data-model.md 3.2, encoding.md 3.2): at issuance; V 5.",
     "card.date_invalid": "Dates (data-model.md 4, encoding.md 3.3, 3.4): at issuance; V 5.",
     "binding.failed": "Root of the device-binding errors; never raised itself.",
     "binding.device_signature_invalid": "Device signature (verification.md 2): V 11.",
@@ -120,16 +119,14 @@ WHERE: dict[str, str] = {
     "usage.bad_key": "Caller misuse (local): a key unsuitable for the operation.",
     "usage.invalid_argument": "Caller misuse (local): an argument outside its documented "
     "range, including a policy value out of bounds (verification.md 3).",
-    "issuance.pop_invalid": "Enrolment: proof-of-possession verification "
-    "(credential.md 4.3).",
+    "issuance.pop_invalid": "Enrolment: proof-of-possession verification (credential.md 4.3).",
     "apdu.malformed": "Root of the APDU errors; never raised itself.",
     "apdu.status_word_invalid": "NFC transport, reader side: response APDU parsing "
     "(ISO/IEC 7816-4).",
 }
 
 PREFIX_WHERE: dict[str, str] = {
-    "apdu.response": "NFC transport, reader side: response APDU parsing "
-    "(ISO/IEC 7816-4).",
+    "apdu.response": "NFC transport, reader side: response APDU parsing (ISO/IEC 7816-4).",
     "apdu.": "NFC transport: command APDU parsing and chaining (ISO/IEC 7816-4).",
     "session.": "NFC transport: session encryption.",
     "nfc.pcsc": "NFC transport: PC/SC reader access (local).",

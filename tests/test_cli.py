@@ -413,3 +413,63 @@ def test_trust_list_sign_verify_and_use(issued: Path, tmp_path: Path) -> None:
         str(tmp_path / "tl.cbor"),
     )
     assert code == EXIT_INVALID
+
+
+def test_inspect_reads_every_object_of_the_protocol(issued: Path, tmp_path: Path) -> None:
+    run(
+        "trust-list",
+        "sign",
+        "--issuer",
+        str(issued / "issuer"),
+        "--seq",
+        "1",
+        "--out",
+        str(tmp_path / "tl.cbor"),
+        "--at",
+        AT,
+    )
+    run(
+        "status-list",
+        "build",
+        "--issuer",
+        str(issued / "issuer"),
+        "--size",
+        "8",
+        "--uri",
+        "https://status.vitale.example/i",
+        "--out",
+        str(tmp_path / "sl.cwt"),
+        "--at",
+        AT,
+    )
+    (tmp_path / "apdu.txt").write_text("> 00A4040008F0564954414C450100\n< 9000\n> 00\n< 6D\n")
+    expected = {
+        "tl.cbor": "trust list",
+        "sl.cwt": "status list token",
+        "apdu.txt": "APDU transcript: 2 exchanges",
+    }
+    for name, first_line in expected.items():
+        code, out = run("inspect", str(tmp_path / name))
+        assert code == EXIT_OK
+        assert out.startswith(first_line)
+    code, out = run("inspect", str(tmp_path / "apdu.txt"))
+    assert "malformed command: [apdu.too_short]" in out
+    assert "malformed response: [apdu.response_malformed]" in out
+
+
+def test_inspect_with_trust_flags_an_expired_token(issued: Path) -> None:
+    (issued / "q2.txt").write_text(present(issued))
+    code, out = run(
+        "inspect", str(issued / "q2.txt"), "--trust", str(issued / "readers.pem"), "--at", AT
+    )
+    assert code == EXIT_OK
+    assert out.rstrip().endswith("verification: VALID")
+    code, out = run(
+        "inspect",
+        str(issued / "q2.txt"),
+        "--trust",
+        str(issued / "readers.pem"),
+        "--at",
+        "2026-11-04T00:00:00+00:00",
+    )
+    assert "verification: FAILS [presentation.expired]" in out

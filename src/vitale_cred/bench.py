@@ -1402,7 +1402,7 @@ def _profile(world: _World, settings: Settings, top: int = 15) -> dict[str, Any]
     ranked = sorted(stats.items(), key=lambda item: item[1][2], reverse=True)[:top]
     rows = []
     for (filename, line, function), (_cc, calls, own, cumulative, _callers) in ranked:
-        where = f"{Path(filename).name}:{line}({function})" if line else function
+        where = f"{Path(filename).name}:{line}({function})" if line else _builtin(function)
         rows.append(
             {
                 "function": where,
@@ -1413,6 +1413,14 @@ def _profile(world: _World, settings: Settings, top: int = 15) -> dict[str, Any]
             }
         )
     return {"calls": n, "total_us_per_verify": total / n * 1e6, "top": rows}
+
+
+def _builtin(function: str) -> str:
+    """``<method 'verify' of 'a.b.C' objects>`` -> ``<method 'verify' of 'C' objects>``."""
+    parts = function.split("'")
+    return "'".join(
+        part.rsplit(".", 1)[-1] if index == 3 else part for index, part in enumerate(parts)
+    )
 
 
 # --- sizes ----------------------------------------------------------------------------
@@ -1519,6 +1527,11 @@ def _status(world: _World, settings: Settings) -> list[dict[str, Any]]:
 
 
 # --- report ---------------------------------------------------------------------------
+
+
+def _load() -> list[float] | None:
+    """The 1, 5 and 15 minute load averages, where the platform has them."""
+    return list(os.getloadavg()) if hasattr(os, "getloadavg") else None
 
 
 def _versions() -> dict[str, Any]:
@@ -1677,8 +1690,14 @@ def _triple(spread: dict[str, float]) -> str:
 def run(settings: Settings, *, log: Callable[[str], None] = lambda _m: None) -> dict[str, Any]:
     """Run the whole suite and return the results (JSON-ready)."""
     started = time.perf_counter()
+    load_before = _load()
     world = _world()
     notes = world.notes
+    if load_before is not None and load_before[0] > 0.5:
+        notes.append(
+            f"Other work was running when the suite started (load average {load_before[0]:.2f}):"
+            " timings, the scaling row above all, may be pessimistic."
+        )
     rows = _floor_rows(world) + _ours_rows(world) + _part_rows(world)
     rows += _nfc_rows(world, notes) + _peer_base45_rows(notes)
     log(f"timing {len(rows)} rows, {settings.rounds} interleaved rounds")
@@ -1727,7 +1746,7 @@ def run(settings: Settings, *, log: Callable[[str], None] = lambda _m: None) -> 
             f"{settings.warmup} untimed warm-up batch(es) per row; gc disabled during each "
             "timed batch; verify rows use distinct presentations and a fresh Verifier per batch."
         ),
-        "environment": _versions(),
+        "environment": {**_versions(), "load_average": [load_before, _load()]},
         "peer_environment": peer_env,
         "rows": results_rows,
         "targets": _targets(results_rows, notes),

@@ -570,7 +570,9 @@ def cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
     from .inspect import inspect_bytes  # noqa: PLC0415 - keeps start-up light
 
     data = _read(args.file)
-    print(inspect_bytes(data), file=out)
+    trust = _trust(args.trust) if args.trust else None
+    now = _clock(args.at).now() if (args.at or args.trust) else None
+    print(inspect_bytes(data, trust=trust, now=now), file=out)
     return EXIT_OK
 
 
@@ -755,10 +757,13 @@ def _parser() -> argparse.ArgumentParser:
 
     p = add(
         "inspect",
-        "decode a credential bundle, credential, presentation or QR text",
+        "decode any object: QR text, bundle, credential, presentation, status list, "
+        "trust list, statement, APDU transcript",
         "vitale-cred inspect cred.cbor",
     )
     p.add_argument("file")
+    p.add_argument("--trust", help="PEM trust bundle: also verify signatures and trust")
+    p.add_argument("--at", help="ISO 8601 instant for the validity checks (default: now)")
     p.set_defaults(func=cmd_inspect)
     return parser
 
