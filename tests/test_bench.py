@@ -6,7 +6,6 @@ Nothing about time is asserted: a loaded CI machine must not fail this test.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest

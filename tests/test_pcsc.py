@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import threading
@@ -118,22 +117,14 @@ def test_read_presentation_over_pcsc(fresh: VirtualCard, extended: bool) -> None
     assert fresh.sessions[-1].events() == [Selected(), PresentationRequested(1), Done(1)]
 
 
-def test_tap_wall_time_on_loopback(fresh: VirtualCard) -> None:
+def test_repeated_taps_over_pcsc_verify_in_both_length_modes(fresh: VirtualCard) -> None:
+    # Wall time per tap is measured by the benchmark suite, not asserted here.
     verifier = fresh.world.verifier()
     pcsc.read_presentation(verifier, wait_seconds=10)  # the card is present and noticed
-    timings: dict[bool, float] = {}
     for extended in (False, True):
-        samples = []
-        for _ in range(20):
-            start = time.perf_counter()
-            pcsc.read_presentation(verifier, wait_seconds=5, extended_length=extended)
-            samples.append(time.perf_counter() - start)
-        timings[extended] = statistics.median(samples)
-    print(
-        f"\nPC/SC tap, median of 20: short {timings[False] * 1e3:.2f} ms,"
-        f" extended {timings[True] * 1e3:.2f} ms"
-    )
-    assert max(timings.values()) < 0.010
+        for _ in range(10):
+            result = pcsc.read_presentation(verifier, wait_seconds=5, extended_length=extended)
+            assert result.beneficiary_index == 0
 
 
 def test_locked_holder_is_polled_until_unlocked(fresh: VirtualCard) -> None:

@@ -75,6 +75,14 @@ class _Usage(Exception):
     """A command-line usage error (exit 2)."""
 
 
+def _emit(args: argparse.Namespace, out: TextIO, text: str, **fields: Any) -> None:
+    """Print the human line(s), or with ``--json`` one JSON object."""
+    if getattr(args, "json", False):
+        print(json.dumps({"ok": True, **fields}, ensure_ascii=False), file=out)
+    else:
+        print(text, file=out)
+
+
 def _clock(at: str | None) -> Clock:
     if at is None:
         return SystemClock()
@@ -187,11 +195,17 @@ def cmd_init_issuer(args: argparse.Namespace, out: TextIO) -> int:
     else:
         material = IssuerMaterial.generate(alg, start)
         material.write(Path(args.out))
-    files = ", ".join(
-        f for f in (*IssuerMaterial.FILES, HSM_CONFIG) if (Path(args.out) / f).exists()
+    written = [f for f in (*IssuerMaterial.FILES, HSM_CONFIG) if (Path(args.out) / f).exists()]
+    files = ", ".join(written)
+    _emit(
+        args,
+        out,
+        f"issuer written to {args.out}: {files}\nkid {material.kid.hex()}  alg {args.alg}",
+        directory=args.out,
+        files=written,
+        kid=material.kid.hex(),
+        alg=args.alg,
     )
-    print(f"issuer written to {args.out}: {files}", file=out)
-    print(f"kid {material.kid.hex()}  alg {args.alg}", file=out)
     return EXIT_OK
 
 
@@ -204,10 +218,13 @@ def cmd_device_key(args: argparse.Namespace, out: TextIO) -> int:
     except OSError as exc:
         raise InvalidArgument(f"cannot write {args.out}: {exc.strerror}") from exc
     _write(args.out, key.export_private_pem())
+    public = key.public_pem().decode("ascii")
     if args.public_out:
         _write(args.public_out, key.public_pem())
-    else:
-        out.write(key.public_pem().decode("ascii"))
+    if args.json:
+        _emit(args, out, "", private_key=args.out, public_key_pem=public)
+    elif not args.public_out:
+        out.write(public)
     return EXIT_OK
 
 
@@ -244,11 +261,16 @@ def cmd_issue(args: argparse.Namespace, out: TextIO) -> int:
         bundle = issuer.issue(card, device, valid_days=args.valid_days, status=status)
     data = bundle.encode()
     _write(args.out, data)
-    sizes = ", ".join(str(len(c)) for c in bundle.credentials)
-    print(
-        f"issued {len(bundle.credentials)} credentials ({sizes} bytes) "
+    sizes = [len(c) for c in bundle.credentials]
+    _emit(
+        args,
+        out,
+        f"issued {len(sizes)} credentials ({', '.join(map(str, sizes))} bytes) "
         f"in {args.out} ({len(data)} bytes)",
-        file=out,
+        out_file=args.out,
+        credentials=len(sizes),
+        credential_bytes=sizes,
+        bundle_bytes=len(data),
     )
     return EXIT_OK
 
@@ -268,7 +290,7 @@ def cmd_present(args: argparse.Namespace, out: TextIO) -> int:
             qrimage.render_svg(text, args.svg)
         if args.terminal:
             sys.stderr.write(qrimage.render_terminal(text))
-    print(text, file=out)
+    _emit(args, out, text, qr_text=text, characters=len(text), beneficiary=args.beneficiary)
     return EXIT_OK
 
 
@@ -401,12 +423,21 @@ def cmd_status_list_build(args: argparse.Namespace, out: TextIO) -> int:
     revoked = _parse_revoked(args.revoked, args.size) if args.revoked else {}
     for index, value in revoked.items():
         statuses.set(index, value)
+    if args.size >= 1_000_000:
+        # Compressing tens of millions of entries takes seconds: say what is going on.
+        print(f"compressing and signing {args.size:,} entries...", file=sys.stderr, flush=True)
     token = _sign_list(args, args.uri, statuses, clock.now(), args.ttl)
     _write(args.out, token)
-    print(
+    _emit(
+        args,
+        out,
         f"status list {args.uri}: {args.size} entries, {len(revoked)} not valid, "
         f"{len(token)} bytes -> {args.out}",
-        file=out,
+        uri=args.uri,
+        entries=args.size,
+        not_valid=len(revoked),
+        bytes=len(token),
+        out_file=args.out,
     )
     return EXIT_OK
 
@@ -424,7 +455,14 @@ def cmd_status_list_set(args: argparse.Namespace, out: TextIO) -> int:
         raise InvalidArgument(f"index {args.index} is outside the list (size {statuses.size})")
     statuses.set(args.index, _STATES[args.state])
     _write(args.list, _sign_list(args, current.uri, statuses, clock.now(), current.ttl or 3600))
-    print(f"{current.uri}[{args.index}] = {args.state}", file=out)
+    _emit(
+        args,
+        out,
+        f"{current.uri}[{args.index}] = {args.state}",
+        uri=current.uri,
+        index=args.index,
+        state=args.state,
+    )
     return EXIT_OK
 
 
@@ -455,9 +493,14 @@ def cmd_trust_list_sign(args: argparse.Namespace, out: TextIO) -> int:
         kid=kid_for_certificate(material.root_certificate),
     )
     _write(args.out, data)
-    print(
+    _emit(
+        args,
+        out,
         f"trust list seq {args.seq}: {len(entries)} entries, {len(data)} bytes -> {args.out}",
-        file=out,
+        seq=args.seq,
+        entries=len(entries),
+        bytes=len(data),
+        out_file=args.out,
     )
     return EXIT_OK
 
@@ -518,9 +561,13 @@ def cmd_statement_issue(args: argparse.Namespace, out: TextIO) -> int:
             x5chain=material.issuer_certificate.public_bytes(serialization.Encoding.DER),
         )
     _write(args.out, data)
-    print(
+    _emit(
+        args,
+        out,
         f"statement of {len(statement.invoices)} invoices, {len(data)} bytes -> {args.out}",
-        file=out,
+        invoices=len(statement.invoices),
+        bytes=len(data),
+        out_file=args.out,
     )
     return EXIT_OK
 
@@ -622,6 +669,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--token-label", help="label of the PKCS#11 token")
     p.add_argument("--key-label", default="vitale-issuer", help="label of the key in the token")
     p.add_argument("--pin-env", help="environment variable holding the token PIN")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_init_issuer)
 
     p = add(
@@ -631,6 +679,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", required=True)
     p.add_argument("--public-out", help="write the public PEM here instead of stdout")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_device_key)
 
     p = add(
@@ -650,6 +699,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--status-index", type=int, default=0, metavar="START")
     p.add_argument("--out", required=True)
     p.add_argument("--at", help="ISO 8601 issuance instant (default: now)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_issue)
 
     p = add(
@@ -666,6 +716,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--png")
     p.add_argument("--svg")
     p.add_argument("--terminal", action="store_true", help="draw the QR code on stderr")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_present)
 
     p = add(
@@ -701,6 +752,7 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--out", required=True)
     q.add_argument("--at")
     q.add_argument("--pin-env", help="environment variable holding the HSM PIN")
+    q.add_argument("--json", action="store_true", help="print one JSON object")
     q.set_defaults(func=cmd_status_list_build)
     q = lists.add_parser("set", help="change one entry and re-sign the list in place")
     q.add_argument("list")
@@ -709,6 +761,7 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--issuer", required=True)
     q.add_argument("--at")
     q.add_argument("--pin-env", help="environment variable holding the HSM PIN")
+    q.add_argument("--json", action="store_true", help="print one JSON object")
     q.set_defaults(func=cmd_status_list_set)
 
     p = add(
@@ -724,6 +777,7 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--valid-days", type=int, default=7)
     q.add_argument("--out", required=True)
     q.add_argument("--at")
+    q.add_argument("--json", action="store_true", help="print one JSON object")
     q.set_defaults(func=cmd_trust_list_sign)
     q = tl.add_parser("verify", help="verify a list against its root")
     q.add_argument("list")
@@ -746,6 +800,7 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--out", required=True)
     q.add_argument("--at")
     q.add_argument("--pin-env", help="environment variable holding the HSM PIN")
+    q.add_argument("--json", action="store_true", help="print one JSON object")
     q.set_defaults(func=cmd_statement_issue)
     q = st.add_parser("verify", help="verify a statement as the app does")
     q.add_argument("statement")
@@ -786,8 +841,13 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         print(f"vitale-cred: usage: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except (VerificationError, UsageError, VitaleCredError) as exc:
+        if getattr(args, "json", False):
+            print(json.dumps({"ok": False, "code": exc.code, "message": exc.message}), file=stream)
         print(f"vitale-cred: error [{exc.code}] {exc.message}", file=sys.stderr)
         return EXIT_INVALID
+    except BrokenPipeError:
+        # The reader of our output went away (``| head``): nothing left to say.
+        return EXIT_OK
 
 
 if __name__ == "__main__":  # pragma: no cover

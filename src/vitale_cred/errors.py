@@ -697,7 +697,7 @@ class SessionError(VerificationError):
     """Session encryption failed (ECDH / HKDF / AES-GCM, ISO 18013-5 9.1.1 pattern)."""
 
     code = "session.error"
-    status_word: ClassVar[int] = 0x6988  # incorrect secure messaging data objects
+    status_word: ClassVar[int] = 0x6988  # StatusWord.SECURE_MESSAGING_DATA_INCORRECT
 
 
 class SessionDecryptFailed(SessionError):
