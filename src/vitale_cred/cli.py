@@ -13,6 +13,7 @@ import json
 import os
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
@@ -613,6 +614,77 @@ def cmd_statement_verify(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _chooser(fixed: int | None) -> Callable[[int | None, tuple[int, ...]], int | None]:
+    """The holder's choice: ``fixed`` if given, else the reader's hint, else the insured."""
+
+    def choose(hint: int | None, available: tuple[int, ...]) -> int | None:
+        for candidate in (fixed, hint, 0):
+            if candidate is not None and candidate in available:
+                return candidate
+        return available[0] if available else None
+
+    return choose
+
+
+def cmd_nfc_card(args: argparse.Namespace, out: TextIO) -> int:
+    from . import pcsc  # noqa: PLC0415 - optional extra
+    from .nfc import HolderSession, credentials_by_index  # noqa: PLC0415
+
+    bundle = CredentialBundle.decode(_read(args.credential))
+    device = SoftwareDeviceKey.from_pem(_read(args.device_key))
+    credentials = credentials_by_index(bundle.credentials)
+    host, _, port = args.vpcd.rpartition(":")
+    if not host or not port.isdigit():
+        raise _Usage("--vpcd must be HOST:PORT")
+    clock = SystemClock()
+
+    def session() -> HolderSession:
+        # The operator running this command stands for an unlocked phone.
+        return HolderSession(
+            credentials,
+            device,
+            clock=clock,
+            gate=lambda: True,
+            chooser=_chooser(args.beneficiary),
+        )
+
+    stop = threading.Event()
+    print(f"virtual card on vpcd {host}:{port}; Ctrl-C to stop", file=sys.stderr, flush=True)
+    try:
+        answered = pcsc.serve_virtual_card(session, host, int(port), stop_event=stop)
+    except KeyboardInterrupt:
+        stop.set()
+        answered = 0
+    _emit(args, out, f"card removed after {answered} APDUs", apdus=answered)
+    return EXIT_OK
+
+
+def cmd_nfc_read(args: argparse.Namespace, out: TextIO) -> int:
+    from . import pcsc  # noqa: PLC0415 - optional extra
+
+    clock = _clock(args.at)
+    try:
+        trust = _reader_trust(args, clock)
+        verifier = Verifier(Policy(trust=trust, clock=clock))
+        result = pcsc.read_presentation(
+            verifier,
+            args.reader,
+            wait_seconds=args.wait,
+            beneficiary_hint=args.beneficiary,
+            extended_length=args.extended,
+        )
+    except VitaleCredError as exc:
+        if args.json:
+            print(json.dumps({"valid": False, "code": exc.code, "message": exc.message}), file=out)
+            return EXIT_INVALID
+        raise
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False), file=out)
+    else:
+        print(_verify_result(result), file=out)
+    return EXIT_OK
+
+
 def cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
     from .inspect import inspect_bytes  # noqa: PLC0415 - keeps start-up light
 
@@ -734,6 +806,33 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--at", help="ISO 8601 verification instant (default: now)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_verify)
+
+    p = add(
+        "nfc-card",
+        "serve the credentials as a contactless card on the vsmartcard vpcd socket",
+        "vitale-cred nfc-card --credential cred.cbor --device-key dev.pem",
+    )
+    p.add_argument("--credential", required=True, help="bundle written by issue")
+    p.add_argument("--device-key", required=True)
+    p.add_argument("--beneficiary", type=int, help="always present this one (default: ask)")
+    p.add_argument("--vpcd", default="127.0.0.1:35963", help="HOST:PORT of vpcd")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_nfc_card)
+
+    p = add(
+        "nfc-read",
+        "read and verify a presentation from a card on a PC/SC reader",
+        "vitale-cred nfc-read --trust readers.pem --json",
+    )
+    p.add_argument("--trust", required=True, help="PEM: roots, optionally issuer certificates")
+    p.add_argument("--trust-list", help="signed trust list (then --trust holds its roots)")
+    p.add_argument("--reader", help="PC/SC reader name (default: first with a card)")
+    p.add_argument("--wait", type=float, default=10.0, help="seconds to wait for a card")
+    p.add_argument("--beneficiary", type=int, help="ask the phone for this beneficiary")
+    p.add_argument("--extended", action="store_true", help="the reader passes extended APDUs")
+    p.add_argument("--at", help="ISO 8601 verification instant (default: now)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_nfc_read)
 
     p = add(
         "status-list",
