@@ -222,6 +222,8 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     code, out = run("demo", "--workdir", str(tmp_path), "--at", AT)
     assert code == EXIT_OK
     assert "presentation.replayed" in out
+    assert "[status.revoked]" in out
+    assert "NFC    #1  MARTIN Claire" in out
     assert "MARTIN Léa" in out
     assert (tmp_path / "card.cbor").exists()
 

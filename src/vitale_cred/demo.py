@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import shutil
+import threading
 from pathlib import Path
 from typing import TextIO
 
@@ -14,14 +16,26 @@ from .credential import Issuer
 from .device import SoftwareDeviceKey, new_nonce, possession_proof, verify_possession
 from .errors import InvalidArgument, UsageError, VitaleCredError
 from .model import Card
+from .nfc import HolderSession, ReaderSession, credentials_by_index, pair
 from .pki import IssuerMaterial
 from .presentation import present_qr
 from .qrtext import decode_qr_text
 from .registry import CoseAlg
+from .status import (
+    InMemoryStatusProvider,
+    StatusChecker,
+    StatusList,
+    StatusPolicy,
+    StatusReference,
+    StatusValue,
+    issue_status_list,
+)
 from .trust import TrustStore
 from .verify import Policy, VerifiedPresentation, Verifier
 
 __all__ = ["run_demo"]
+
+STATUS_URI = "https://status.vitale.example/demo/1"
 
 
 def _row(result: VerifiedPresentation, channel: str, today: _dt.date) -> str:
@@ -34,7 +48,7 @@ def _row(result: VerifiedPresentation, channel: str, today: _dt.date) -> str:
         rights.append("AMC")
     name = f"{ben.family_name} {' '.join(ben.given_names)}"
     return (
-        f"  {channel:<5} #{result.beneficiary_index}  {name:<22} {ben.qualite.name.lower():<9} "
+        f"  {channel:<6} #{result.beneficiary_index}  {name:<22} {ben.qualite.name.lower():<9} "
         f"{ben.birth_date!s:<10}  {', '.join(rights)}"
     )
 
@@ -47,10 +61,42 @@ def _parse_instant(text: str) -> _dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=_dt.UTC)
 
 
+def _over_pcsc(
+    verifier: Verifier, credentials: dict[int, bytes], device: SoftwareDeviceKey, clock: Clock
+) -> VerifiedPresentation | None:
+    """One tap through pcscd and vpcd when both run here; None otherwise."""
+    if not (shutil.which("pcscd") or Path("/usr/sbin/pcscd").exists()):
+        return None
+    if not Path("/run/pcscd/pcscd.comm").exists():
+        return None
+    try:
+        from . import pcsc  # noqa: PLC0415 - optional extra
+    except ImportError:  # pragma: no cover - pcsc imports pyscard lazily
+        return None
+    stop = threading.Event()
+
+    def holder() -> HolderSession:
+        return HolderSession(
+            credentials, device, clock=clock, gate=lambda: True, chooser=lambda h, a: 1
+        )
+
+    card = threading.Thread(
+        target=pcsc.serve_virtual_card, args=(holder,), kwargs={"stop_event": stop}, daemon=True
+    )
+    card.start()
+    try:
+        return pcsc.read_presentation(verifier, wait_seconds=5)
+    except (UsageError, VitaleCredError):
+        return None
+    finally:
+        stop.set()
+        card.join(timeout=5)
+
+
 def run_demo(workdir: Path, out: TextIO, *, at: str | None = None) -> int:
-    """Issue ``family5.json``, present it as QR (and NFC), verify, print who was verified."""
-    now_clock: Clock = SystemClock() if at is None else FixedClock(_parse_instant(at))
-    start = _dt.datetime.fromtimestamp(now_clock.now() - 86_400, _dt.UTC)
+    """Issue ``family5.json``, present it by QR and NFC, verify, revoke, print the result."""
+    clock: Clock = SystemClock() if at is None else FixedClock(_parse_instant(at))
+    start = _dt.datetime.fromtimestamp(clock.now() - 86_400, _dt.UTC)
     workdir.mkdir(parents=True, exist_ok=True)
 
     print("1. The fund creates its PKI (root CA + issuer certificate, ES256)", file=out)
@@ -61,33 +107,49 @@ def run_demo(workdir: Path, out: TextIO, *, at: str | None = None) -> int:
     print("2. The phone enrols: it proves possession of its P-256 device key", file=out)
     device = SoftwareDeviceKey.generate()
     nonce = new_nonce()
-    proven = verify_possession(
-        possession_proof(device, nonce, now_clock.now()), nonce, now_clock.now()
-    )
+    proven = verify_possession(possession_proof(device, nonce, clock.now()), nonce, clock.now())
     (workdir / "device.pem").write_bytes(device.export_private_pem())
     os.chmod(workdir / "device.pem", 0o600)
 
     card = Card.from_json(example_card())
     issuer = Issuer(
-        material.signer(), kid=material.kid, clock=now_clock, x5chain=[material.issuer_certificate]
+        material.signer(), kid=material.kid, clock=clock, x5chain=[material.issuer_certificate]
     )
-    bundle = issuer.issue(card, proven, valid_days=365)
+    status = [StatusReference(i, STATUS_URI) for i in range(len(card.beneficiaries))]
+    bundle = issuer.issue(card, proven, valid_days=365, status=status)
     (workdir / "card.cbor").write_bytes(bundle.encode())
     (workdir / "card.json").write_text(json.dumps(card.to_json(), ensure_ascii=False, indent=2))
     sizes = ", ".join(str(len(c)) for c in bundle.credentials)
     print(
         f"3. The fund issues {len(bundle.credentials)} credentials, one per beneficiary "
-        f"({sizes} bytes)",
+        f"({sizes} bytes), and publishes its revocation list",
         file=out,
     )
+    statuses = StatusList(2, 1024)
+    provider = InMemoryStatusProvider()
 
+    def publish() -> None:
+        provider.publish(
+            STATUS_URI,
+            issue_status_list(
+                material.signer(),
+                kid=material.kid,
+                uri=STATUS_URI,
+                status_list=statuses,
+                iat=clock.now(),
+                ttl=60,
+            ),
+        )
+
+    publish()
     trust = TrustStore(
         roots=[material.root_certificate], certificates=[material.issuer_certificate]
     )
-    verifier = Verifier(Policy(trust=trust, clock=now_clock))
+    checker = StatusChecker(provider, trust, policy=StatusPolicy())
+    verifier = Verifier(Policy(trust=trust, clock=clock, status=checker))
 
     print("4. The patient shows a QR code for one of the twins (beneficiary #2)", file=out)
-    text = present_qr(bundle.credentials[2], device, clock=now_clock)
+    text = present_qr(bundle.credentials[2], device, clock=clock)
     (workdir / "qr.txt").write_text(text + "\n")
     print(f"   {len(text)} characters: {text[:48]}...", file=out)
     try:
@@ -107,22 +169,54 @@ def run_demo(workdir: Path, out: TextIO, *, at: str | None = None) -> int:
     print("5. The pharmacy's software verifies it", file=out)
     results = [("QR", verifier.verify_qr(text))]
     try:
-        results.append(("QR", verifier.verify_qr(text)))
+        verifier.verify_qr(text)
     except VitaleCredError as exc:
         print(f"   the same QR shown again is refused: [{exc.code}]", file=out)
-    for index in (0, 1):
-        again = present_qr(bundle.credentials[index], device, clock=now_clock)
-        results.append(("QR", verifier.verify_qr(again)))
-    token_len = len(decode_qr_text(text))
-    print(f"   presentation {token_len} bytes; other dependants are not in it", file=out)
+    print(
+        f"   presentation {len(decode_qr_text(text))} bytes; the other dependants are not in it",
+        file=out,
+    )
+    results.append(
+        ("QR", verifier.verify_qr(present_qr(bundle.credentials[0], device, clock=clock)))
+    )
+
+    print("6. At the doctor's, the phone is tapped on an NFC reader (beneficiary #1)", file=out)
+    credentials = credentials_by_index(bundle.credentials)
+    trace: list[tuple[bytes, bytes]] = []
+    holder = HolderSession(
+        credentials, device, clock=clock, gate=lambda: True, chooser=lambda hint, available: hint
+    )
+    nfc = pair(holder, ReaderSession(verifier, beneficiary_hint=1), trace=trace)
+    moved = sum(len(c) + len(r) for c, r in trace)
+    print(f"   {len(trace)} APDUs, {moved} bytes, encrypted (ECDH P-256 + AES-256-GCM)", file=out)
+    results.append(("NFC", nfc))
+    over_pcsc = _over_pcsc(verifier, credentials, device, clock)
+    if over_pcsc is not None:
+        print("   and once more over PC/SC (pcscd + virtual reader)", file=out)
+        results.append(("PC/SC", over_pcsc))
+    else:
+        print("   (no pcscd here: PC/SC tap skipped; see scripts/start-pcscd.sh)", file=out)
+
+    print("7. The phone is lost: the fund revokes the card", file=out)
+    for entry in status:
+        statuses.set(entry.idx, StatusValue.INVALID)
+    publish()
+    checker.forget()
+    try:
+        verifier.verify_qr(present_qr(bundle.credentials[0], device, clock=clock))
+        print("   ERROR: the revoked card still verifies", file=out)
+        return 1
+    except VitaleCredError as exc:
+        print(f"   the next presentation is refused: [{exc.code}] {exc.message}", file=out)
 
     print("\nVerified:", file=out)
-    print(f"  {'via':<5} {'#':<2}  {'name':<22} {'qualité':<9} {'born':<10}  rights", file=out)
-    today = _dt.datetime.fromtimestamp(now_clock.now(), _dt.UTC).date()
+    print(f"  {'via':<6} {'#':<2}  {'name':<22} {'qualité':<9} {'born':<10}  rights", file=out)
+    today = _dt.datetime.fromtimestamp(clock.now(), _dt.UTC).date()
     for channel, result in results:
         print(_row(result, channel, today), file=out)
     first = results[0][1]
     print(
-        f"\n  insured NIR {first.insured_nir.formatted()}   organisme {first.organisme}", file=out
+        f"\n  insured NIR {first.insured_nir.formatted()}   organisme {first.organisme}",
+        file=out,
     )
     return 0
