@@ -121,6 +121,8 @@ WHERE: dict[str, str] = {
     "range, including a policy value out of bounds (verification.md 3).",
     "issuance.pop_invalid": "Enrolment: proof-of-possession verification (credential.md 4.3).",
     "apdu.malformed": "Root of the APDU errors; never raised itself.",
+    "statement.invalid": "Statement verification by the holder's app (statement.md); "
+    "never raised by a verifier.",
     "apdu.status_word_invalid": "NFC transport, reader side: response APDU parsing "
     "(ISO/IEC 7816-4).",
 }
@@ -128,9 +130,9 @@ WHERE: dict[str, str] = {
 PREFIX_WHERE: dict[str, str] = {
     "apdu.response": "NFC transport, reader side: response APDU parsing (ISO/IEC 7816-4).",
     "apdu.": "NFC transport: command APDU parsing and chaining (ISO/IEC 7816-4).",
-    "session.": "NFC transport: session encryption.",
+    "session.": "NFC session encryption (nfc.md 6, 7).",
     "nfc.pcsc": "NFC transport: PC/SC reader access (local).",
-    "nfc.": "NFC application protocol.",
+    "nfc.": "NFC application protocol (nfc.md).",
     "hsm.": "Issuer side: signing with a PKCS#11 token (local; never sent to a peer).",
     "status.": "Status check (verification.md 2.3): V 17.",
     "trust.": "Issuer resolution (trust.md 4): V 6.",

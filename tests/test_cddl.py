@@ -59,8 +59,16 @@ from vitale_cred.model import Card
 from vitale_cred.pki import IssuerMaterial, make_issuer_certificate
 from vitale_cred.presentation import decode_presentation_payload, present
 from vitale_cred.registry import CoseAlg
+from vitale_cred.statement import (
+    Invoice,
+    ProfessionalKind,
+    Statement,
+    holder_digest,
+    sign_statement,
+    verify_statement,
+)
 from vitale_cred.status import StatusReference
-from vitale_cred.trust import Usage
+from vitale_cred.trust import TrustStore, Usage, raw_key
 from vitale_cred.trustlist import TrustList, TrustListEntry, sign_trust_list
 
 if os.environ.get("CI"):
@@ -69,8 +77,15 @@ else:
     pycddl = pytest.importorskip("pycddl")
 
 ROOT = Path(__file__).resolve().parent.parent
-CDDL_FILES = ("credential.cddl", "presentation.cddl", "proof.cddl", "bundle.cddl", "trustlist.cddl")
-ROOT_RULES = ("credential", "presentation", "proof", "bundle", "trust-list")
+CDDL_FILES = (
+    "credential.cddl",
+    "presentation.cddl",
+    "proof.cddl",
+    "bundle.cddl",
+    "trustlist.cddl",
+    "statement.cddl",
+)
+ROOT_RULES = ("credential", "presentation", "proof", "bundle", "trust-list", "statement")
 TAGS = frozenset({18})
 T0 = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 NOW = int((T0 + dt.timedelta(days=2)).timestamp())
@@ -99,12 +114,14 @@ SIGN1 = {
     "presentation": ("device-protected", "empty-header-closed", "presentation-payload"),
     "proof": ("device-protected", "empty-header-closed", "proof-payload"),
     "trust-list": ("trust-list-protected", "empty-header-closed", "trust-list-payload"),
+    "statement": ("statement-protected", "credential-unprotected-closed", "statement-payload"),
 }
 EMBEDDED = {"presentation-payload": {1: "credential"}, "bundle": {2: "credential"}}
 # Workaround 2: maps inside arrays, and the maps leading to them.
 ARRAY_ITEMS = {
     "beneficiary": {6: "period", 7: "exoneration"},
     "trust-list-payload": {4: "trust-entry"},
+    "statement-payload": {4: "invoice"},
 }
 SUBMAPS = {"claims": {-65537: "card"}, "card": {5: "beneficiary"}}
 
@@ -269,6 +286,8 @@ def test_workarounds_apply_to_the_expected_rules() -> None:
         "proof-payload-bstr": "proof-payload",
         "trust-list-protected-bstr": "trust-list-protected",
         "trust-list-payload-bstr": "trust-list-payload",
+        "statement-protected-bstr": "statement-protected",
+        "statement-payload-bstr": "statement-payload",
     }
     assert ".cbor" not in pycddl_form(text)
     assert len(_REGEXP.findall(text)) == 2
@@ -359,6 +378,32 @@ def test_trust_list() -> None:
     check(_trust_list(), "trust-list")
 
 
+_STATEMENT_ISSUER = IssuerMaterial.generate(CoseAlg.ES256, T0)
+_STATEMENT_KID = b"statement-kid"
+_STATEMENT_TYP = {16: "application/vitale-statement+cbor"}
+
+
+def _statement(device: SoftwareDeviceKey, *, certificate: bool = False) -> bytes:
+    invoices = (
+        Invoice(dt.date(2026, 10, 2), ProfessionalKind.MEDECIN, 3000, 2000),
+        Invoice(dt.date(2026, 10, 3), ProfessionalKind.PHARMACIE, 1234, 1234, beneficiary=4),
+        Invoice(dt.date(2026, 10, 5), ProfessionalKind.AUTRE, 0, 0, beneficiary=15),
+    )
+    statement = Statement(NOW, 7511000042, holder_digest(device.cose_key()), invoices)
+    der = _STATEMENT_ISSUER.issuer_certificate.public_bytes(serialization.Encoding.DER)
+    return sign_statement(
+        statement,
+        _STATEMENT_ISSUER.signer(),
+        kid=_STATEMENT_KID,
+        x5chain=der if certificate else None,
+    )
+
+
+@pytest.mark.parametrize("certificate", [False, True], ids=["kid", "x5chain"])
+def test_statement(material: Material, certificate: bool) -> None:
+    check(_statement(material.device, certificate=certificate), "statement")
+
+
 # --- invalid encodings ----------------------------------------------------------------
 
 
@@ -415,6 +460,24 @@ def _trust_payload(entry_changes: dict[int, Any]) -> bytes:
 
 def _decode_trust_payload(data: bytes) -> None:
     TrustList.from_wire(_cbor.decode(data))
+
+
+def _statement_payload(material: Material, changes: dict[int, Any]) -> bytes:
+    payload = _cbor.decode(cose.decode_sign1(_statement(material.device)).payload)
+    payload[4][0].update(changes)
+    return _cbor.encode(payload)
+
+
+def _verify_statement_payload(material: Material) -> Callable[[bytes], None]:
+    def verify(payload: bytes) -> None:
+        token = cose.sign1(
+            payload, _STATEMENT_ISSUER.signer(), kid=_STATEMENT_KID, protected=_STATEMENT_TYP
+        )
+        key = cose.CoseKey.from_public_key(_STATEMENT_ISSUER.signer().public_key())
+        trust = TrustStore(keys=[raw_key(key, _STATEMENT_KID)])
+        verify_statement(token, trust, device_key=material.device.cose_key(), now=NOW)
+
+    return verify
 
 
 def _decode_bundle(data: bytes) -> None:
@@ -665,3 +728,16 @@ def test_calendar_checks_go_beyond_the_schema(material: Material) -> None:
     check(_cbor.encode(claims), "claims")
     with pytest.raises(VitaleCredError):
         decode_claims(_cbor.encode(claims))
+
+
+@pytest.mark.parametrize(
+    ("changes", "rule"),
+    [({2: 8}, "statement-payload"), ({6: 1}, "statement-payload"), ({3: -1}, "statement-payload")],
+    ids=["kind-8", "unknown-label", "negative-amount"],
+)
+def test_invalid_invoices(material: Material, changes: dict[int, Any], rule: str) -> None:
+    payload = _statement_payload(material, changes)
+    with pytest.raises(pycddl.ValidationError):
+        check(payload, rule)
+    with pytest.raises(VitaleCredError):
+        _verify_statement_payload(material)(payload)

@@ -26,3 +26,15 @@ def test_readme_python_blocks_run_in_order(tmp_path: Path) -> None:
         os.chdir(cwd)
     assert (tmp_path / "card.cbor").stat().st_size > 1000
     assert namespace["result"].beneficiary_index == 2  # type: ignore[attr-defined]
+
+
+def test_readme_opens_with_the_two_commands_and_ci_runs_the_same_test_command() -> None:
+    text = (ROOT / "README.md").read_text("utf-8")
+    first_block = re.search(r"```sh\n(.*?)```", text, flags=re.DOTALL)
+    assert first_block is not None
+    assert text.startswith("# vitale_cred\n\n```sh\n")  # nothing before the two commands
+    commands = first_block.group(1).strip().splitlines()
+    assert len(commands) == 2
+    assert "vitale-cred demo" in commands[0]
+    ci = (ROOT / ".ci/run").read_text("utf-8")
+    assert commands[1] in ci.splitlines()

@@ -165,7 +165,7 @@ _CASES: list[tuple[str, str, str, str, str | None, dict[str, Any]]] = [
         "items-nested-4096",
         "2.4",
         "an array of two arrays of 2 047 zeros: 2 + 2 047 + 2 047 = 4 096 items, the maximum",
-        "82" + ("1907ff" + "00" * 2047) * 2,
+        "82" + ("9907ff" + "00" * 2047) * 2,
         None,
         {},
     ),
@@ -174,7 +174,7 @@ _CASES: list[tuple[str, str, str, str, str | None, dict[str, Any]]] = [
         "2.3",
         "an array of two arrays of 2 047 and 2 048 zeros: the running count reaches 4 097 "
         "at the head of the second inner array",
-        "82" + "1907ff" + "00" * 2047 + "190800" + "00" * 2048,
+        "82" + "9907ff" + "00" * 2047 + "990800" + "00" * 2048,
         "cbor.too_large",
         {},
     ),

@@ -1,0 +1,1 @@
+"""The vector cases, one module per area."""

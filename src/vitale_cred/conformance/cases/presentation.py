@@ -1,0 +1,15 @@
+"""stub"""
+
+from __future__ import annotations
+
+from .._build import CaseList
+from .._material import Material
+
+AREA = "presentation"
+DESCRIPTION = "presentation"
+
+
+def build(mat: Material) -> CaseList:
+    """Cases."""
+    del mat
+    return CaseList(AREA)
