@@ -102,3 +102,30 @@ def test_card_codes_are_in_data_model_md(enum: type[IntEnum]) -> None:
     text = (SPEC / "data-model.md").read_text("utf-8")
     for member in enum:
         assert f"| {member.value} | `{member.name.lower()}` |" in text, member
+
+
+# --- worked example -------------------------------------------------------------------
+
+
+def _block(text: str, after: str, fence: str = "```") -> str:
+    return text.split(after, 1)[1].split(fence, 2)[1]
+
+
+def test_presentation_worked_example_is_reproducible() -> None:
+    """The snippet of presentation.md section 6 prints the bytes the spec shows."""
+    presentation = (SPEC / "presentation.md").read_text("utf-8")
+    code = _block(presentation, "### 6.2 Code").removeprefix("python\n")
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    proof, credential, token, qr_text, summary = result.stdout.splitlines()
+
+    def hex_block(text: str, heading: str) -> str:
+        return re.sub(r"\s+", "", _block(text, heading))
+
+    proof_md = (SPEC / "credential.md").read_text("utf-8")
+    assert hex_block(proof_md, "### 4.4 Example") == proof
+    assert hex_block(presentation, "### 6.3 Credential") == credential
+    assert hex_block(presentation, "### 6.4 Presentation") == token
+    assert _block(presentation, "### 6.5 QR text").strip("\n") == qr_text
+    assert summary == "178047505612327 01 751 0001 ('Pierre', 'Louis')"

@@ -1537,6 +1537,43 @@ def _load() -> list[float] | None:
     return list(os.getloadavg()) if hasattr(os, "getloadavg") else None
 
 
+def _cpu_seconds() -> tuple[float, float] | None:
+    """Busy CPU seconds of the whole machine and of this process with its children.
+
+    Their difference over a run is the CPU other processes took meanwhile (Linux only).
+    """
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            ticks = [int(v) for v in stat.readline().split()[1:9]]
+        usage = importlib.import_module("resource")
+    except (OSError, ValueError, ImportError):
+        return None
+    busy = (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+    own = sum(
+        usage.getrusage(who).ru_utime + usage.getrusage(who).ru_stime
+        for who in (usage.RUSAGE_SELF, usage.RUSAGE_CHILDREN)
+    )
+    return busy, own
+
+
+def _interference(
+    before: tuple[float, float] | None, wall: float, notes: list[str]
+) -> dict[str, float] | None:
+    """CPU time other processes used during the run, and a note when it was not small."""
+    after = _cpu_seconds()
+    if before is None or after is None:
+        return None
+    foreign = max(0.0, (after[0] - before[0]) - (after[1] - before[1]))
+    share = foreign / (wall * (os.cpu_count() or 1))
+    if share > 0.05:
+        notes.append(
+            f"Other processes used {foreign:.1f} CPU-seconds during the run ({share:.0%} of the "
+            "machine): timings, the scaling rows above all, are pessimistic; re-run on an idle "
+            "machine to compare."
+        )
+    return {"foreign_cpu_s": foreign, "foreign_share": share}
+
+
 def _versions() -> dict[str, Any]:
     out: dict[str, Any] = {
         "python": platform.python_version(),
@@ -1578,6 +1615,8 @@ def markdown(results: dict[str, Any]) -> str:
         f"cryptography {v['cryptography']} ({v['openssl']}), cbor2 {v['cbor2']}.",
         "",
         f"Method: {results['method']}",
+        "",
+        _interference_line(v.get("interference")),
         "",
         "## Targets",
         "",
@@ -1683,6 +1722,15 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _interference_line(interference: dict[str, float] | None) -> str:
+    if interference is None:
+        return "CPU time of other processes during the run: not measured on this platform."
+    return (
+        f"CPU time of other processes during the run: {interference['foreign_cpu_s']:.1f} s "
+        f"({interference['foreign_share']:.1%} of the machine)."
+    )
+
+
 def _triple(spread: dict[str, float]) -> str:
     return f"{spread['min']:.0f} / {spread['median']:.0f} / {spread['max']:.0f}"
 
@@ -1694,13 +1742,9 @@ def run(settings: Settings, *, log: Callable[[str], None] = lambda _m: None) -> 
     """Run the whole suite and return the results (JSON-ready)."""
     started = time.perf_counter()
     load_before = _load()
+    cpu_before = _cpu_seconds()
     world = _world()
     notes = world.notes
-    if load_before is not None and load_before[0] > 0.5:
-        notes.append(
-            f"Other work was running when the suite started (load average {load_before[0]:.2f}):"
-            " timings, the scaling row above all, may be pessimistic."
-        )
     rows = _floor_rows(world) + _ours_rows(world) + _part_rows(world)
     rows += _nfc_rows(world, notes) + _peer_base45_rows(notes)
     log(f"timing {len(rows)} rows, {settings.rounds} interleaved rounds")
@@ -1732,6 +1776,8 @@ def run(settings: Settings, *, log: Callable[[str], None] = lambda _m: None) -> 
         profile = _profile(world, settings)
     else:
         notes.append("The hot-path profile runs in the full run only.")
+    elapsed = time.perf_counter() - started
+    interference = _interference(cpu_before, elapsed, notes)
     return {
         "date": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "settings": {
@@ -1749,7 +1795,11 @@ def run(settings: Settings, *, log: Callable[[str], None] = lambda _m: None) -> 
             f"{settings.warmup} untimed warm-up batch(es) per row; gc disabled during each "
             "timed batch; verify rows use distinct presentations and a fresh Verifier per batch."
         ),
-        "environment": {**_versions(), "load_average": [load_before, _load()]},
+        "environment": {
+            **_versions(),
+            "load_average": [load_before, _load()],
+            "interference": interference,
+        },
         "peer_environment": peer_env,
         "rows": results_rows,
         "targets": _targets(results_rows, notes),
@@ -1759,7 +1809,7 @@ def run(settings: Settings, *, log: Callable[[str], None] = lambda _m: None) -> 
         "status": status,
         "profile": profile,
         "notes": notes,
-        "elapsed_s": time.perf_counter() - started,
+        "elapsed_s": elapsed,
     }
 
 

@@ -35,6 +35,7 @@ from .errors import (
     SchemaUnknownLabel,
 )
 from .model import Card, CardView
+from .pki import kid_for_certificate
 from .registry import (
     BundleLabel,
     CnfLabel,
@@ -45,6 +46,7 @@ from .registry import (
     label_name,
 )
 from .status import StatusReference
+from .trust import MAX_CHAIN_LENGTH
 
 __all__ = [
     "BUNDLE_VERSION",
@@ -186,9 +188,12 @@ def decode_claims(payload: bytes) -> Claims:
     iss = claims.get(CwtClaim.ISS)
     if iss is not None and not isinstance(iss, str):
         raise SchemaError("iss(1) must be text")
+    iat, exp = _time(claims, CwtClaim.IAT), _time(claims, CwtClaim.EXP)
+    if exp <= iat:
+        raise SchemaError("exp(4) must be after iat(6)")
     return Claims(
-        iat=_time(claims, CwtClaim.IAT),
-        exp=_time(claims, CwtClaim.EXP),
+        iat=iat,
+        exp=exp,
         nbf=_time(claims, CwtClaim.NBF) if CwtClaim.NBF in claims else None,
         iss=iss,
         device_key=device_key,
@@ -237,6 +242,10 @@ class Issuer:
         self._iss = iss
         der = serialization.Encoding.DER
         chain = [c.public_bytes(der) for c in x5chain]
+        if len(chain) > MAX_CHAIN_LENGTH:
+            raise InvalidArgument(f"x5chain holds at most {MAX_CHAIN_LENGTH} certificates")
+        if chain and kid != kid_for_certificate(x5chain[0]):
+            raise InvalidArgument("kid must be the kid of the x5chain leaf certificate")
         self._unprotected: dict[int, Any] = {}
         if chain:
             self._unprotected[CoseHeader.X5CHAIN] = chain[0] if len(chain) == 1 else chain
@@ -318,7 +327,8 @@ class CredentialBundle:
         value = _cbor.decode(data, max_size=16 * MAX_CREDENTIAL_BYTES, max_depth=3)
         if not isinstance(value, dict) or set(value) != set(BundleLabel):
             raise SchemaError("bundle must be {1: version, 2: [credentials]}")
-        if value[BundleLabel.VERSION] != BUNDLE_VERSION:
+        version = value[BundleLabel.VERSION]
+        if type(version) is not int or version != BUNDLE_VERSION:
             raise SchemaError(f"bundle version {value[BundleLabel.VERSION]!r} is not supported")
         creds = value[BundleLabel.CREDENTIALS]
         if not isinstance(creds, list) or not all(isinstance(c, bytes) for c in creds):

@@ -162,10 +162,8 @@ class ProvenDeviceKey:
     @classmethod
     def unsafe_without_proof(cls, key: cose.CoseKey | ec.EllipticCurvePublicKey) -> ProvenDeviceKey:
         """Bind a key whose possession was established out of band (operator tooling)."""
-        cose_key = key if isinstance(key, cose.CoseKey) else device_cose_key(key)
-        if cose_key.crv is not CoseCurve.P256:
-            raise BadKey("a device key is a P-256 key")
-        return cls(cose_key, proven=False)
+        public = key.public_key() if isinstance(key, cose.CoseKey) else key
+        return cls(device_cose_key(public), proven=False)
 
 
 def new_nonce(rng: Rng = os.urandom) -> bytes:
@@ -212,9 +210,11 @@ def verify_possession(proof: bytes, nonce: bytes, now: int) -> ProvenDeviceKey:
         key = cose.CoseKey.from_map(claims[ProofLabel.KEY])
         if key.crv is not CoseCurve.P256:
             raise ProofOfPossessionError("a device key is a P-256 key")
-        message.verify(key.verifying_key(), allowed_algs=frozenset({CoseAlg.ES256}))
+        verifying = key.verifying_key()
+        message.verify(verifying, allowed_algs=frozenset({CoseAlg.ES256}))
     except ProofOfPossessionError:
         raise
     except (VerificationError, CoseError) as exc:
         raise ProofOfPossessionError(f"proof of possession rejected: {exc}") from exc
-    return ProvenDeviceKey(key, proven=True)
+    # Bound as the compressed point only, whatever form (kid, alg, y) the device sent.
+    return ProvenDeviceKey(device_cose_key(verifying.public_key), proven=True)

@@ -366,13 +366,6 @@ class TranscriptMismatch(PresentationError):
     code = "presentation.transcript_mismatch"
 
 
-class DisclosureError(PresentationError):
-    """The disclosed beneficiary does not match what the issuer signed."""
-
-    code = "presentation.disclosure_invalid"
-
-
-# --- QR text ------------------------------------------------------------------------
 class QrError(DecodeError):
     """The QR text is malformed."""
 

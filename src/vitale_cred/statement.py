@@ -48,6 +48,7 @@ MAX_INVOICES = 100
 #: Largest statement accepted (bytes).
 MAX_STATEMENT_BYTES = 16_384
 _EPOCH = _dt.date(1970, 1, 1)
+_MAX_DAY = (_dt.date(2199, 12, 31) - _EPOCH).days
 _STATEMENT_LABELS = frozenset(StatementLabel)
 _INVOICE_LABELS = frozenset(InvoiceLabel)
 
@@ -105,7 +106,7 @@ class Invoice:
         if not isinstance(value, dict) or set(value) != _INVOICE_LABELS:
             raise StatementInvalid("an invoice holds exactly day, kind, billed, reimbursed, index")
         day, kind = value[InvoiceLabel.DAY], value[InvoiceLabel.KIND]
-        if type(day) is not int or not 0 <= day <= 84_000:
+        if type(day) is not int or not 0 <= day <= _MAX_DAY:
             raise StatementInvalid("invoice day must be a day number")
         try:
             return cls(

@@ -863,6 +863,10 @@ class StatusChecker:
             f"refresh due at {cached.refresh_at}) ({why})"
         )
 
+    def undetermined(self, reason: str) -> StatusResult:
+        """What the policy says about a status that cannot be known (e.g. no reference)."""
+        return self._undetermined(reason, None)
+
     def _undetermined(self, reason: str, cause: VitaleCredError | None) -> StatusResult:
         code = cause.code if cause is not None else StatusUndetermined.code
         if self._policy.on_undetermined == "reject":

@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.verification import ExtensionPolicy, PolicyBuilder, Store
@@ -41,7 +41,6 @@ from .errors import (
     KeyNotValidAtTime,
     KeyUsageNotAllowed,
     KidMismatch,
-    TrustError,
     UnknownIssuer,
 )
 from .pki import kid_for_certificate
@@ -94,6 +93,9 @@ class TrustedKey:
             raise KeyNotValidAtTime(f"key {self.kid.hex()} has expired")
 
 
+_CERTIFICATE_DEFECTS = (ValueError, TypeError, UnsupportedAlgorithm, x509.DuplicateExtension)
+
+
 @dataclass(frozen=True, slots=True)
 class _Path:
     key: TrustedKey
@@ -114,6 +116,13 @@ def _alg_for_public_key(public_key: object) -> CoseAlg:
 
 def check_issuer_profile(cert: x509.Certificate) -> CoseAlg:
     """Check the issuer certificate profile; return the algorithm its key implies."""
+    try:
+        return _check_issuer_profile(cert)
+    except _CERTIFICATE_DEFECTS as exc:
+        raise CertificateProfileError(f"issuer certificate unusable: {exc}") from exc
+
+
+def _check_issuer_profile(cert: x509.Certificate) -> CoseAlg:
     try:
         basic = cert.extensions.get_extension_for_class(x509.BasicConstraints)
         usage = cert.extensions.get_extension_for_class(x509.KeyUsage)
@@ -239,19 +248,31 @@ class TrustStore:
         if self._store is None:
             raise UnknownIssuer("certificate given but no X.509 root is trusted")
         try:
+            return self._validate_path(der_chain, at)
+        except _CERTIFICATE_DEFECTS as exc:
+            # A certificate that parses lazily can still fail on first use of an
+            # extension or its key: that is the peer's defect, never a crash.
+            raise CertificateProfileError(f"certificate unusable: {exc}") from exc
+
+    def _validate_path(self, der_chain: tuple[bytes, ...], at: int) -> TrustedKey:
+        store = self._store
+        if store is None:
+            raise UnknownIssuer("certificate given but no X.509 root is trusted")
+        try:
             certs = [x509.load_der_x509_certificate(c) for c in der_chain]
         except ValueError as exc:
             raise CertificateChainError("x5chain(33) holds an unreadable certificate") from exc
         leaf, intermediates = certs[0], tuple(certs[1:])
         alg = check_issuer_profile(leaf)
-        if any(_is_eddsa(c) for c in (*certs, *self._roots)):
+        issuing_roots = [r for r in self._roots if r.subject == certs[-1].issuer]
+        if any(_is_eddsa(c) for c in (*certs, *issuing_roots)):
             # cryptography's verifier implements the Web PKI key-algorithm list,
             # which has no Ed25519: such paths take the small RFC 5280 subset below.
             chain = _validate_eddsa_path(leaf, intermediates, self._roots, at)
         else:
             verifier = (
                 PolicyBuilder()
-                .store(self._store)
+                .store(store)
                 .time(to_datetime(at))
                 .max_chain_depth(MAX_CHAIN_LENGTH)
                 .extension_policies(
@@ -262,7 +283,8 @@ class TrustStore:
             )
             try:
                 chain = verifier.verify(leaf, list(intermediates)).chain
-            except X509VerificationError as exc:
+            except (X509VerificationError, ValueError) as exc:
+                # ValueError: a name or extension that only the path builder parses.
                 raise CertificateChainError(f"certificate path invalid: {exc}") from exc
         start = max(_posix(c.not_valid_before_utc) for c in chain)
         end = min(_posix(c.not_valid_after_utc) for c in chain)
@@ -333,6 +355,8 @@ def _check_ca(cert: x509.Certificate, below: int) -> None:
         raise CertificateChainError("certificate path invalid: issuer is not a CA") from exc
     if not basic.ca or not usage.key_cert_sign:
         raise CertificateChainError("certificate path invalid: issuer is not a CA")
+    if not cert.extensions.get_extension_for_class(x509.BasicConstraints).critical:
+        raise CertificateChainError("certificate path invalid: CA basicConstraints not critical")
     if basic.path_length is not None and below > basic.path_length:
         raise CertificateChainError("certificate path invalid: path length exceeded")
 
@@ -344,7 +368,7 @@ def _posix(value: _dt.datetime) -> int:
 def _x5chain_items(chain: object) -> tuple[bytes, ...]:
     items = [chain] if isinstance(chain, bytes) else chain
     if not isinstance(items, list) or not items or not all(isinstance(c, bytes) for c in items):
-        raise TrustError("x5chain(33) must be a certificate or a non-empty array of them")
+        raise CertificateChainError("x5chain(33) must be a certificate or a non-empty array")
     if len(items) > MAX_CHAIN_LENGTH:
         raise CertificateChainError(f"x5chain(33) holds more than {MAX_CHAIN_LENGTH} certificates")
     return tuple(items)

@@ -173,7 +173,10 @@ class TrustListEntry:
         else:
             if self.key is None:  # excluded by __post_init__; keeps the types exact
                 raise TrustListInvalid("entry has no key")
-            verifying = self.key.verifying_key()
+            try:
+                verifying = self.key.verifying_key()
+            except CoseError as exc:
+                raise TrustListInvalid(f"entry key unusable: {exc.message}") from exc
         if verifying.alg not in self.algs:
             raise TrustListInvalid(f"entry key is {verifying.alg.name}, not in its algs")
         return TrustedKey(

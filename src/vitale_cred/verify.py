@@ -32,6 +32,7 @@ from .clock import MAX_CLOCK_SKEW, Clock
 from .credential import MAX_CREDENTIAL_BYTES, Claims, Delegation, decode_claims
 from .errors import (
     AudienceMismatch,
+    ConfirmationMissing,
     CoseError,
     DelegationError,
     DeviceSignatureInvalid,
@@ -42,13 +43,17 @@ from .errors import (
     PresentationLifetimeTooLong,
     PresentationNotYetValid,
     PresentationReplayed,
-    StatusUndetermined,
     TranscriptMismatch,
     UsageError,
 )
 from .model import Beneficiary, CardView, Organisme
 from .nir import Nir
-from .presentation import MAX_PRESENTATION_BYTES, MAX_TTL, decode_presentation_payload
+from .presentation import (
+    MAX_AUDIENCE_BYTES,
+    MAX_PRESENTATION_BYTES,
+    MAX_TTL,
+    decode_presentation_payload,
+)
 from .qrtext import decode_qr_text
 from .registry import CoseAlg
 from .replay import InMemoryReplayCache, ReplayCache
@@ -72,6 +77,10 @@ _FACTORY = object()
 
 class StatusCheck(Protocol):
     """What the verifier asks about revocation (see :mod:`vitale_cred.status`)."""
+
+    def undetermined(self, reason: str) -> Any:
+        """Raise ``status.undetermined``, or return an UNDETERMINED result if accepted."""
+        ...
 
     def check(self, ref: StatusReference, now: int) -> Any:
         """Raise a ``status.*`` error for a revoked or suspended status; an undetermined
@@ -101,6 +110,8 @@ class Policy:
             raise InvalidArgument(f"max_token_lifetime must be 1..{MAX_TTL} seconds")
         if self.issuer_cache_size < 0:
             raise InvalidArgument("issuer_cache_size must be >= 0")
+        if self.audience is not None and not 1 <= len(self.audience) <= MAX_AUDIENCE_BYTES:
+            raise InvalidArgument(f"audience must be 1..{MAX_AUDIENCE_BYTES} bytes")
 
 
 def _only_from_verifier(token: object) -> None:
@@ -240,7 +251,11 @@ class Verifier:
         claims = decode_claims(message.payload)
         issuer = trust.resolve(message, now, Usage.CREDENTIAL)
         message.verify(issuer.key, allowed_algs=trust.allowed_algs)
-        entry = _Cached(message, claims, claims.device_key.verifying_key(), issuer)
+        try:
+            device_key = claims.device_key.verifying_key()
+        except CoseError as exc:
+            raise ConfirmationMissing(f"cnf(8) device key unusable: {exc.message}") from exc
+        entry = _Cached(message, claims, device_key, issuer)
         if self.policy.issuer_cache_size:
             with self._lock:
                 self._cache[digest] = entry
@@ -268,8 +283,11 @@ class Verifier:
         if self.policy.status is not None:
             if claims.status is None:
                 # A credential that names no status list could never be revoked.
-                raise StatusUndetermined("credential carries no status(65535) reference")
-            status_result = self.policy.status.check(claims.status, now)
+                status_result = self.policy.status.undetermined(
+                    "credential carries no status(65535) reference"
+                )
+            else:
+                status_result = self.policy.status.check(claims.status, now)
         return VerifiedCredential(
             card=claims.card,
             device_key=claims.device_key,
@@ -328,8 +346,10 @@ class Verifier:
         if not _same(transcript, payload.transcript):
             raise TranscriptMismatch("presentation is bound to another session, or to none")
         credential = self._with_status(entry, payload.credential, now)
+        # Keyed by holder and nonce: nobody can burn another holder's nonce in advance.
+        replay_key = entry.claims.device_key.x + payload.nonce
         if transcript is None and not self._replay.check_and_add(
-            payload.nonce, payload.exp + skew, now
+            replay_key, payload.exp + skew, now
         ):
             raise PresentationReplayed("token nonce already seen")
         return VerifiedPresentation(

@@ -176,4 +176,3 @@ def run_select(holder: HolderSession, reader: ReaderSession) -> bytes:
     response = holder.process(command)
     reader.feed(response)
     return response
-

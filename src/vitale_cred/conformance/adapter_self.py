@@ -142,7 +142,6 @@ def credential_fields(cred: VerifiedCredential) -> dict[str, Any]:
     """The ``fields`` of a verified credential."""
     card = cred.card
     beneficiary = card.beneficiary.to_json()
-    beneficiary.setdefault("nir", None)
     return {
         "insured_nir": card.nir.value,
         "organisme": str(card.organisme),
@@ -389,7 +388,9 @@ def _events(events: list[Any]) -> list[dict[str, Any]]:
         if isinstance(event, Selected):
             out.append({"event": "selected"})
         elif isinstance(event, PresentationRequested):
-            out.append({"event": "presentation_requested", "beneficiary_hint": event.beneficiary_hint})
+            out.append(
+                {"event": "presentation_requested", "beneficiary_hint": event.beneficiary_hint}
+            )
         elif isinstance(event, Done):
             out.append({"event": "done", "beneficiary_index": event.beneficiary_index})
     return out
@@ -398,8 +399,7 @@ def _events(events: list[Any]) -> list[dict[str, Any]]:
 def _nfc_holder(case: Mapping[str, Any]) -> Result:
     config = case["holder"]
     credentials = {
-        entry["index"]: _bytes(entry["credential"], "credential")
-        for entry in config["credentials"]
+        entry["index"]: _bytes(entry["credential"], "credential") for entry in config["credentials"]
     }
     device = SoftwareDeviceKey.from_pem(config["device_private_key"].encode("ascii"))
     if not isinstance(device.public_key(), ec.EllipticCurvePublicKey):  # pragma: no cover

@@ -85,7 +85,14 @@ _CASES: list[tuple[str, str, str, str, str | None, dict[str, Any]]] = [
     ("reserved-ai-29", "2.3", "additional information 29", "3d", "cbor.malformed", {}),
     ("reserved-ai-30", "2.3", "additional information 30", "5e", "cbor.malformed", {}),
     # --- check 3: indefinite lengths ---
-    ("indefinite-array", "2.3", "an indefinite-length array", "9f01ff", "cbor.indefinite_length", {}),
+    (
+        "indefinite-array",
+        "2.3",
+        "an indefinite-length array",
+        "9f01ff",
+        "cbor.indefinite_length",
+        {},
+    ),
     (
         "indefinite-bytes",
         "2.3",
@@ -107,7 +114,14 @@ _CASES: list[tuple[str, str, str, str, str | None, dict[str, Any]]] = [
         {},
     ),
     # --- check 5: shortest form ---
-    ("non-shortest-1", "2.3", "23 written with a one-byte argument", "1817", "cbor.non_deterministic", {}),
+    (
+        "non-shortest-1",
+        "2.3",
+        "23 written with a one-byte argument",
+        "1817",
+        "cbor.non_deterministic",
+        {},
+    ),
     (
         "non-shortest-2",
         "2.3",
@@ -138,7 +152,14 @@ _CASES: list[tuple[str, str, str, str, str | None, dict[str, Any]]] = [
     # --- check 8: major type 7 ---
     ("float16", "2.3", "a half-precision float", "f93c00", "cbor.type_not_allowed", {}),
     ("float32", "2.3", "a single-precision float", "fa3f800000", "cbor.type_not_allowed", {}),
-    ("float64", "2.3", "a double-precision float", "fb3ff0000000000000", "cbor.type_not_allowed", {}),
+    (
+        "float64",
+        "2.3",
+        "a double-precision float",
+        "fb3ff0000000000000",
+        "cbor.type_not_allowed",
+        {},
+    ),
     ("undefined", "2.3", "undefined", "f7", "cbor.type_not_allowed", {}),
     ("simple-16", "2.3", "simple value 16", "f0", "cbor.type_not_allowed", {}),
     ("simple-32", "2.3", "simple value 32 (one-byte form)", "f820", "cbor.type_not_allowed", {}),

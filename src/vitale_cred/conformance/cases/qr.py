@@ -57,8 +57,18 @@ def build(mat: Material) -> CaseList:
         ("base45-length-1-mod-3", "4 characters: length 1 modulo 3", "BB8B", "base45.bad_length"),
         ("base45-length-1", "a single character", "B", "base45.bad_length"),
         ("base45-overflow-group", "GGW: 65 536, one over a 16-bit group", "GGW", "base45.overflow"),
-        ("base45-overflow-max", "\":::\" is 91 124, the largest 3-character value", ":::", "base45.overflow"),
-        ("base45-overflow-pair", "V5: 256, one over a final 2-character group", "V5", "base45.overflow"),
+        (
+            "base45-overflow-max",
+            '":::" is 91 124, the largest 3-character value',
+            ":::",
+            "base45.overflow",
+        ),
+        (
+            "base45-overflow-pair",
+            "V5: 256, one over a final 2-character group",
+            "V5",
+            "base45.overflow",
+        ),
     ):
         cases.add(
             case_id,
@@ -72,9 +82,7 @@ def build(mat: Material) -> CaseList:
     # --- the QR text envelope -----------------------------------------------------------
     pki = mat.pki["es256"]
     credential = issue(pki, claims_wire(mat, 0))
-    token = present(
-        credential.data, mat.device, iat=SHOWN_AT, nonce=nonce_for("qr-envelope")
-    ).data
+    token = present(credential.data, mat.device, iat=SHOWN_AT, nonce=nonce_for("qr-envelope")).data
     raw_text = _text(b"\x00" + token)
     zlib_body = deflate_zlib(token)
     cases.add(
@@ -123,7 +131,12 @@ def build(mat: Material) -> CaseList:
         ("empty-text", "the empty text", ""),
     ):
         cases.add(
-            case_id, _QR, description, "qr_decode", invalid("qr.bad_prefix"), input={"qr_text": text}
+            case_id,
+            _QR,
+            description,
+            "qr_decode",
+            invalid("qr.bad_prefix"),
+            input={"qr_text": text},
         )
     body = raw_text[len(QR_PREFIX) :]
     for case_id, description, text, code in (

@@ -1,15 +1,236 @@
-"""stub"""
+"""Trust vectors: resolving the issuer of a credential (spec/trust.md section 4), the
+X.509 profile (section 2) and raw-key trust, every algorithm."""
 
 from __future__ import annotations
 
-from .._build import CaseList
-from .._material import Material
+import datetime as _dt
+from typing import Any
+
+from ...registry import CoseHeader
+from .._build import (
+    CaseList,
+    RawIssuer,
+    RawKey,
+    Signed,
+    claims_wire,
+    credential_fields,
+    credential_intermediate,
+    device_keys,
+    h,
+    invalid,
+    issue,
+    pki_keys,
+    pki_trust,
+    policy_json,
+    trust_json,
+    valid,
+)
+from .._material import SHOWN_AT, Material, Pki, der
 
 AREA = "trust"
-DESCRIPTION = "trust"
+DESCRIPTION = (
+    "Issuer resolution for credentials (trust.md section 4.1): x5chain against X.509 "
+    "roots, kid against registered certificates and raw keys, path validation, the "
+    "issuer certificate profile, usages, validity windows and algorithm allow-lists."
+)
+
+_RESOLVE = "trust.md#4.1"
+_PATH = "trust.md#4.2"
+_PROFILE = "trust.md#2.4"
 
 
-def build(mat: Material) -> CaseList:
-    """Cases."""
-    del mat
-    return CaseList(AREA)
+def build(mat: Material) -> CaseList:  # noqa: PLR0915 - a flat list of cases
+    """The trust cases."""
+    cases = CaseList(AREA)
+    view = mat.card.view(0)
+    claims = claims_wire(mat, 0)
+
+    def add(
+        case_id: str,
+        section: str,
+        description: str,
+        signed: Signed | bytes,
+        code: str | None,
+        trust: dict[str, Any],
+        *,
+        kid: bytes | None = None,
+        keys: dict[str, Any] | None = None,
+        at: int = SHOWN_AT,
+    ) -> None:
+        data = signed.data if isinstance(signed, Signed) else signed
+        if code is None:
+            if kid is None:
+                raise ValueError("a valid case names the issuer kid")
+            expected = valid(credential_fields(view, issuer_kid=kid))
+        else:
+            expected = invalid(code)
+        intermediate: dict[str, Any] = {}
+        if isinstance(signed, Signed):
+            intermediate = credential_intermediate(signed)
+            intermediate["credential"] = None
+        cases.add(
+            case_id,
+            section,
+            description,
+            "verify_credential",
+            expected,
+            input={"credential": h(data)},
+            at=at,
+            trust=trust,
+            policy=policy_json(),
+            keys={**(keys or {}), **device_keys(mat.device)},
+            intermediate=intermediate,
+            cddl=[("input.credential", "credential")] if code is None else [],
+        )
+
+    # --- valid -------------------------------------------------------------------------
+    for name in ("es256", "es384", "eddsa"):
+        pki = mat.pki[name]
+        add(f"x5chain-{name}", _RESOLVE,
+            f"full form: the {pki.alg.name} issuer certificate in x5chain(33), the verifier "
+            "trusts the root only", issue(pki, claims, full=True), None,
+            pki_trust(pki, registered=False), kid=pki.kid, keys=pki_keys(pki))  # fmt: skip
+        add(f"registered-{name}", _RESOLVE,
+            f"compact form: kid(4) names a registered {pki.alg.name} issuer certificate",
+            issue(pki, claims), None, pki_trust(pki), kid=pki.kid, keys=pki_keys(pki))  # fmt: skip
+    chained = mat.pki["es256-intermediate"]
+    add("x5chain-intermediate", _PATH,
+        "x5chain(33) = [issuer, intermediate CA], the verifier trusts the root only",
+        issue(chained, claims, full=True), None, pki_trust(chained, registered=False),
+        kid=chained.kid, keys=pki_keys(chained))  # fmt: skip
+    add("registered-intermediate", _PATH,
+        "compact form: the issuer certificate registered with its intermediate CA",
+        issue(chained, claims), None, pki_trust(chained), kid=chained.kid,
+        keys=pki_keys(chained))  # fmt: skip
+    es256 = mat.pki["es256"]
+    one = issue(es256, claims, unprotected={CoseHeader.X5CHAIN: [der(es256.issuer)]})
+    add("x5chain-array-of-one", "encoding.md#6",
+        "x5chain(33) as an array holding one certificate: receivers accept it", one, None,
+        pki_trust(es256, registered=False), kid=es256.kid, keys=pki_keys(es256))  # fmt: skip
+    for name in ("raw-es256", "raw-es384", "raw-eddsa"):
+        raw = RawIssuer.of(mat, name)
+        add(name, _RESOLVE, f"a raw {raw.key.default_alg().name} key registered under its kid",
+            raw.issue(claims), None, raw.trust(), kid=raw.kid, keys=raw.keys())  # fmt: skip
+    raw = RawIssuer.of(mat, "raw-es256")
+    window = raw.trust(not_before=SHOWN_AT - 1, not_after=SHOWN_AT)
+    add("raw-key-window", _RESOLVE, "a raw key whose window ends at the verification instant",
+        raw.issue(claims), None, window, kid=raw.kid, keys=raw.keys())  # fmt: skip
+    only_credentials = raw.trust(usages=["credential"])
+    add("raw-key-credential-usage", _RESOLVE, "a raw key trusted for credentials only",
+        raw.issue(claims), None, only_credentials, kid=raw.kid, keys=raw.keys())  # fmt: skip
+    shadow = trust_json(
+        roots=[es256.root],
+        certificates=[(es256.issuer, [])],
+        keys=[RawKey(es256.kid, raw.key)],
+    )
+    add("raw-key-before-certificate", _RESOLVE,
+        "a raw key and a registered certificate share a kid: the raw key is used",
+        raw.issue(claims, kid=es256.kid), None, shadow, kid=es256.kid,
+        keys=raw.keys())  # fmt: skip
+
+    # --- unknown issuer ------------------------------------------------------------------
+    add("unknown-kid", _RESOLVE, "kid(4) names no trusted key or certificate",
+        issue(es256, claims, kid=b"unknown!"), "trust.unknown_issuer", pki_trust(es256),
+        keys=pki_keys(es256))  # fmt: skip
+    add("no-kid-no-x5chain", _RESOLVE, "neither kid(4) nor x5chain(33)",
+        issue(es256, claims, protected={1: -7}), "trust.unknown_issuer", pki_trust(es256),
+        keys=pki_keys(es256))  # fmt: skip
+    add("x5chain-without-roots", _RESOLVE,
+        "x5chain(33) given to a verifier that trusts raw keys only",
+        issue(es256, claims, full=True), "trust.unknown_issuer", raw.trust(),
+        keys=pki_keys(es256))  # fmt: skip
+
+    # --- path validation -------------------------------------------------------------------
+    stranger = mat.untrusted_issuer()
+    add("untrusted-root", _PATH, "an issuer certificate under a root the verifier does not trust",
+        issue(stranger, claims, full=True), "trust.chain_invalid",
+        pki_trust(es256, registered=False), keys=pki_keys(stranger))  # fmt: skip
+    registered_stranger = trust_json(roots=[es256.root], certificates=[(stranger.issuer, [])])
+    add("registered-untrusted-root", _PATH,
+        "a registered issuer certificate whose root is not trusted",
+        issue(stranger, claims), "trust.chain_invalid", registered_stranger,
+        keys=pki_keys(stranger))  # fmt: skip
+    expired = mat.variant_issuer("ES256 issuer, expired", 0x1201,
+                                 not_before=_utc(2025, 1, 1), not_after=_utc(2026, 6, 1))  # fmt: skip
+    add("issuer-certificate-expired", _PATH,
+        "the issuer certificate expired before the verification instant",
+        issue(expired, claims, full=True), "trust.chain_invalid",
+        pki_trust(es256, registered=False), keys=pki_keys(expired))  # fmt: skip
+    future = mat.variant_issuer("ES256 issuer, not yet valid", 0x1202,
+                                not_before=_utc(2027, 1, 1), not_after=_utc(2029, 1, 1))  # fmt: skip
+    add("issuer-certificate-not-yet-valid", _PATH,
+        "the issuer certificate starts after the verification instant",
+        issue(future, claims, full=True), "trust.chain_invalid",
+        pki_trust(es256, registered=False), keys=pki_keys(future))  # fmt: skip
+    add("intermediate-missing", _PATH,
+        "an issuer under an intermediate CA, sent without the intermediate",
+        issue(chained, claims, unprotected={CoseHeader.X5CHAIN: der(chained.issuer)}),
+        "trust.chain_invalid", pki_trust(chained, registered=False),
+        keys=pki_keys(chained))  # fmt: skip
+    four = [der(es256.issuer), der(chained.intermediates[0]), der(es256.root), der(es256.root)]
+    add("x5chain-4-certificates", _RESOLVE, "x5chain(33) of four certificates (3 at most)",
+        issue(es256, claims, unprotected={CoseHeader.X5CHAIN: four}), "trust.chain_invalid",
+        pki_trust(es256, registered=False), keys=pki_keys(es256))  # fmt: skip
+    add("x5chain-garbage", _PATH, "x5chain(33) holds bytes that are not a certificate",
+        issue(es256, claims, unprotected={CoseHeader.X5CHAIN: b"\x30\x03\x02\x01\x00"}),
+        "trust.chain_invalid", pki_trust(es256, registered=False),
+        keys=pki_keys(es256))  # fmt: skip
+    for case_id, description, value in (
+        ("x5chain-empty-array", "x5chain(33) is an empty array", []),
+        ("x5chain-integer", "x5chain(33) is an integer", 1),
+        ("x5chain-array-of-text", "x5chain(33) is an array of text", ["MIIB"]),
+    ):
+        add(case_id, _RESOLVE, description,
+            issue(es256, claims, unprotected={CoseHeader.X5CHAIN: value}), "trust.failed",
+            pki_trust(es256, registered=False), keys=pki_keys(es256))  # fmt: skip
+
+    # --- issuer certificate profile ----------------------------------------------------------
+    for case_id, description, variant in (
+        ("profile-ca", "the issuer certificate is a CA (cA = TRUE)",
+         mat.variant_issuer("ES256 issuer, CA", 0x1203, ca=True, path_length=0)),
+        ("profile-no-digital-signature", "keyUsage without digitalSignature",
+         mat.variant_issuer("ES256 issuer, no digitalSignature", 0x1204,
+                            digital_signature=False)),
+        ("profile-key-usage-not-critical", "keyUsage not marked critical",
+         mat.variant_issuer("ES256 issuer, keyUsage not critical", 0x1205,
+                            key_usage_critical=False)),
+    ):  # fmt: skip
+        add(case_id, _PROFILE, description, issue(variant, claims, full=True),
+            "trust.certificate_profile", pki_trust(es256, registered=False),
+            keys=pki_keys(variant))  # fmt: skip
+    root_as_issuer = Pki(es256.alg, es256.root_key, es256.root, es256.root_key, es256.root)
+    add("profile-root-as-issuer", _PROFILE, "the root certificate itself in x5chain(33)",
+        issue(root_as_issuer, claims, full=True), "trust.certificate_profile",
+        pki_trust(es256, registered=False), keys=pki_keys(root_as_issuer))  # fmt: skip
+
+    # --- kid, usage, window, algorithms --------------------------------------------------------
+    add("kid-mismatch", _RESOLVE, "kid(4) is not the kid of the x5chain(33) certificate",
+        issue(es256, claims, full=True, kid=mat.pki["es384"].kid), "trust.kid_mismatch",
+        pki_trust(es256, registered=False), keys=pki_keys(es256))  # fmt: skip
+    add("usage-status-list-only", _RESOLVE, "a raw key trusted for status lists only",
+        raw.issue(claims), "trust.usage_not_allowed", raw.trust(usages=["status_list"]),
+        keys=raw.keys())  # fmt: skip
+    add("usage-trust-list-only", _RESOLVE, "a raw key trusted for trust lists only",
+        raw.issue(claims), "trust.usage_not_allowed", raw.trust(usages=["trust_list"]),
+        keys=raw.keys())  # fmt: skip
+    add("key-window-ended", _RESOLVE, "a raw key whose window ended 1 s before",
+        raw.issue(claims), "trust.key_not_valid", raw.trust(not_after=SHOWN_AT - 1),
+        keys=raw.keys())  # fmt: skip
+    add("key-window-not-started", _RESOLVE, "a raw key whose window starts 1 s after",
+        raw.issue(claims), "trust.key_not_valid", raw.trust(not_before=SHOWN_AT + 1),
+        keys=raw.keys())  # fmt: skip
+    raw384 = RawIssuer.of(mat, "raw-es384")
+    narrow = trust_json(keys=[RawKey(raw384.kid, raw384.key)], allowed_algs=[-7])
+    add("alg-not-allowed-raw", "trust.md#6",
+        "an ES384 raw key in a trust store that allows ES256 only",
+        raw384.issue(claims), "cose.alg_not_allowed", narrow, keys=raw384.keys())  # fmt: skip
+    eddsa = mat.pki["eddsa"]
+    add("alg-not-allowed-x5chain", "trust.md#6",
+        "an Ed25519 issuer certificate in a trust store that allows ES256 only",
+        issue(eddsa, claims, full=True), "cose.alg_not_allowed",
+        pki_trust(eddsa, registered=False, allowed_algs=[-7]), keys=pki_keys(eddsa))  # fmt: skip
+    return cases
+
+
+def _utc(year: int, month: int, day: int) -> _dt.datetime:
+    return _dt.datetime(year, month, day, tzinfo=_dt.UTC)

@@ -1,0 +1,107 @@
+"""Replay: a photographed QR shown again, an NFC answer carried to another session.
+
+A QR token's signed nonce is remembered until the token expires; the cache keys
+on the nonce, so no re-encoding, re-compression or signature twin evades it. An
+NFC token is bound to its session transcript and never enters the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from vitale_cred import cose
+from vitale_cred.errors import (
+    PresentationExpired,
+    PresentationReplayed,
+    TranscriptMismatch,
+)
+from vitale_cred.presentation import present, present_qr
+from vitale_cred.qrtext import decode_qr_text, encode_qr_text
+from vitale_cred.registry import CoseHeader
+from vitale_cred.replay import InMemoryReplayCache
+
+from ._support import expect, high_s, with_parts
+from conftest import World
+
+
+def test_qr_token_shown_twice_within_its_lifetime_is_refused(world: World) -> None:
+    verifier = world.verifier()
+    text = present_qr(world.bundle.credentials[0], world.device, clock=world.clock)
+    verifier.verify_qr(text)
+    world.clock.advance(30)
+    expect(PresentationReplayed, "presentation.replayed", verifier.verify_qr, text)
+
+
+def test_replay_re_wrapped_in_the_other_qr_compression_is_refused(world: World) -> None:
+    verifier = world.verifier()
+    text = present_qr(world.bundle.credentials[0], world.device, clock=world.clock, compress=False)
+    verifier.verify_qr(text)
+    rewrapped = encode_qr_text(decode_qr_text(text), compress=True)
+    assert rewrapped != text
+    expect(PresentationReplayed, "presentation.replayed", verifier.verify_qr, rewrapped)
+
+
+def test_replay_with_the_ecdsa_signature_twin_r_n_minus_s_is_refused(world: World) -> None:
+    verifier = world.verifier()
+    genuine = present(world.bundle.credentials[0], world.device, clock=world.clock)
+    verifier.verify_presentation(genuine)
+    twin = with_parts(genuine, signature=high_s(cose.decode_sign1(genuine).signature))
+    assert twin != genuine
+    expect(PresentationReplayed, "presentation.replayed", verifier.verify_presentation, twin)
+
+
+def test_replay_padded_with_an_unsigned_unprotected_header_is_refused(world: World) -> None:
+    verifier = world.verifier()
+    genuine = present(world.bundle.credentials[0], world.device, clock=world.clock)
+    verifier.verify_presentation(genuine)
+    padded = with_parts(genuine, unprotected={CoseHeader.KID: b"padding"})
+    expect(PresentationReplayed, "presentation.replayed", verifier.verify_presentation, padded)
+
+
+def test_replay_at_a_second_reader_sharing_the_cache_is_refused(world: World) -> None:
+    shared = InMemoryReplayCache()
+    counter = world.verifier(replay_cache=shared)
+    back_office = world.verifier(replay_cache=shared)
+    genuine = present(world.bundle.credentials[0], world.device, clock=world.clock)
+    counter.verify_presentation(genuine)
+    expect(PresentationReplayed, "presentation.replayed", back_office.verify_presentation, genuine)
+
+
+def test_replay_after_the_token_lifetime_is_refused_as_expired(world: World) -> None:
+    verifier = world.verifier(skew=30)
+    genuine = present(world.bundle.credentials[0], world.device, clock=world.clock, ttl=60)
+    verifier.verify_presentation(genuine)
+    world.clock.advance(60 + 30 + 1)
+    expect(PresentationExpired, "presentation.expired", verifier.verify_presentation, genuine)
+
+
+def test_nfc_token_captured_in_one_session_is_refused_in_the_next(world: World) -> None:
+    first = hashlib.sha256(b"transcript of session 1").digest()
+    second = hashlib.sha256(b"transcript of session 2").digest()
+    captured = present(
+        world.bundle.credentials[0], world.device, clock=world.clock, transcript=first
+    )
+    expect(
+        TranscriptMismatch,
+        "presentation.transcript_mismatch",
+        world.verifier().verify_presentation,
+        captured,
+        transcript=second,
+    )
+
+
+def test_nfc_token_captured_over_the_air_is_refused_when_shown_as_a_qr_code(
+    world: World,
+) -> None:
+    captured = present(
+        world.bundle.credentials[0],
+        world.device,
+        clock=world.clock,
+        transcript=hashlib.sha256(b"eavesdropped session").digest(),
+    )
+    expect(
+        TranscriptMismatch,
+        "presentation.transcript_mismatch",
+        world.verifier().verify_qr,
+        encode_qr_text(captured),
+    )

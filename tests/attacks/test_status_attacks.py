@@ -1,0 +1,171 @@
+"""Revoked, suspended and undetermined status: no list, no "valid".
+
+With a status checker in the policy, a credential is accepted only on a fresh,
+trusted list that says VALID at its index. Everything else -- revoked,
+suspended, unpublished, expired, untrusted, rolled back, or a value with no
+meaning here -- is an error (or an explicit UNDETERMINED under "accept").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from vitale_cred import cose
+from vitale_cred.device import ProvenDeviceKey
+from vitale_cred.errors import (
+    Revoked,
+    StatusIndexOutOfRange,
+    StatusUndetermined,
+    Suspended,
+)
+from vitale_cred.pki import generate_private_key
+from vitale_cred.presentation import present_qr
+from vitale_cred.registry import CoseAlg
+from vitale_cred.status import (
+    InMemoryStatusProvider,
+    StatusChecker,
+    StatusList,
+    StatusPolicy,
+    StatusReference,
+    StatusValue,
+    issue_status_list,
+)
+from vitale_cred.trust import TrustStore, Usage, raw_key
+from vitale_cred.verify import Policy, Verifier
+
+from conftest import NOW, World
+
+URI = "https://status.vitale.example/lists/7"
+
+
+@dataclasses.dataclass
+class Lists:
+    world: World
+    signer: cose.SoftwareSigner
+    trust: TrustStore
+    provider: InMemoryStatusProvider
+    statuses: StatusList
+    credentials: tuple[bytes, ...]
+
+    def publish(self, *, iat: int = NOW - 60, uri: str = URI, **claims: int) -> bytes:
+        token = issue_status_list(
+            self.signer, kid=b"S", uri=uri, status_list=self.statuses, iat=iat, **claims
+        )
+        self.provider.publish(URI, token)
+        return token
+
+    def verifier(self, **policy: object) -> Verifier:
+        checker = StatusChecker(self.provider, self.trust, policy=StatusPolicy(**policy))  # type: ignore[arg-type]
+        return Verifier(Policy(trust=self.world.trust, clock=self.world.clock, status=checker))
+
+
+@pytest.fixture
+def lists(world: World) -> Lists:
+    signer = cose.SoftwareSigner(generate_private_key(CoseAlg.ES256))
+    trust = TrustStore(
+        keys=[
+            raw_key(
+                cose.CoseKey.from_public_key(signer.public_key()), b"S", usages=[Usage.STATUS_LIST]
+            )
+        ]
+    )
+    bundle = world.issuer.issue(
+        world.card,
+        ProvenDeviceKey.unsafe_without_proof(world.device.cose_key()),
+        valid_days=365,
+        status=[StatusReference(10 + i, URI) for i in range(5)],
+    )
+    return Lists(
+        world, signer, trust, InMemoryStatusProvider(), StatusList(2, 64), bundle.credentials
+    )
+
+
+def test_revoked_credential_is_refused(lists: Lists) -> None:
+    lists.statuses.set(10, StatusValue.INVALID)
+    lists.publish()
+    with pytest.raises(Revoked) as info:
+        lists.verifier().verify_credential(lists.credentials[0])
+    assert type(info.value) is Revoked
+    assert info.value.code == "status.revoked"
+
+
+def test_suspended_credential_is_refused_in_a_qr_presentation(lists: Lists) -> None:
+    lists.statuses.set(11, StatusValue.SUSPENDED)
+    lists.publish()
+    text = present_qr(lists.credentials[1], lists.world.device, clock=lists.world.clock)
+    with pytest.raises(Suspended) as info:
+        lists.verifier().verify_qr(text)
+    assert type(info.value) is Suspended
+    assert info.value.code == "status.suspended"
+
+
+def _undetermined(lists: Lists, credential: bytes, cause: str | None = None) -> None:
+    with pytest.raises(StatusUndetermined) as info:
+        lists.verifier().verify_credential(credential)
+    assert type(info.value) is StatusUndetermined
+    assert info.value.code == "status.undetermined"
+    if cause is not None:
+        assert getattr(info.value.__cause__, "code", None) == cause
+
+
+def test_withheld_status_list_leaves_the_credential_undetermined(lists: Lists) -> None:
+    _undetermined(lists, lists.credentials[0])
+
+
+def test_expired_status_list_leaves_the_credential_undetermined(lists: Lists) -> None:
+    lists.publish(iat=NOW - 7200, exp=NOW - 60)
+    _undetermined(lists, lists.credentials[0], "status.list_expired")
+
+
+def test_status_list_forged_under_the_trusted_kid_is_undetermined(lists: Lists) -> None:
+    lists.signer = cose.SoftwareSigner(generate_private_key(CoseAlg.ES256))
+    lists.publish()
+    _undetermined(lists, lists.credentials[0], "cose.bad_signature")
+
+
+def test_other_lists_token_served_at_this_uri_is_undetermined(lists: Lists) -> None:
+    lists.publish(uri="https://status.vitale.example/lists/8")
+    _undetermined(lists, lists.credentials[0], "status.list_invalid")
+
+
+def test_older_list_replayed_to_unrevoke_is_refused(lists: Lists) -> None:
+    clean = issue_status_list(
+        lists.signer, kid=b"S", uri=URI, status_list=StatusList(2, 64), iat=NOW - 600
+    )
+    lists.statuses.set(10, StatusValue.INVALID)
+    lists.publish(iat=NOW - 60, ttl=30)
+    verifier = lists.verifier()
+    with pytest.raises(Revoked):
+        verifier.verify_credential(lists.credentials[0])
+    lists.provider.publish(URI, clean)  # the attacker controls the distribution channel
+    lists.world.clock.advance(31)
+    with pytest.raises(StatusUndetermined) as info:
+        verifier.verify_credential(lists.credentials[0])
+    assert info.value.code == "status.undetermined"
+    assert getattr(info.value.__cause__, "code", None) == "status.list_invalid"
+
+
+def test_application_specific_status_value_is_undetermined_never_valid(lists: Lists) -> None:
+    lists.statuses.set(12, StatusValue.APPLICATION_SPECIFIC)
+    lists.publish()
+    _undetermined(lists, lists.credentials[2])
+
+
+def test_credential_without_a_status_reference_is_undetermined_under_a_status_policy(
+    lists: Lists,
+) -> None:
+    lists.publish()
+    _undetermined(lists, lists.world.bundle.credentials[0])
+
+
+def test_status_index_beyond_the_list_is_out_of_range_under_every_policy(
+    lists: Lists,
+) -> None:
+    lists.statuses = StatusList(2, 8)
+    lists.publish()
+    for policy in ("reject", "accept"):
+        with pytest.raises(StatusIndexOutOfRange) as info:
+            lists.verifier(on_undetermined=policy).verify_credential(lists.credentials[0])
+        assert info.value.code == "status.index_out_of_range"
