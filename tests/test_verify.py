@@ -40,6 +40,7 @@ from vitale_cred.errors import (
     Expired,
     InvalidArgument,
     KeyUsageNotAllowed,
+    KeyWithdrawn,
     KidMismatch,
     NotYetValid,
     PresentationExpired,
@@ -625,8 +626,8 @@ def test_issuer_cache_does_not_outlive_a_withdrawn_key(world: World) -> None:
     verifier.verify_presentation(present(credential, world.device, clock=world.clock))
     trust.withdraw(b"r1")
     expect(
-        UnknownIssuer,
-        "trust.unknown_issuer",
+        KeyWithdrawn,
+        "trust.key_withdrawn",
         verifier.verify_presentation,
         present(credential, world.device, clock=world.clock),
     )

@@ -46,6 +46,7 @@ from vitale_cred.errors import (
 __all__ = [
     "CHAINING_BIT",
     "HEADER_LENGTH",
+    "MAX_CHAIN_LINKS",
     "MAX_COMMAND_DATA",
     "MAX_RESPONSE_DATA",
     "MAX_SHORT_DATA",
@@ -430,6 +431,10 @@ def split_command(cmd: CommandApdu, max_data: int) -> list[CommandApdu]:
     return links
 
 
+#: Most links in one chained command (a 64 KiB command in 255-byte links is 257).
+MAX_CHAIN_LINKS = 272
+
+
 class ChainAssembler:
     """Card-side, sans-I/O reassembly of chained commands.
 
@@ -501,6 +506,10 @@ class ChainAssembler:
         if self._total > self._max_total:
             self.reset()
             raise ApduChainTooLong(f"chained data exceeds {self._max_total} bytes")
+        if len(self._parts) >= MAX_CHAIN_LINKS:
+            # Empty links add no bytes: the number of links needs its own bound.
+            self.reset()
+            raise ApduChainTooLong(f"a chain has at most {MAX_CHAIN_LINKS} links")
         self._parts.append(cmd.data)
         if cmd.is_chained:
             return None

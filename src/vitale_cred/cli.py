@@ -356,7 +356,7 @@ def _reader_trust(args: argparse.Namespace, clock: Clock) -> TrustStore:
     if not getattr(args, "trust_list", None):
         return _trust(args.trust)
     roots = _trust(args.trust).roots
-    reader = TrustListReader(_list_authority(roots), roots=roots)
+    reader = TrustListReader(_list_authority(roots))
     reader.update(_read(args.trust_list), now=clock.now())
     return reader.store
 

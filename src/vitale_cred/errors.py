@@ -243,6 +243,12 @@ class KeyNotValidAtTime(TrustError):
     code = "trust.key_not_valid"
 
 
+class KeyWithdrawn(TrustError):
+    """The key was withdrawn (compromised) and is refused whatever the message carries."""
+
+    code = "trust.key_withdrawn"
+
+
 class TrustListInvalid(TrustError):
     """A trust list is malformed or not signed by a trust-list authority."""
 

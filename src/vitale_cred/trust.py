@@ -40,6 +40,7 @@ from .errors import (
     InvalidArgument,
     KeyNotValidAtTime,
     KeyUsageNotAllowed,
+    KeyWithdrawn,
     KidMismatch,
     UnknownIssuer,
 )
@@ -166,6 +167,7 @@ class TrustStore:
         # kid -> DER of the registered issuer certificate and its intermediates.
         self._registered: dict[bytes, tuple[bytes, ...]] = {}
         self._paths: dict[tuple[bytes, ...], _Path] = {}
+        self._withdrawn: set[bytes] = set()
         self._lock = threading.Lock()
         for key in keys:
             self.add_key(key)
@@ -192,8 +194,9 @@ class TrustStore:
             self._keys = new
 
     def withdraw(self, kid: bytes) -> None:
-        """Stop trusting ``kid`` at once (a compromised key)."""
+        """Stop trusting ``kid`` at once (a compromised key), even via ``x5chain``."""
         with self._lock:
+            self._withdrawn.add(kid)
             self._keys.pop(kid, None)
             self._registered.pop(kid, None)
             self._paths = {k: v for k, v in self._paths.items() if v.key.kid != kid}
@@ -219,24 +222,33 @@ class TrustStore:
         return list(self._roots)
 
     def resolve(self, message: Sign1, at: int, usage: Usage = Usage.CREDENTIAL) -> TrustedKey:
-        """The trusted key that must have signed ``message`` at time ``at``."""
+        """The trusted key that must have signed ``message`` at time ``at``.
+
+        A ``kid`` naming a raw key (from a trust list, say) selects that key, and any
+        ``x5chain`` is then ignored; otherwise the ``x5chain`` is validated to a root,
+        or a registered certificate is looked up by ``kid``. A withdrawn kid is refused
+        whatever the message carries.
+        """
         chain = message.header(CoseHeader.X5CHAIN)
         kid = message.kid
-        if chain is not None:
+        if kid is not None and kid in self._withdrawn:
+            raise KeyWithdrawn(f"key {kid.hex()} was withdrawn")
+        raw = self._keys.get(kid) if kid is not None else None
+        if raw is not None:
+            key = raw
+        elif chain is not None:
             key = self._validated(_x5chain_items(chain), at)
             if kid is not None and kid != key.kid:
                 raise KidMismatch("kid(4) does not identify the x5chain(33) certificate")
+            if key.kid in self._withdrawn:
+                raise KeyWithdrawn(f"key {key.kid.hex()} was withdrawn")
         elif kid is None:
             raise UnknownIssuer("message names no signer: neither kid(4) nor x5chain(33)")
         else:
-            raw = self._keys.get(kid)
-            if raw is not None:
-                key = raw
-            else:
-                registered = self._registered.get(kid)
-                if registered is None:
-                    raise UnknownIssuer(f"no trusted issuer with kid {kid.hex()}")
-                key = self._validated(registered, at)
+            registered = self._registered.get(kid)
+            if registered is None:
+                raise UnknownIssuer(f"no trusted issuer with kid {kid.hex()}")
+            key = self._validated(registered, at)
         key.check(at, usage, self.allowed_algs)
         return key
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import enum
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -287,17 +287,17 @@ class TrustListReader:
         self,
         authority: TrustStore,
         *,
-        roots: Sequence[x509.Certificate] = (),
         stale: StalePolicy = StalePolicy.REJECT,
         allowed_algs: Iterable[CoseAlg] = cose.DEFAULT_ALGS,
     ) -> None:
         self._authority = authority
-        self._roots = list(roots)
         self._stale = stale
         self._allowed = frozenset(allowed_algs)
         self._lock = threading.Lock()
         self._current: VerifiedTrustList | None = None
-        self.store = TrustStore(roots=self._roots, allowed_algs=self._allowed)
+        # No X.509 roots: with a trust list in force the list alone says who is trusted,
+        # so an issuer certificate left out of it never validates through an x5chain.
+        self.store = TrustStore(allowed_algs=self._allowed)
 
     @property
     def current(self) -> VerifiedTrustList | None:

@@ -113,12 +113,6 @@ def test_chain_past_the_request_cap_is_refused_with_6a84(world: World) -> None:
     _refused(holder, link.encode(), ApduChainTooLong, "apdu.chain_too_long", 0x6A84)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="finding: ChainAssembler bounds a chain's bytes, not its links; empty chained "
-    "links keep a chain open forever (see spec/security.md, known defects)",
-)
 def test_flood_of_empty_chained_links_is_eventually_refused(world: World) -> None:
     holder = _selected(world)
     empty_link = CommandApdu(0x80 | CHAINING_BIT, Ins.PRESENTATION_REQUEST, 0, 0).encode()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 
-import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from vitale_cred import cose
@@ -18,6 +17,7 @@ from vitale_cred.credential import Issuer, strip_x5chain
 from vitale_cred.errors import (
     KeyNotValidAtTime,
     KeyUsageNotAllowed,
+    KeyWithdrawn,
     TrustListInvalid,
     TrustListRollback,
     UnknownIssuer,
@@ -179,20 +179,14 @@ def _x509_verifier(world: World) -> tuple[TrustStore, Verifier]:
     return trust, Verifier(Policy(trust=trust, clock=world.clock))
 
 
-def test_withdrawn_x509_issuer_named_by_kid_is_unknown_at_once(world: World) -> None:
+def test_withdrawn_x509_issuer_named_by_kid_is_refused_at_once(world: World) -> None:
     trust, verifier = _x509_verifier(world)
     compact = strip_x5chain(world.bundle.credentials[0])
     assert verifier.verify_credential(compact)
     trust.withdraw(world.material.kid)
-    expect(UnknownIssuer, "trust.unknown_issuer", verifier.verify_credential, compact)
+    expect(KeyWithdrawn, "trust.key_withdrawn", verifier.verify_credential, compact)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: TrustStore.withdraw(kid) forgets the registered certificate and cached "
-    "path but resolve() re-validates an x5chain(33) carrying the same certificate "
-    "(see spec/security.md, known defects)",
-)
 def test_withdrawn_x509_issuer_stays_withdrawn_when_the_message_carries_its_chain(
     world: World,
 ) -> None:
@@ -203,15 +197,9 @@ def test_withdrawn_x509_issuer_stays_withdrawn_when_the_message_carries_its_chai
     assert cose.decode_sign1(full).unprotected[CoseHeader.X5CHAIN]
     assert verifier.verify_credential(full)
     trust.withdraw(world.material.kid)
-    expect(UnknownIssuer, "trust.unknown_issuer", verifier.verify_credential, full)
+    expect(KeyWithdrawn, "trust.key_withdrawn", verifier.verify_credential, full)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a TrustListReader built with roots trusts any x5chain(33) under them, so "
-    "an issuer certificate left out of the newest trust list still verifies "
-    "(see spec/security.md, known defects)",
-)
 def test_issuer_certificate_dropped_from_the_trust_list_stays_out_when_carried(
     world: World,
 ) -> None:
@@ -222,7 +210,7 @@ def test_issuer_certificate_dropped_from_the_trust_list_stays_out_when_carried(
         usages=frozenset({Usage.CREDENTIAL}),
         certificate=world.material.issuer_certificate.public_bytes(Encoding.DER),
     )
-    reader = TrustListReader(keys.authority(), roots=[world.material.root_certificate])
+    reader = TrustListReader(keys.authority())
     reader.update(keys.trust_list(1, entry, keys.entry("new")), now=NOW)
     verifier = Verifier(Policy(trust=reader.store, clock=world.clock))
     full = world.bundle.credentials[0]

@@ -35,6 +35,7 @@ from ..nfc import (
 )
 from ..qrtext import decode_qr_text
 from ..registry import CoseAlg
+from ..statement import verify_statement
 from ..status import (
     InMemoryStatusProvider,
     StatusChecker,
@@ -276,6 +277,26 @@ def _verify_status_list(case: Mapping[str, Any]) -> Result:
     )
 
 
+def _verify_statement(case: Mapping[str, Any]) -> Result:
+    data = case["input"]
+    device_key = CoseKey.from_map(_cbor.decode(_bytes(data["device_key"], "device_key")))
+    verified = verify_statement(
+        _bytes(data["statement"], "statement"),
+        build_trust(case["trust"]),
+        device_key=device_key,
+        now=case["at"],
+    )
+    statement = verified.statement
+    return _valid(
+        {
+            "iat": statement.iat,
+            "serial": statement.serial,
+            "invoices": [i.to_json() for i in statement.invoices],
+            "issuer_kid": verified.issuer.kid.hex(),
+        }
+    )
+
+
 def _trust_list_update(case: Mapping[str, Any]) -> Result:
     policy = case.get("policy") or {}
     reader = TrustListReader(
@@ -458,6 +479,7 @@ OPERATIONS: dict[str, Callable[[Mapping[str, Any]], Result]] = {
     "decode_bundle": _decode_bundle,
     "verify_status_list": _verify_status_list,
     "trust_list_update": _trust_list_update,
+    "verify_statement": _verify_statement,
     "apdu_parse_command": _apdu_parse_command,
     "apdu_parse_response": _apdu_parse_response,
     "nfc_reader": _nfc_reader,

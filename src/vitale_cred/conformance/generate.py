@@ -19,7 +19,19 @@ from typing import Any
 from ._build import CaseList
 from ._material import Material
 from ._readme import render_readme
-from .cases import apdu, cbor, cose, credential, nfc, presentation, qr, status, trust, trustlist
+from .cases import (
+    apdu,
+    cbor,
+    cose,
+    credential,
+    nfc,
+    presentation,
+    qr,
+    statement,
+    status,
+    trust,
+    trustlist,
+)
 
 __all__ = ["AREAS", "generate", "main_generate", "render"]
 
@@ -33,6 +45,7 @@ AREAS: tuple[ModuleType, ...] = (
     trust,
     trustlist,
     status,
+    statement,
     apdu,
     nfc,
 )

@@ -49,7 +49,7 @@ def qr_text(token: bytes, *, compress: bool = False) -> str:
     return QR_PREFIX + b45encode(envelope)
 
 
-def build(mat: Material) -> CaseList:  # noqa: PLR0915 - a flat list of cases
+def build(mat: Material) -> CaseList:
     """The presentation cases."""
     cases = CaseList(AREA)
     pki = mat.pki["es256"]

@@ -57,7 +57,7 @@ def _list_bytes(values: list[int], bits: int) -> bytes:
     return status_list.to_bytes()
 
 
-def build(mat: Material) -> CaseList:  # noqa: PLR0915 - a flat list of cases
+def build(mat: Material) -> CaseList:
     """The status cases."""
     cases = CaseList(AREA)
     pki = mat.pki["es256"]

@@ -39,7 +39,7 @@ _PATH = "trust.md#4.2"
 _PROFILE = "trust.md#2.4"
 
 
-def build(mat: Material) -> CaseList:  # noqa: PLR0915 - a flat list of cases
+def build(mat: Material) -> CaseList:
     """The trust cases."""
     cases = CaseList(AREA)
     view = mat.card.view(0)

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from ... import _cbor
+from ...errors import VitaleCredError
 from ...registry import CoseAlg, CoseHeader, TrustEntryLabel, TrustListLabel
 from ...trustlist import TRUST_LIST_TYP
-from ...errors import VitaleCredError
 from .._build import CaseList, RawIssuer, RawKey, diag, h, invalid, sign1, trust_json, valid
 from .._material import ISSUED_AT, SHOWN_AT, Material, der
 
@@ -23,7 +23,7 @@ _ROTATION = "trust.md#5.3"
 _DAY = 86_400
 
 
-def build(mat: Material) -> CaseList:  # noqa: PLR0915 - a flat list of cases
+def build(mat: Material) -> CaseList:
     """The trust list cases."""
     cases = CaseList(AREA)
     authority = RawIssuer.of(mat, "tl-authority")
