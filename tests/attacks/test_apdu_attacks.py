@@ -8,8 +8,6 @@ chains against a byte cap, and every command against the session state.
 
 from __future__ import annotations
 
-import pytest
-
 from vitale_cred.apdu import CHAINING_BIT, CommandApdu, Ins, ResponseApdu, parse_response
 from vitale_cred.errors import (
     ApduBodyTruncated,
