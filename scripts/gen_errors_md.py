@@ -51,7 +51,7 @@ WHERE: dict[str, str] = {
     "cose.malformed": "COSE_Sign1 decoding (verification.md 2.1): V 1, V 4.",
     "cose.bad_signature": "Signature verification (verification.md 2.2): V 7.",
     "cose.alg_mismatch": "Signature verification (verification.md 2.2): V 7.",
-    "cose.alg_not_allowed": "Issuer resolution (trust.md 4.1 step 10) and signature "
+    "cose.alg_not_allowed": "Issuer resolution (trust.md 4.1 step 11) and signature "
     "verification (verification.md 2.2): V 6, V 7.",
     "cose.alg_missing": "COSE_Sign1 decoding, unprotected alg (verification.md 2.1): "
     "V 1, V 4; signature verification, no protected alg: V 7.",
@@ -61,15 +61,16 @@ WHERE: dict[str, str] = {
     "cose.bad_key": "Loading the cnf device key (credential.md 3.4): V 8. Inside cnf "
     "the COSE_Key defects are reported as binding.cnf_missing (V 5), inside a proof "
     "as issuance.pop_invalid.",
-    "trust.failed": "Issuer resolution, malformed x5chain (trust.md 4.1 step 1): V 6.",
-    "trust.unknown_issuer": "Issuer resolution (trust.md 4.1 steps 3, 5, 8): V 6.",
-    "trust.chain_invalid": "Issuer resolution, path validation (trust.md 4.1 steps 2, 3, "
-    "7; 4.2): V 6.",
-    "trust.certificate_profile": "Issuer resolution (trust.md 2.4, 4.1 step 3): V 6; "
+    "trust.failed": "Base of the trust codes; not raised by itself.",
+    "trust.unknown_issuer": "Issuer resolution (trust.md 4.1 steps 4, 7, 9): V 6.",
+    "trust.chain_invalid": "Issuer resolution, x5chain shape and path validation "
+    "(trust.md 4.1 steps 3, 4, 8; 4.2): V 6.",
+    "trust.certificate_profile": "Issuer resolution (trust.md 2.4, 4.1 step 4): V 6; "
     "registering an issuer certificate; trust-list entries (trust.md 5.2 step 8).",
-    "trust.kid_mismatch": "Issuer resolution (trust.md 4.1 step 4): V 6.",
-    "trust.usage_not_allowed": "Issuer resolution (trust.md 4.1 step 9): V 6.",
-    "trust.key_not_valid": "Issuer resolution (trust.md 4.1 step 11): V 6.",
+    "trust.kid_mismatch": "Issuer resolution (trust.md 4.1 step 5): V 6.",
+    "trust.key_withdrawn": "Issuer resolution (trust.md 4.1 steps 1, 6; 7): V 6.",
+    "trust.usage_not_allowed": "Issuer resolution (trust.md 4.1 step 10): V 6.",
+    "trust.key_not_valid": "Issuer resolution (trust.md 4.1 step 12): V 6.",
     "trust.list_invalid": "Trust-list verification (trust.md 5.2 steps 2, 6, 8).",
     "trust.list_expired": "Trust-list verification (trust.md 5.2 step 7).",
     "trust.list_rollback": "Trust-list update (trust.md 5.2 step 9).",
