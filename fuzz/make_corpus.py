@@ -4,8 +4,9 @@ Usage: ``python fuzz/make_corpus.py [OUT_DIR]`` (default ``fuzz/corpus``). Write
 ``OUT_DIR/<harness>/<name>`` files: credentials, presentations and QR texts of the
 family5 card, Status List Tokens, a trust list, their CBOR payloads, and recorded
 NFC exchanges in every holder/reader configuration. Each file name says what it
-holds. When ``spec/vectors/*.json`` exist, every hex string in them becomes a seed
-of the CBOR, COSE and presentation harnesses, and every ``VC1:`` text a QR seed.
+holds. The conformance vectors (``spec/vectors/*.json``) add each case's input to
+the harnesses of its area: byte inputs by file (see ``_VECTOR_HARNESSES``), QR texts
+to ``qr``, recorded NFC exchanges to ``nfc_holder``, ``nfc_reader`` and ``apdu``.
 
 The world is deterministic (``_world.py``), so the same files come out every time,
 and the recorded NFC exchanges replay, byte for byte, into the harnesses' sessions.
@@ -188,35 +189,68 @@ def _exchanges(world: _world.FuzzWorld, corpus: Corpus) -> None:
     corpus.add("apdu", "response-6cxx", _world.frame([ResponseApdu(b"", 0x6C10).encode()]))
 
 
-def _vector_strings(value: object) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
+def _hex_strings(value: object) -> Iterator[bytes]:
+    """Every hex string in a vector input (nested lists and maps included)."""
+    if isinstance(value, str) and len(value) >= 2 and _HEX.match(value):
+        yield bytes.fromhex(value)
     elif isinstance(value, dict):
         for item in value.values():
-            yield from _vector_strings(item)
+            yield from _hex_strings(item)
     elif isinstance(value, list):
         for item in value:
-            yield from _vector_strings(item)
+            yield from _hex_strings(item)
+
+
+#: Which harnesses read the byte inputs of each vector file (spec/vectors/<area>.json).
+_VECTOR_HARNESSES = {
+    "cbor": ("cbor",),
+    "cose": ("cose", "presentation"),
+    "credential": ("cose", "presentation"),
+    "presentation": ("presentation", "cose"),
+    "trust": ("cose",),
+    "status": ("status_list",),
+    "trustlist": ("trust_list",),
+    "apdu": ("apdu",),
+}
 
 
 def _vectors(corpus: Corpus) -> int:
+    """Seeds from the conformance vectors: each case's input, routed by area."""
     count = 0
     for path in sorted((_world.ROOT / "spec" / "vectors").glob("*.json")):
         try:
-            document = json.loads(path.read_text("utf-8"))
-        except (OSError, ValueError):
+            cases = json.loads(path.read_text("utf-8")).get("cases", [])
+        except (OSError, ValueError, AttributeError):
             continue
-        for position, text in enumerate(_vector_strings(document)):
-            name = f"vector-{path.stem}-{position}"
-            if text.startswith(QR_PREFIX):
-                corpus.add("qr", name, b"\x00" + text.encode("latin-1", "replace"))
+        for case in cases:
+            name = f"vector-{case.get('id', path.stem)}"
+            inputs = case.get("input", {})
+            if not isinstance(inputs, dict):
+                continue
+            for key in ("qr_text", "text"):
+                text = inputs.get(key)
+                if isinstance(text, str):
+                    corpus.add("qr", name, b"\x00" + text.encode("latin-1", "replace"))
+                    count += 1
+            exchanges = inputs.get("exchanges")
+            if path.stem == "nfc" and isinstance(exchanges, list):
+                pairs = [e for e in exchanges if isinstance(e, dict)]
+                commands = [bytes.fromhex(e.get("command", "")) for e in pairs]
+                responses = [bytes.fromhex(e.get("response", "")) for e in pairs]
+                for config in range(4):
+                    corpus.add("nfc_holder", name, bytes((config,)) + _world.frame(commands))
+                    corpus.add("nfc_reader", name, bytes((config,)) + _world.frame(responses))
+                corpus.add("apdu", name, _world.frame(commands + responses))
                 count += 1
-            elif len(text) >= 2 and _HEX.match(text):
-                data = bytes.fromhex(text)
-                for harness in ("cose", "presentation", "status_list", "trust_list"):
-                    corpus.add(harness, name, data)
-                corpus.add("cbor", name, b"\x00" + data)
-                corpus.add("apdu", name, _world.frame([data]))
+                continue
+            for data in _hex_strings(inputs):
+                for harness in _VECTOR_HARNESSES.get(path.stem, ()):
+                    if harness == "cbor":
+                        corpus.add(harness, name, b"\x00" + data)
+                    elif harness == "apdu":
+                        corpus.add(harness, name, _world.frame([data]))
+                    else:
+                        corpus.add(harness, name, data)
                 count += 1
     return count
 

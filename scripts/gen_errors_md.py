@@ -58,9 +58,10 @@ WHERE: dict[str, str] = {
     "cose.unknown_critical": "COSE_Sign1 decoding (verification.md 2.1): V 1, V 4.",
     "cose.header_conflict": "COSE_Sign1 decoding (verification.md 2.1): V 1, V 4.",
     "cose.detached_payload": "COSE_Sign1 decoding (verification.md 2.1): V 1, V 4.",
-    "cose.bad_key": "Loading the cnf device key (credential.md 3.4): V 8. Inside cnf "
-    "the COSE_Key defects are reported as binding.cnf_missing (V 5), inside a proof "
-    "as issuance.pop_invalid.",
+    "cose.bad_key": "Standalone COSE_Key parsing and loading (a library API). Inside "
+    "protocol messages a bad key is reported by the enclosing step: binding.cnf_missing "
+    "(credential.md 3.4; V 5, V 8), issuance.pop_invalid (proof), trust.list_invalid "
+    "(trust-list entry).",
     "trust.failed": "Base of the trust codes; not raised by itself.",
     "trust.unknown_issuer": "Issuer resolution (trust.md 4.1 steps 4, 7, 9): V 6.",
     "trust.chain_invalid": "Issuer resolution, x5chain shape and path validation "
@@ -84,7 +85,7 @@ WHERE: dict[str, str] = {
     "card.date_invalid": "Dates (data-model.md 4, encoding.md 3.3, 3.4): at issuance; V 5.",
     "binding.failed": "Root of the device-binding errors; never raised itself.",
     "binding.device_signature_invalid": "Device signature (verification.md 2): V 11.",
-    "binding.cnf_missing": "Claims decoding (credential.md 3.4): V 5.",
+    "binding.cnf_missing": "Claims decoding and loading the cnf device key (credential.md 3.4): V 5, V 8.",
     "presentation.invalid": "Root of the presentation errors; never raised itself.",
     "presentation.expired": "Token freshness (presentation.md 3.1): V 14.",
     "presentation.not_yet_valid": "Token freshness (presentation.md 3.1): V 13.",

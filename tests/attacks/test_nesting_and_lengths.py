@@ -40,7 +40,7 @@ def test_eight_thousand_nested_arrays_fail_fast_without_recursion_error(world: W
     bomb = b"\x81" * 8_000 + b"\x00"
     started = time.perf_counter()
     expect(CborTooDeep, "cbor.too_deep", world.verifier().verify_presentation, bomb)
-    assert time.perf_counter() - started < 0.05
+    assert time.perf_counter() - started < 0.2
 
 
 def test_a_thousand_nested_tag_18s_fail_on_depth(world: World) -> None:
@@ -80,7 +80,7 @@ def test_array_declaring_2_to_the_64_minus_1_items_is_refused_before_allocation(
     lie = b"\x9b" + b"\xff" * 8 + b"\x00"
     started = time.perf_counter()
     expect(CborTooLarge, "cbor.too_large", world.verifier().verify_presentation, lie)
-    assert time.perf_counter() - started < 0.01
+    assert time.perf_counter() - started < 0.1
 
 
 def test_map_declaring_2_to_the_32_pairs_in_ten_bytes_is_refused(world: World) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from cryptography import x509
 
-from .. import _cbor, cose
+from .. import _cbor
 from ..cose import CoseKey, Signer, sig_structure
 from ..credential import Delegation
 from ..device import SoftwareDeviceKey, device_cose_key
@@ -31,9 +31,19 @@ from ._material import (
 )
 
 __all__ = [
+    "CaseList",
+    "RawIssuer",
+    "RawKey",
     "Signed",
-    "case",
+    "claims_wire",
+    "credential_fields",
     "invalid",
+    "issue",
+    "policy_json",
+    "present",
+    "presentation_fields",
+    "sign1",
+    "trust_json",
     "valid",
 ]
 
@@ -111,7 +121,7 @@ def sign1(
     payload: bytes,
     *,
     protected: Mapping[int, Any] | bytes | None = None,
-    unprotected: Mapping[int, Any] | None = None,
+    unprotected: Mapping[Any, Any] | None = None,
     kid: bytes | None = None,
     alg: int | None = None,
     tagged: bool = True,
@@ -175,7 +185,7 @@ def issue(
     full: bool = False,
     kid: bytes | None = None,
     protected: Mapping[int, Any] | bytes | None = None,
-    unprotected: Mapping[int, Any] | None = None,
+    unprotected: Mapping[Any, Any] | None = None,
     tagged: bool = True,
     signature: bytes | None = None,
 ) -> Signed:
@@ -223,7 +233,7 @@ def present(
     transcript: bytes | None = None,
     payload: Mapping[int, Any] | bytes | None = None,
     protected: Mapping[int, Any] | bytes | None = None,
-    unprotected: Mapping[int, Any] | None = None,
+    unprotected: Mapping[Any, Any] | None = None,
     tagged: bool = True,
 ) -> Signed:
     """A presentation signed by ``device`` (``payload`` overrides the usual map)."""
@@ -253,9 +263,11 @@ def trust_json(
     certificates: Iterable[tuple[x509.Certificate, Sequence[x509.Certificate]]] = (),
     keys: Iterable[RawKey] = (),
     allowed_algs: Sequence[int] = tuple(DEFAULT_ALGS),
+    withdrawn: Iterable[bytes] = (),
 ) -> dict[str, Any]:
     """A trust store, as the ``trust`` member of a case."""
     return {
+        "withdrawn": [h(kid) for kid in withdrawn],
         "allowed_algs": list(allowed_algs),
         "roots": [pem_certificate(c) for c in roots],
         "certificates": [
@@ -449,7 +461,7 @@ class CaseList:
         policy: dict[str, Any] | None = None,
         keys: dict[str, Any] | None = None,
         intermediate: dict[str, Any] | None = None,
-        cddl: Sequence[tuple[str, str]] | Sequence[tuple[str, str, bool]] = (),
+        cddl: Sequence[tuple[str, str] | tuple[str, str, bool]] = (),
         params: dict[str, Any] | None = None,
         step: str | None = None,
         extra: dict[str, Any] | None = None,
@@ -479,7 +491,7 @@ class CaseList:
             entry["intermediate"] = {k: v for k, v in intermediate.items() if v is not None}
         if cddl:
             entry["cddl"] = [
-                {"path": mark[0], "rule": mark[1], "conforms": mark[2] if len(mark) > 2 else True}  # type: ignore[misc]
+                {"path": mark[0], "rule": mark[1], "conforms": mark[2] if len(mark) == 3 else True}
                 for mark in cddl
             ]
         if extra:
@@ -521,12 +533,6 @@ def presentation_intermediate(token: Signed, credential: Signed | None) -> dict[
     if credential is not None:
         out.update(credential_intermediate(credential))
     return out
-
-
-def cose_verify(signed: bytes, key: CoseKey) -> None:
-    """Check a signature the builders made (guards the generator against its own bugs)."""
-    message = cose.decode_sign1(signed, deterministic=False)
-    message.verify(key.verifying_key())
 
 
 @dataclass(frozen=True)

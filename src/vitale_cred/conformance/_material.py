@@ -21,7 +21,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import NameOID
 
 from .. import _cbor
-from ..cose import CoseKey, PrivateKey, SoftwareSigner, VerifyingKey
+from ..cose import CoseKey, PrivateKey, SoftwareSigner
 from ..device import SoftwareDeviceKey
 from ..model import Card
 from ..pki import kid_for_certificate
@@ -294,7 +294,7 @@ def _certificate(
         )
     if issuer_name is not None:
         builder = builder.add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),  # type: ignore[arg-type]
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
             critical=False,
         )
     return _sign(builder, issuer_key)
@@ -516,13 +516,3 @@ class Material:
 def cose_key_hex(key: CoseKey) -> str:
     """Deterministic encoding of a COSE_Key, hex."""
     return _cbor.encode(key.to_map()).hex()
-
-
-def verifying(key: CoseKey) -> VerifyingKey:
-    """Shortcut for tests of the material."""
-    return key.verifying_key()
-
-
-def chunks(data: bytes, size: int) -> Sequence[bytes]:
-    """``data`` cut into pieces of ``size`` bytes."""
-    return [data[i : i + size] for i in range(0, len(data), size)]

@@ -1,12 +1,101 @@
-"""README of the vector directory (generated with the vectors)."""
+"""README of the vector directory, generated with the vectors (its tables count them)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from importlib import resources
 
 from ._build import CaseList
 
+__all__ = ["EXCLUDED_CODES", "render_readme"]
 
-def render_readme(lists: Sequence[CaseList]) -> str:
-    """The README text."""
-    return "# vectors\n" + "".join(f"- {c.area}: {len(c.cases)}\n" for c in lists)
+_GROUP = "group code: never raised itself, only its children are (errors.md section 3)"
+
+
+def _local(what: str) -> str:
+    return f"local error ({what}): no input can trigger it"
+
+
+#: Error codes of the registry without a vector, and why.
+EXCLUDED_CODES: Mapping[str, str] = {
+    "error": "root of every error; " + _GROUP,
+    "verification": "root of the input rejections; " + _GROUP,
+    "decode": _GROUP,
+    "apdu.malformed": _GROUP,
+    "base45.invalid": _GROUP,
+    "binding.failed": _GROUP,
+    "nfc.error": _GROUP,
+    "presentation.invalid": _GROUP,
+    "session.error": _GROUP,
+    "status.failed": _GROUP,
+    "trust.failed": _GROUP,
+    "cose.bad_key": "raised by standalone COSE_Key parsing (a library API); inside protocol "
+    "messages an unusable key is reported by the enclosing step: binding.cnf_missing (cnf), "
+    "issuance.pop_invalid (proof of possession), trust.list_invalid (trust-list entry)",
+    "validity.failed": _GROUP,
+    "issuance": "raised only when the issuer's own software calls the issuance API with "
+    "out-of-range arguments (validity days, status entries, an unproven device key); "
+    "the proof of possession, the one input an issuer receives, has "
+    "issuance.pop_invalid",
+    "usage": _local("the caller misused the API"),
+    "usage.bad_key": _local("the caller passed an unsuitable key"),
+    "usage.invalid_argument": _local("an argument or a policy value out of bounds"),
+    "nfc.illegal_state": _local("a session method called in the wrong state"),
+    "nfc.reader_nonce_repeated": _local("the reader's own random source repeated a nonce"),
+    "session.counter_exhausted": _local("the local side sent 2^32 - 1 messages"),
+    "nfc.pcsc_error": _local("PC/SC transport"),
+    "nfc.pcsc_no_card": _local("PC/SC transport"),
+    "nfc.pcsc_unavailable": _local("PC/SC transport"),
+    "hsm.error": _local("the issuer's PKCS#11 token"),
+    "hsm.key_label_conflict": _local("the issuer's PKCS#11 token"),
+    "hsm.key_not_found": _local("the issuer's PKCS#11 token"),
+    "hsm.operation_failed": _local("the issuer's PKCS#11 token"),
+    "hsm.pin_incorrect": _local("the issuer's PKCS#11 token"),
+    "hsm.pin_locked": _local("the issuer's PKCS#11 token"),
+    "hsm.token_in_use": _local("the issuer's PKCS#11 token"),
+    "hsm.token_not_found": _local("the issuer's PKCS#11 token"),
+    "hsm.unavailable": _local("the issuer's PKCS#11 token"),
+}
+
+
+def _table(counts: Mapping[str, int], header: str) -> list[str]:
+    lines = [f"| {header} | Cases |", "|---|---|"]
+    lines += [f"| `{name}` | {count} |" for name, count in sorted(counts.items())]
+    return lines
+
+
+def render_readme(lists: Sequence[CaseList], descriptions: Mapping[str, str]) -> str:
+    """The README text for the generated case lists."""
+    template = resources.files(__package__).joinpath("README.template.md").read_text("utf-8")
+    lines: list[str] = []
+    total = 0
+    for cases in lists:
+        total += len(cases.cases)
+        lines.append(
+            f"| [{cases.area}.json]({cases.area}.json) | {len(cases.cases)} | "
+            f"{descriptions[cases.area]} |"
+        )
+    lines.append(f"| total | {total} | |")
+    areas = "\n".join(lines)
+    codes: Counter[str] = Counter()
+    operations: Counter[str] = Counter()
+    for cases in lists:
+        for case in cases.cases:
+            operations[case["operation"]] += 1
+            if case["expected"]["result"] == "invalid":
+                codes[case["expected"]["code"]] += 1
+    lines = ["## 10. Coverage", "", "Cases per operation:", ""]
+    lines += _table(operations, "Operation")
+    lines += ["", "Invalid cases per error code:", ""]
+    lines += _table(codes, "Code")
+    lines += [
+        "",
+        "Codes of the registry without a vector, and why:",
+        "",
+        "| Code | Why no vector |",
+        "|---|---|",
+    ]
+    lines += [f"| `{code}` | {why} |" for code, why in sorted(EXCLUDED_CODES.items())]
+    coverage = "\n".join(lines)
+    return template.replace("<!-- AREAS -->", areas).replace("<!-- COVERAGE -->", coverage)

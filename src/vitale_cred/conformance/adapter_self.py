@@ -96,6 +96,8 @@ def build_trust(spec: Mapping[str, Any]) -> TrustStore:
             _pem_certificate(entry["certificate"]),
             [_pem_certificate(p) for p in entry.get("intermediates", [])],
         )
+    for kid in spec.get("withdrawn", []):
+        store.withdraw(_bytes(kid, "withdrawn kid"))
     return store
 
 

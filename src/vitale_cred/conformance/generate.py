@@ -18,7 +18,7 @@ from typing import Any
 
 from ._build import CaseList
 from ._material import Material
-from ._readme import render_readme
+from ._readme import EXCLUDED_CODES, render_readme
 from .cases import (
     apdu,
     cbor,
@@ -33,7 +33,7 @@ from .cases import (
     trustlist,
 )
 
-__all__ = ["AREAS", "generate", "main_generate", "render"]
+__all__ = ["AREAS", "EXCLUDED_CODES", "generate", "main_generate", "render"]
 
 #: The case modules, in the order of the README.
 AREAS: tuple[ModuleType, ...] = (
@@ -77,7 +77,10 @@ def generate() -> dict[str, str]:
                 "cases": cases.cases,
             }
         )
-    files["README.md"] = render_readme([cases for _, cases in lists])
+    files["README.md"] = render_readme(
+        [cases for _, cases in lists],
+        {cases.area: module.DESCRIPTION for module, cases in lists},
+    )
     return files
 
 

@@ -57,8 +57,9 @@ def build(mat: object) -> CaseList:
         ("chained-link", "a chained link: CLA 90 (b5 set), no Le", "903a000003" + REQUEST,
          _command(0x90, 0x3A, 0, 0, REQUEST, None, "3S")),
     ):  # fmt: skip
-        cases.add(case_id, _FORMS, description, "apdu_parse_command", valid(fields),
-                  input={"apdu": apdu})  # fmt: skip
+        cases.add(
+            case_id, _FORMS, description, "apdu_parse_command", valid(fields), input={"apdu": apdu}
+        )
     for case_id, description, apdu, code in (
         ("empty", "no byte", "", "apdu.too_short"),
         ("three-bytes", "3 bytes: no complete header", "00a404", "apdu.too_short"),
@@ -82,8 +83,9 @@ def build(mat: object) -> CaseList:
         ("extended-le-three-bytes", "3 bytes after the data of an extended command",
          "803a0000000001a1000000", "apdu.le_wrong_length"),
     ):  # fmt: skip
-        cases.add(case_id, _FORMS, description, "apdu_parse_command", invalid(code),
-                  input={"apdu": apdu})  # fmt: skip
+        cases.add(
+            case_id, _FORMS, description, "apdu_parse_command", invalid(code), input={"apdu": apdu}
+        )
     for case_id, description, apdu, fields in (
         ("response-9000", "9000 alone", "9000", {"data": "", "sw": "9000"}),
         ("response-data", "data then 9000", "a101029000", {"data": "a10102", "sw": "9000"}),
@@ -91,8 +93,9 @@ def build(mat: object) -> CaseList:
         ("response-6a82", "an error status word", "6a82", {"data": "", "sw": "6A82"}),
         ("response-9fxx", "SW1 9F, the top of the valid range", "9f01", {"data": "", "sw": "9F01"}),
     ):  # fmt: skip
-        cases.add(case_id, _SW, description, "apdu_parse_response", valid(fields),
-                  input={"apdu": apdu})  # fmt: skip
+        cases.add(
+            case_id, _SW, description, "apdu_parse_response", valid(fields), input={"apdu": apdu}
+        )
     for case_id, description, apdu, code in (
         ("response-empty", "no byte", "", "apdu.response_malformed"),
         ("response-one-byte", "one byte", "90", "apdu.response_malformed"),
@@ -100,6 +103,7 @@ def build(mat: object) -> CaseList:
         ("response-sw-0000", "SW1 00", "a1010000", "apdu.status_word_invalid"),
         ("response-sw-a000", "SW1 A0", "a000", "apdu.status_word_invalid"),
     ):  # fmt: skip
-        cases.add(case_id, _SW, description, "apdu_parse_response", invalid(code),
-                  input={"apdu": apdu})  # fmt: skip
+        cases.add(
+            case_id, _SW, description, "apdu_parse_response", invalid(code), input={"apdu": apdu}
+        )
     return cases

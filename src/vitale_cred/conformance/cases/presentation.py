@@ -104,7 +104,7 @@ def build(mat: Material) -> CaseList:
         marks: list[tuple[str, str]] = []
         if code is None:
             marks = [
-                ("intermediate.presentation", "presentation"),
+                ("input.presentation" if not qr else "intermediate.presentation", "presentation"),
                 ("intermediate.presentation_payload", "presentation-payload"),
                 ("intermediate.credential", "credential"),
                 ("intermediate.credential_payload", "claims"),
@@ -167,63 +167,156 @@ def build(mat: Material) -> CaseList:
         cred = issue(used, claims_wire(mat, 0))
         token, nonce = token_for(f"valid-qr-{name}", cred)
         via = " via an intermediate CA" if name.endswith("intermediate") else ""
-        add(f"valid-qr-{name}", _FLOW,
+        add(
+            f"valid-qr-{name}",
+            _FLOW,
             f"QR presentation of the insured, {used.alg.name} issuer{via}, compact credential "
             "(issuer certificate registered, resolved by kid)",
-            token, None, cred=cred, used=used, nonce=nonce)  # fmt: skip
+            token,
+            None,
+            cred=cred,
+            used=used,
+            nonce=nonce,
+        )
     cred4 = issue(pki, claims_wire(mat, 4))
     token, nonce = token_for("valid-qr-dependant", cred4)
-    add("valid-qr-dependant", _FLOW, "QR presentation of a dependant (lunar birth date, CSS)",
-        token, None, cred=cred4, index=4, nonce=nonce)  # fmt: skip
+    add(
+        "valid-qr-dependant",
+        _FLOW,
+        "QR presentation of a dependant (lunar birth date, CSS)",
+        token,
+        None,
+        cred=cred4,
+        index=4,
+        nonce=nonce,
+    )
     full = issue(pki, claims_wire(mat, 0), full=True)
     token, nonce = token_for("valid-full-form", full)
-    add("valid-full-form", "credential.md#3.2",
+    add(
+        "valid-full-form",
+        "credential.md#3.2",
         "the full credential (x5chain) in the presentation; the verifier trusts the root only",
-        token, None, cred=full, nonce=nonce, trust=pki_trust(pki, registered=False))  # fmt: skip
+        token,
+        None,
+        cred=full,
+        nonce=nonce,
+        trust=pki_trust(pki, registered=False),
+    )
     token, nonce = token_for("valid-zlib")
-    add("valid-zlib", "presentation.md#4.1", "a compressed (flag 01) QR text", token, None,
-        nonce=nonce, compress=True)  # fmt: skip
+    add(
+        "valid-zlib",
+        "presentation.md#4.1",
+        "a compressed (flag 01) QR text",
+        token,
+        None,
+        nonce=nonce,
+        compress=True,
+    )
     raw = RawIssuer.of(mat, "raw-es256")
     raw_cred = raw.issue(claims_wire(mat, 0))
     token, nonce = token_for("valid-raw-key", raw_cred)
-    add("valid-raw-key", "trust.md#4.1", "an issuer trusted as a raw key (no X.509)", token,
-        None, cred=raw_cred, nonce=nonce, trust=raw.trust(), issuer_kid=raw.kid,
-        keys={**raw.keys(), **device_keys(mat.device)})  # fmt: skip
+    add(
+        "valid-raw-key",
+        "trust.md#4.1",
+        "an issuer trusted as a raw key (no X.509)",
+        token,
+        None,
+        cred=raw_cred,
+        nonce=nonce,
+        trust=raw.trust(),
+        issuer_kid=raw.kid,
+        keys={**raw.keys(), **device_keys(mat.device)},
+    )
     audience = b"cabinet-75-0042"
     token, nonce = token_for("valid-audience", audience=audience)
-    add("valid-audience", "presentation.md#3.3", "an audience equal to the verifier's",
-        token, None, nonce=nonce, audience=audience,
-        policy=policy_json(audience=audience))  # fmt: skip
+    add(
+        "valid-audience",
+        "presentation.md#3.3",
+        "an audience equal to the verifier's",
+        token,
+        None,
+        nonce=nonce,
+        audience=audience,
+        policy=policy_json(audience=audience),
+    )
     token, nonce = token_for("valid-ttl-300", ttl=300)
-    add("valid-ttl-300", "presentation.md#3.1", "ttl 300, the largest lifetime", token, None,
-        nonce=nonce, ttl=300)  # fmt: skip
+    add(
+        "valid-ttl-300",
+        "presentation.md#3.1",
+        "ttl 300, the largest lifetime",
+        token,
+        None,
+        nonce=nonce,
+        ttl=300,
+    )
     token, nonce = token_for("valid-last-second")
-    add("valid-last-second", _FLOW, "verified at exactly iat + ttl + skew", token, None,
-        nonce=nonce, at=SHOWN_AT + 60 + 30)  # fmt: skip
+    add(
+        "valid-last-second",
+        _FLOW,
+        "verified at exactly iat + ttl + skew",
+        token,
+        None,
+        nonce=nonce,
+        at=SHOWN_AT + 60 + 30,
+    )
     token, nonce = token_for("valid-first-second")
-    add("valid-first-second", _FLOW, "verified at exactly iat - skew", token, None,
-        nonce=nonce, at=SHOWN_AT - 30)  # fmt: skip
+    add(
+        "valid-first-second",
+        _FLOW,
+        "verified at exactly iat - skew",
+        token,
+        None,
+        nonce=nonce,
+        at=SHOWN_AT - 30,
+    )
     transcript = hashlib.sha256(b"an NFC session transcript").digest()
     token, nonce = token_for("valid-transcript", transcript=transcript)
-    add("valid-transcript", "presentation.md#3.4",
+    add(
+        "valid-transcript",
+        "presentation.md#3.4",
         "a token bound to an NFC transcript, verified with that transcript hash",
-        token, None, nonce=nonce, transcript=transcript, verify_transcript=transcript,
-        qr=False)  # fmt: skip
+        token,
+        None,
+        nonce=nonce,
+        transcript=transcript,
+        verify_transcript=transcript,
+        qr=False,
+    )
     first, _ = token_for("valid-two-tokens-first")
     token, nonce = token_for("valid-two-tokens")
-    add("valid-two-tokens", "verification.md#5",
+    add(
+        "valid-two-tokens",
+        "verification.md#5",
         "two tokens with different nonces, one after the other: both accepted",
-        token, None, nonce=nonce, prior=[first.data])  # fmt: skip
+        token,
+        None,
+        nonce=nonce,
+        prior=[first.data],
+    )
+    other_credential = issue(pki, claims_wire(mat, 1, device=mat.other_device))
+    shared_nonce = nonce_for("valid-same-nonce-two-holders")
+    first = present(other_credential.data, mat.other_device, iat=SHOWN_AT, nonce=shared_nonce)
+    token = present(credential.data, mat.device, iat=SHOWN_AT, nonce=shared_nonce)
+    add(
+        "valid-same-nonce-two-holders",
+        "verification.md#5",
+        "another holder's token with the same nonce was verified first: replays are keyed "
+        "by device key and nonce, so this token is accepted",
+        token,
+        None,
+        nonce=shared_nonce,
+        prior=[first.data],
+    )
 
     # --- payload decoding (presentation.md section 2.3) --------------------------------
     nonce = nonce_for("payload")
-    base = {
+    base: dict[int, Any] = {
         PresentationLabel.CREDENTIAL: credential.data,
         PresentationLabel.IAT: SHOWN_AT,
         PresentationLabel.TTL: 60,
         PresentationLabel.NONCE: nonce,
     }
-    for case_id, description, payload, code in (
+    payload_table: list[tuple[str, str, Any, str]] = [
         ("payload-array", "the payload is an array", [credential.data], "schema.invalid"),
         ("payload-unknown-label", "label 7", {**base, 7: 0}, "schema.unknown_label"),
         ("payload-missing-credential", "no credential(1)",
@@ -242,114 +335,220 @@ def build(mat: Material) -> CaseList:
         ("transcript-31", "transcript(6) of 31 bytes", {**base, 6: bytes(31)}, "schema.invalid"),
         ("payload-too-deep", "audience(5) as [[0]]: deeper than 2", {**base, 5: [[0]]},
          "cbor.too_deep"),
-    ):  # fmt: skip
-        token = present(credential.data, mat.device, iat=SHOWN_AT, nonce=nonce,
-                        payload=_cbor.encode(payload))  # fmt: skip
+    ]  # fmt: skip
+    for case_id, description, content, code in payload_table:
+        token = present(
+            credential.data, mat.device, iat=SHOWN_AT, nonce=nonce, payload=_cbor.encode(content)
+        )
         add(case_id, _PAYLOAD, description, token, code)
     good_payload = _cbor.encode(base)
     reordered = b"\xa4" + b"".join(
         _cbor.encode(label) + _cbor.encode(base[label]) for label in (2, 3, 4, 1)
     )
-    token = present(credential.data, mat.device, iat=SHOWN_AT, nonce=nonce,
-                    payload=reordered)  # fmt: skip
-    add("payload-key-order", _PAYLOAD, "credential(1) encoded last", token,
-        "cbor.non_deterministic")  # fmt: skip
-    big = present(credential.data, mat.device, iat=SHOWN_AT, nonce=nonce,
-                  unprotected={"pad": bytes(8448)})  # fmt: skip
-    add("presentation-too-large", "encoding.md#2.5", "a presentation of more than 8 448 bytes",
-        big, "cbor.too_large", qr=False)  # fmt: skip
+    token = present(credential.data, mat.device, iat=SHOWN_AT, nonce=nonce, payload=reordered)
+    add(
+        "payload-key-order", _PAYLOAD, "credential(1) encoded last", token, "cbor.non_deterministic"
+    )
+    big = present(
+        credential.data, mat.device, iat=SHOWN_AT, nonce=nonce, unprotected={"pad": bytes(8448)}
+    )
+    add(
+        "presentation-too-large",
+        "encoding.md#2.5",
+        "a presentation of more than 8 448 bytes",
+        big,
+        "cbor.too_large",
+        qr=False,
+    )
 
     # --- the credential inside ----------------------------------------------------------
     untagged = _cbor.encode(_cbor.decode(credential.data, tags=frozenset({18})).value)
     token = present(untagged, mat.device, iat=SHOWN_AT, nonce=nonce)
-    add("credential-untagged", "verification.md#2.1", "the credential inside lacks tag 18",
-        token, "cose.malformed", cred=None)  # fmt: skip
+    add(
+        "credential-untagged",
+        "verification.md#2.1",
+        "the credential inside lacks tag 18",
+        token,
+        "cose.malformed",
+        cred=None,
+    )
     other = mat.untrusted_issuer()
     stranger = issue(other, claims_wire(mat, 0))
     token = present(stranger.data, mat.device, iat=SHOWN_AT, nonce=nonce)
-    add("credential-unknown-issuer", "trust.md#4.1",
-        "the credential's kid is not in the trust store", token, "trust.unknown_issuer",
-        cred=stranger)  # fmt: skip
+    add(
+        "credential-unknown-issuer",
+        "trust.md#4.1",
+        "the credential's kid is not in the trust store",
+        token,
+        "trust.unknown_issuer",
+        cred=stranger,
+    )
 
     # --- device binding (step 11) --------------------------------------------------------
     binding = "binding.device_signature_invalid"
     token = present(credential.data, mat.other_device, iat=SHOWN_AT, nonce=nonce)
-    add("signed-by-other-device", _FLOW, "signed by a device key other than cnf(8)", token,
-        binding)  # fmt: skip
+    add("signed-by-other-device", _FLOW, "signed by a device key other than cnf(8)", token, binding)
     token = present(credential.data, pki.signer(), iat=SHOWN_AT, nonce=nonce)
-    add("signed-by-issuer", _FLOW, "signed by the issuer key instead of the device key", token,
-        binding)  # fmt: skip
+    add(
+        "signed-by-issuer",
+        _FLOW,
+        "signed by the issuer key instead of the device key",
+        token,
+        binding,
+    )
     payload = good_payload
-    for case_id, description, protected in (
+    headers: list[tuple[str, str, dict[int, Any] | bytes]] = [
         ("device-alg-es384", "protected alg(1) ES384 (-35): device keys are ES256 only",
          {CoseHeader.ALG: -35}),
         ("device-alg-eddsa", "protected alg(1) EdDSA (-8)", {CoseHeader.ALG: -8}),
         ("device-alg-missing", "an empty protected header: no alg(1)", b""),
-    ):  # fmt: skip
+    ]  # fmt: skip
+    for case_id, description, protected in headers:
         token = sign1(mat.device, payload, protected=protected)
         add(case_id, "verification.md#2.2", description, token, binding)
     good_token = present(credential.data, mat.device, iat=SHOWN_AT, nonce=nonce)
     short = sign1(mat.device, payload, signature=good_token.signature[:63])
-    add("device-signature-63", "verification.md#2.2", "a 63-byte device signature", short,
-        binding)  # fmt: skip
+    add("device-signature-63", "verification.md#2.2", "a 63-byte device signature", short, binding)
     flipped = bytearray(good_token.signature)
     flipped[40] ^= 0x04
-    add("device-signature-flipped", "verification.md#2.2", "one bit of s flipped",
-        sign1(mat.device, payload, signature=bytes(flipped)), binding)  # fmt: skip
+    add(
+        "device-signature-flipped",
+        "verification.md#2.2",
+        "one bit of s flipped",
+        sign1(mat.device, payload, signature=bytes(flipped)),
+        binding,
+    )
 
     # --- lifetime, freshness (steps 12-14) --------------------------------------------------
     token, _ = token_for("ttl-301", ttl=301)
-    add("ttl-301", "presentation.md#3.1", "ttl 301 under the largest policy cap (300)", token,
-        "presentation.lifetime_too_long")  # fmt: skip
+    add(
+        "ttl-301",
+        "presentation.md#3.1",
+        "ttl 301 under the largest policy cap (300)",
+        token,
+        "presentation.lifetime_too_long",
+    )
     token, _ = token_for("ttl-policy", ttl=120)
-    add("ttl-above-policy", "verification.md#3", "ttl 120 under a policy cap of 60", token,
-        "presentation.lifetime_too_long", policy=policy_json(max_token_lifetime=60))  # fmt: skip
+    add(
+        "ttl-above-policy",
+        "verification.md#3",
+        "ttl 120 under a policy cap of 60",
+        token,
+        "presentation.lifetime_too_long",
+        policy=policy_json(max_token_lifetime=60),
+    )
     token, _ = token_for("not-yet-valid", iat=SHOWN_AT + 31)
-    add("not-yet-valid", _FLOW, "iat(2) 31 s after the verification instant (skew 30)", token,
-        "presentation.not_yet_valid")  # fmt: skip
+    add(
+        "not-yet-valid",
+        _FLOW,
+        "iat(2) 31 s after the verification instant (skew 30)",
+        token,
+        "presentation.not_yet_valid",
+    )
     token, _ = token_for("expired")
-    add("expired", _FLOW, "verified at iat + ttl + skew + 1", token, "presentation.expired",
-        at=SHOWN_AT + 91)  # fmt: skip
+    add(
+        "expired",
+        _FLOW,
+        "verified at iat + ttl + skew + 1",
+        token,
+        "presentation.expired",
+        at=SHOWN_AT + 91,
+    )
     token, _ = token_for("expired-skew-0")
-    add("expired-skew-0", _FLOW, "verified 1 s after iat + ttl, skew 0", token,
-        "presentation.expired", at=SHOWN_AT + 61, policy=policy_json(skew=0))  # fmt: skip
+    add(
+        "expired-skew-0",
+        _FLOW,
+        "verified 1 s after iat + ttl, skew 0",
+        token,
+        "presentation.expired",
+        at=SHOWN_AT + 61,
+        policy=policy_json(skew=0),
+    )
 
     # --- audience, transcript (steps 15-16) ---------------------------------------------------
     mismatch = "presentation.audience_mismatch"
     token, _ = token_for("audience-absent")
-    add("audience-absent", "presentation.md#3.3", "the verifier expects an audience, the token "
-        "has none", token, mismatch, policy=policy_json(audience=audience))  # fmt: skip
+    add(
+        "audience-absent",
+        "presentation.md#3.3",
+        "the verifier expects an audience, the token has none",
+        token,
+        mismatch,
+        policy=policy_json(audience=audience),
+    )
     token, _ = token_for("audience-unexpected", audience=audience)
-    add("audience-unexpected", "presentation.md#3.3",
-        "the token has an audience, the verifier expects none", token, mismatch)  # fmt: skip
+    add(
+        "audience-unexpected",
+        "presentation.md#3.3",
+        "the token has an audience, the verifier expects none",
+        token,
+        mismatch,
+    )
     token, _ = token_for("audience-other", audience=b"cabinet-75-0043")
-    add("audience-other", "presentation.md#3.3", "a different audience", token, mismatch,
-        policy=policy_json(audience=audience))  # fmt: skip
+    add(
+        "audience-other",
+        "presentation.md#3.3",
+        "a different audience",
+        token,
+        mismatch,
+        policy=policy_json(audience=audience),
+    )
     tmismatch = "presentation.transcript_mismatch"
     token, _ = token_for("transcript-absent")
-    add("transcript-absent", "presentation.md#3.4",
-        "a QR token (no transcript) verified in an NFC session", token, tmismatch,
-        verify_transcript=transcript, qr=False)  # fmt: skip
+    add(
+        "transcript-absent",
+        "presentation.md#3.4",
+        "a QR token (no transcript) verified in an NFC session",
+        token,
+        tmismatch,
+        verify_transcript=transcript,
+        qr=False,
+    )
     token, _ = token_for("transcript-unexpected", transcript=transcript)
-    add("transcript-unexpected", "presentation.md#3.4",
-        "an NFC token verified as a QR token (no transcript)", token, tmismatch, qr=False)  # fmt: skip
+    add(
+        "transcript-unexpected",
+        "presentation.md#3.4",
+        "an NFC token verified as a QR token (no transcript)",
+        token,
+        tmismatch,
+        qr=False,
+    )
     token, _ = token_for("transcript-other", transcript=transcript)
-    add("transcript-other", "presentation.md#3.4", "an NFC token verified in another session",
-        token, tmismatch, verify_transcript=hashlib.sha256(b"another session").digest(),
-        qr=False)  # fmt: skip
+    add(
+        "transcript-other",
+        "presentation.md#3.4",
+        "an NFC token verified in another session",
+        token,
+        tmismatch,
+        verify_transcript=hashlib.sha256(b"another session").digest(),
+        qr=False,
+    )
 
     # --- replay (step 18) -------------------------------------------------------------------
     token, _ = token_for("replayed")
-    add("replayed", "verification.md#5", "the same QR text verified twice by one verifier",
-        token, "presentation.replayed", prior=[token.data])  # fmt: skip
+    add(
+        "replayed",
+        "verification.md#5",
+        "the same QR text verified twice by one verifier",
+        token,
+        "presentation.replayed",
+        prior=[token.data],
+    )
     token, _ = token_for("replayed-later")
-    add("replayed-later", "verification.md#5",
-        "the same QR text again 80 s later, still within iat + ttl + skew", token,
-        "presentation.replayed", prior=[token.data], at=SHOWN_AT + 80)  # fmt: skip
+    add(
+        "replayed-later",
+        "verification.md#5",
+        "the same QR text again 80 s later, still within iat + ttl + skew",
+        token,
+        "presentation.replayed",
+        prior=[token.data],
+        at=SHOWN_AT + 80,
+    )
 
     # --- precedence: the first failing step is reported ----------------------------------------
-    expired_cred = issue(pki, claims_wire(mat, 0, iat=SHOWN_AT - 400 * 86_400,
-                                          exp=SHOWN_AT - 86_400))  # fmt: skip
+    expired_cred = issue(
+        pki, claims_wire(mat, 0, iat=SHOWN_AT - 400 * 86_400, exp=SHOWN_AT - 86_400)
+    )
     for case_id, description, token, code, options in (
         ("precedence-credential-before-token",
          "the credential and the token have both expired: the credential is reported",
@@ -391,7 +590,4 @@ def build(mat: Material) -> CaseList:
 def _bad_signature(signed: Signed) -> bytes:
     flipped = bytearray(signed.signature)
     flipped[5] ^= 0x01
-    return _cbor.encode(
-        _cbor.Tagged(18, [signed.protected, {}, signed.payload, bytes(flipped)])
-    )
-
+    return _cbor.encode(_cbor.Tagged(18, [signed.protected, {}, signed.payload, bytes(flipped)]))

@@ -16,7 +16,7 @@ DESCRIPTION = (
     "app: issuer signature for the statement usage, structure, binding to the device key."
 )
 
-_SECTION = "statement.md"
+_SECTION = "statement.md#3"
 _EPOCH_DAY = 20_760  # 2026-11-03
 
 
@@ -31,11 +31,21 @@ def build(mat: Material) -> CaseList:
         {1: _EPOCH_DAY - 3, 2: 2, 3: 1245, 4: 1245, 5: 2},
     ]
     invoices_json = [
-        {"day": "2026-10-14", "kind": "medecin", "billed_cents": 3000,
-         "reimbursed_cents": 2100, "beneficiary": 0},
-        {"day": "2026-10-31", "kind": "pharmacie", "billed_cents": 1245,
-         "reimbursed_cents": 1245, "beneficiary": 2},
-    ]  # fmt: skip
+        {
+            "day": "2026-10-14",
+            "kind": "medecin",
+            "billed_cents": 3000,
+            "reimbursed_cents": 2100,
+            "beneficiary": 0,
+        },
+        {
+            "day": "2026-10-31",
+            "kind": "pharmacie",
+            "billed_cents": 1245,
+            "reimbursed_cents": 1245,
+            "beneficiary": 2,
+        },
+    ]
 
     def payload(**changes: Any) -> dict[int, Any]:
         out: dict[int, Any] = {
@@ -100,9 +110,18 @@ def build(mat: Material) -> CaseList:
         )
 
     add("valid", "two invoices, bound to the holder's device key", signed(payload()), None)
-    add("valid-empty", "no invoice", signed(payload(invoices=[])), None,
-        fields={"iat": ISSUED_AT + 2 * 86_400, "serial": 7511000042, "invoices": [],
-                "issuer_kid": h(pki.kid)})  # fmt: skip
+    add(
+        "valid-empty",
+        "no invoice",
+        signed(payload(invoices=[])),
+        None,
+        fields={
+            "iat": ISSUED_AT + 2 * 86_400,
+            "serial": 7511000042,
+            "invoices": [],
+            "issuer_kid": h(pki.kid),
+        },
+    )
     for case_id, description, data in (
         ("typ-missing", "no typ(16)", signed(payload(), typ=None)),
         ("typ-trust-list", "a trust list's typ(16)",
@@ -124,9 +143,14 @@ def build(mat: Material) -> CaseList:
     ):  # fmt: skip
         add(case_id, description, data, "statement.invalid")
     raw = RawIssuer.of(mat, "raw-es256")
-    add("signer-credentials-only", "signed by a key trusted for credentials only",
-        signed(payload(), signer=raw), "trust.usage_not_allowed",
-        trust=raw.trust(usages=["credential"]), keys=raw.keys())  # fmt: skip
+    add(
+        "signer-credentials-only",
+        "signed by a key trusted for credentials only",
+        signed(payload(), signer=raw),
+        "trust.usage_not_allowed",
+        trust=raw.trust(usages=["credential"]),
+        keys=raw.keys(),
+    )
     tampered = bytearray(signed(payload()))
     tampered[-3] ^= 0x10
     add("bad-signature", "one bit of the signature flipped", bytes(tampered), "cose.bad_signature")

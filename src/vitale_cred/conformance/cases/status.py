@@ -89,7 +89,10 @@ def build(mat: Material) -> CaseList:
     ) -> bytes:
         raw = content if isinstance(content, bytes) else _cbor.encode(content)
         alg = int((signer.signer if signer else used.signer()).alg)
-        protected: dict[int, Any] = {CoseHeader.ALG: alg, CoseHeader.KID: signer.kid if signer else used.kid}
+        protected: dict[int, Any] = {
+            CoseHeader.ALG: alg,
+            CoseHeader.KID: signer.kid if signer else used.kid,
+        }
         if typ is not None:
             protected[CoseHeader.TYP] = typ
         return sign1(signer.signer if signer else used.signer(), raw, protected=protected).data
@@ -138,38 +141,92 @@ def build(mat: Material) -> CaseList:
         )
 
     # --- Status List Tokens ------------------------------------------------------------
-    add_list("list-valid", "2-bit list of 16 entries: 0 VALID, 1 INVALID, 2 SUSPENDED, 3 the "
-             "application-specific value 3", good, None)  # fmt: skip
+    add_list(
+        "list-valid",
+        "2-bit list of 16 entries: 0 VALID, 1 INVALID, 2 SUSPENDED, 3 the "
+        "application-specific value 3",
+        good,
+        None,
+    )
     one_bit = [0, 1, 0, 0, 1, 0, 0, 1]
-    add_list("list-1-bit", "1-bit list of 8 entries",
-             token(claims(status_list={"bits": 1, "lst": deflate_zlib(_list_bytes(one_bit, 1))})),
-             None, fields={"uri": URI, "iat": _LIST_IAT, "exp": _LIST_EXP, "ttl": _LIST_TTL,
-                           "bits": 1, "size": 8, "values": one_bit})  # fmt: skip
-    bare = {"uri": URI, "iat": _LIST_IAT, "exp": None, "ttl": None, "bits": 2, "size": 16,
-            "values": values}  # fmt: skip
-    add_list("list-no-exp-no-ttl", "neither exp(4) nor ttl(65534)",
-             token(claims(exp=_DROP, ttl=_DROP)), None, fields=bare)  # fmt: skip
+    add_list(
+        "list-1-bit",
+        "1-bit list of 8 entries",
+        token(claims(status_list={"bits": 1, "lst": deflate_zlib(_list_bytes(one_bit, 1))})),
+        None,
+        fields={
+            "uri": URI,
+            "iat": _LIST_IAT,
+            "exp": _LIST_EXP,
+            "ttl": _LIST_TTL,
+            "bits": 1,
+            "size": 8,
+            "values": one_bit,
+        },
+    )
+    bare = {
+        "uri": URI,
+        "iat": _LIST_IAT,
+        "exp": None,
+        "ttl": None,
+        "bits": 2,
+        "size": 16,
+        "values": values,
+    }
+    add_list(
+        "list-no-exp-no-ttl",
+        "neither exp(4) nor ttl(65534)",
+        token(claims(exp=_DROP, ttl=_DROP)),
+        None,
+        fields=bare,
+    )
     draft_order = (
         b"\xa5"
-        + _cbor.encode(CwtClaim.SUB) + _cbor.encode(URI)
-        + _cbor.encode(CwtClaim.IAT) + _cbor.encode(_LIST_IAT)
-        + _cbor.encode(CwtClaim.EXP) + _cbor.encode(_LIST_EXP)
-        + _cbor.encode(CwtClaim.TTL) + _cbor.encode(_LIST_TTL)
+        + _cbor.encode(CwtClaim.SUB)
+        + _cbor.encode(URI)
+        + _cbor.encode(CwtClaim.IAT)
+        + _cbor.encode(_LIST_IAT)
+        + _cbor.encode(CwtClaim.EXP)
+        + _cbor.encode(_LIST_EXP)
+        + _cbor.encode(CwtClaim.TTL)
+        + _cbor.encode(_LIST_TTL)
         + _cbor.encode(CwtClaim.STATUS_LIST)
-        + b"\xa2" + _cbor.encode("bits") + _cbor.encode(2) + _cbor.encode("lst") + _cbor.encode(lst)
-    )  # fmt: skip
-    add_list("list-claims-draft-order", "claims in the draft's example order (2, 6, 4, 65534, "
-             "65533; bits before lst): the claims map need not be deterministic",
-             token(draft_order), None)  # fmt: skip
-    add_list("list-aggregation-uri", "with an aggregation_uri",
-             token(claims(status_list={"bits": 2, "lst": lst,
-                                       "aggregation_uri": "https://status.example.fr/all"})),
-             None)  # fmt: skip
+        + b"\xa2"
+        + _cbor.encode("bits")
+        + _cbor.encode(2)
+        + _cbor.encode("lst")
+        + _cbor.encode(lst)
+    )
+    add_list(
+        "list-claims-draft-order",
+        "claims in the draft's example order (2, 6, 4, 65534, "
+        "65533; bits before lst): the claims map need not be deterministic",
+        token(draft_order),
+        None,
+    )
+    add_list(
+        "list-aggregation-uri",
+        "with an aggregation_uri",
+        token(
+            claims(
+                status_list={
+                    "bits": 2,
+                    "lst": lst,
+                    "aggregation_uri": "https://status.example.fr/all",
+                }
+            )
+        ),
+        None,
+    )
     raw = RawIssuer.of(mat, "raw-es256")
-    add_list("list-signer-credentials-only",
-             "signed by a key trusted for credentials, not for status lists",
-             token(claims(), signer=raw), "trust.usage_not_allowed",
-             trust=raw.trust(usages=["credential"]), keys=raw.keys())  # fmt: skip
+    add_list(
+        "list-signer-credentials-only",
+        "signed by a key trusted for credentials, not for status lists",
+        token(claims(), signer=raw),
+        "trust.usage_not_allowed",
+        trust=raw.trust(usages=["credential"]),
+        keys=raw.keys(),
+    )
     for case_id, description, data, code, at in (
         ("list-typ-missing", "no typ(16)", token(claims(), typ=None), "status.list_invalid",
          SHOWN_AT),
@@ -209,8 +266,13 @@ def build(mat: Material) -> CaseList:
                            + _cbor.encode(claims())[1:]), "cbor.duplicate_key", SHOWN_AT),
     ):  # fmt: skip
         add_list(case_id, description, data, code, at=at)
-    add_list("list-other-uri", "sub(2) is another list than the one referenced",
-             good, "status.list_invalid", expected_uri="https://status.example.fr/lists/2")  # fmt: skip
+    add_list(
+        "list-other-uri",
+        "sub(2) is another list than the one referenced",
+        good,
+        "status.list_invalid",
+        expected_uri="https://status.example.fr/lists/2",
+    )
 
     # --- the status step of verification -------------------------------------------------
     def add_cred(
@@ -259,29 +321,82 @@ def build(mat: Material) -> CaseList:
     add_cred("check-valid", "entry 0 is VALID", 0, None, status="valid")
     add_cred("check-revoked", "entry 1 is INVALID", 1, "status.revoked")
     add_cred("check-suspended", "entry 2 is SUSPENDED", 2, "status.suspended")
-    add_cred("check-value-3", "entry 3 holds 3, which has no meaning here", 3, "status.undetermined")
-    add_cred("check-value-3-accepted", 'entry 3 under the "accept" policy: verified, undetermined', 3,
-             None, on_undetermined="accept", status="undetermined")  # fmt: skip
-    add_cred("check-index-out-of-range", "index 16 in a list of 16 entries", 16,
-             "status.index_out_of_range")  # fmt: skip
-    add_cred("check-index-out-of-range-accept", 'index 16 under the "accept" policy: still refused',
-             16, "status.index_out_of_range", on_undetermined="accept")  # fmt: skip
+    add_cred(
+        "check-value-3", "entry 3 holds 3, which has no meaning here", 3, "status.undetermined"
+    )
+    add_cred(
+        "check-value-3-accepted",
+        'entry 3 under the "accept" policy: verified, undetermined',
+        3,
+        None,
+        on_undetermined="accept",
+        status="undetermined",
+    )
+    add_cred(
+        "check-index-out-of-range",
+        "index 16 in a list of 16 entries",
+        16,
+        "status.index_out_of_range",
+    )
+    add_cred(
+        "check-index-out-of-range-accept",
+        'index 16 under the "accept" policy: still refused',
+        16,
+        "status.index_out_of_range",
+        on_undetermined="accept",
+    )
     add_cred("check-no-list", "no list published at the URI", 0, "status.undetermined", lists={})
-    add_cred("check-no-list-accepted", 'no list published, "accept" policy', 0, None, lists={},
-             on_undetermined="accept", status="undetermined")  # fmt: skip
-    add_cred("check-list-expired", "the only list has expired", 0, "status.undetermined",
-             at=_LIST_EXP + 10)  # fmt: skip
-    add_cred("check-list-bad-signature", "the only list does not verify", 0, "status.undetermined",
-             lists={URI: _flip_last(good)})  # fmt: skip
-    add_cred("check-list-for-other-uri", "the list published at the URI names another URI", 0,
-             "status.undetermined",
-             lists={URI: token(claims(sub="https://status.example.fr/lists/2"))})  # fmt: skip
-    add_cred("check-no-reference", "a credential without status(65535) under a status checker",
-             None, "status.undetermined")  # fmt: skip
-    add_cred("check-no-reference-accept", "no status(65535), \"accept\" policy: refused whatever the "
-             "policy", None, "status.undetermined", on_undetermined="accept")  # fmt: skip
-    add_cred("check-revoked-and-expired", "a revoked credential that has also expired: validity "
-             "comes first", 1, "validity.expired", exp=SHOWN_AT - 86_400)  # fmt: skip
+    add_cred(
+        "check-no-list-accepted",
+        'no list published, "accept" policy',
+        0,
+        None,
+        lists={},
+        on_undetermined="accept",
+        status="undetermined",
+    )
+    add_cred(
+        "check-list-expired",
+        "the only list has expired",
+        0,
+        "status.undetermined",
+        at=_LIST_EXP + 10,
+    )
+    add_cred(
+        "check-list-bad-signature",
+        "the only list does not verify",
+        0,
+        "status.undetermined",
+        lists={URI: _flip_last(good)},
+    )
+    add_cred(
+        "check-list-for-other-uri",
+        "the list published at the URI names another URI",
+        0,
+        "status.undetermined",
+        lists={URI: token(claims(sub="https://status.example.fr/lists/2"))},
+    )
+    add_cred(
+        "check-no-reference",
+        "a credential without status(65535) under a status checker",
+        None,
+        "status.undetermined",
+    )
+    add_cred(
+        "check-no-reference-accept",
+        'no status(65535) under the "accept" policy: verified, status undetermined',
+        None,
+        None,
+        on_undetermined="accept",
+        status="undetermined",
+    )
+    add_cred(
+        "check-revoked-and-expired",
+        "a revoked credential that has also expired: validity comes first",
+        1,
+        "validity.expired",
+        exp=SHOWN_AT - 86_400,
+    )
     return cases
 
 

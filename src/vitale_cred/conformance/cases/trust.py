@@ -56,6 +56,7 @@ def build(mat: Material) -> CaseList:
         kid: bytes | None = None,
         keys: dict[str, Any] | None = None,
         at: int = SHOWN_AT,
+        producer: bool = True,
     ) -> None:
         data = signed.data if isinstance(signed, Signed) else signed
         if code is None:
@@ -80,109 +81,237 @@ def build(mat: Material) -> CaseList:
             policy=policy_json(),
             keys={**(keys or {}), **device_keys(mat.device)},
             intermediate=intermediate,
-            cddl=[("input.credential", "credential")] if code is None else [],
+            cddl=[("input.credential", "credential")] if code is None and producer else [],
         )
 
     # --- valid -------------------------------------------------------------------------
     for name in ("es256", "es384", "eddsa"):
         pki = mat.pki[name]
-        add(f"x5chain-{name}", _RESOLVE,
+        add(
+            f"x5chain-{name}",
+            _RESOLVE,
             f"full form: the {pki.alg.name} issuer certificate in x5chain(33), the verifier "
-            "trusts the root only", issue(pki, claims, full=True), None,
-            pki_trust(pki, registered=False), kid=pki.kid, keys=pki_keys(pki))  # fmt: skip
-        add(f"registered-{name}", _RESOLVE,
+            "trusts the root only",
+            issue(pki, claims, full=True),
+            None,
+            pki_trust(pki, registered=False),
+            kid=pki.kid,
+            keys=pki_keys(pki),
+        )
+        add(
+            f"registered-{name}",
+            _RESOLVE,
             f"compact form: kid(4) names a registered {pki.alg.name} issuer certificate",
-            issue(pki, claims), None, pki_trust(pki), kid=pki.kid, keys=pki_keys(pki))  # fmt: skip
+            issue(pki, claims),
+            None,
+            pki_trust(pki),
+            kid=pki.kid,
+            keys=pki_keys(pki),
+        )
     chained = mat.pki["es256-intermediate"]
-    add("x5chain-intermediate", _PATH,
+    add(
+        "x5chain-intermediate",
+        _PATH,
         "x5chain(33) = [issuer, intermediate CA], the verifier trusts the root only",
-        issue(chained, claims, full=True), None, pki_trust(chained, registered=False),
-        kid=chained.kid, keys=pki_keys(chained))  # fmt: skip
-    add("registered-intermediate", _PATH,
+        issue(chained, claims, full=True),
+        None,
+        pki_trust(chained, registered=False),
+        kid=chained.kid,
+        keys=pki_keys(chained),
+    )
+    add(
+        "registered-intermediate",
+        _PATH,
         "compact form: the issuer certificate registered with its intermediate CA",
-        issue(chained, claims), None, pki_trust(chained), kid=chained.kid,
-        keys=pki_keys(chained))  # fmt: skip
+        issue(chained, claims),
+        None,
+        pki_trust(chained),
+        kid=chained.kid,
+        keys=pki_keys(chained),
+    )
     es256 = mat.pki["es256"]
     one = issue(es256, claims, unprotected={CoseHeader.X5CHAIN: [der(es256.issuer)]})
-    add("x5chain-array-of-one", "encoding.md#6",
-        "x5chain(33) as an array holding one certificate: receivers accept it", one, None,
-        pki_trust(es256, registered=False), kid=es256.kid, keys=pki_keys(es256))  # fmt: skip
+    add(
+        "x5chain-array-of-one",
+        "encoding.md#6",
+        "x5chain(33) as an array holding one certificate: receivers accept it",
+        one,
+        None,
+        pki_trust(es256, registered=False),
+        kid=es256.kid,
+        keys=pki_keys(es256),
+        producer=False,
+    )
     for name in ("raw-es256", "raw-es384", "raw-eddsa"):
         raw = RawIssuer.of(mat, name)
-        add(name, _RESOLVE, f"a raw {raw.key.default_alg().name} key registered under its kid",
-            raw.issue(claims), None, raw.trust(), kid=raw.kid, keys=raw.keys())  # fmt: skip
+        add(
+            name,
+            _RESOLVE,
+            f"a raw {raw.key.default_alg().name} key registered under its kid",
+            raw.issue(claims),
+            None,
+            raw.trust(),
+            kid=raw.kid,
+            keys=raw.keys(),
+        )
     raw = RawIssuer.of(mat, "raw-es256")
     window = raw.trust(not_before=SHOWN_AT - 1, not_after=SHOWN_AT)
-    add("raw-key-window", _RESOLVE, "a raw key whose window ends at the verification instant",
-        raw.issue(claims), None, window, kid=raw.kid, keys=raw.keys())  # fmt: skip
+    add(
+        "raw-key-window",
+        _RESOLVE,
+        "a raw key whose window ends at the verification instant",
+        raw.issue(claims),
+        None,
+        window,
+        kid=raw.kid,
+        keys=raw.keys(),
+    )
     only_credentials = raw.trust(usages=["credential"])
-    add("raw-key-credential-usage", _RESOLVE, "a raw key trusted for credentials only",
-        raw.issue(claims), None, only_credentials, kid=raw.kid, keys=raw.keys())  # fmt: skip
+    add(
+        "raw-key-credential-usage",
+        _RESOLVE,
+        "a raw key trusted for credentials only",
+        raw.issue(claims),
+        None,
+        only_credentials,
+        kid=raw.kid,
+        keys=raw.keys(),
+    )
     shadow = trust_json(
         roots=[es256.root],
         certificates=[(es256.issuer, [])],
         keys=[RawKey(es256.kid, raw.key)],
     )
-    add("raw-key-before-certificate", _RESOLVE,
+    add(
+        "raw-key-before-certificate",
+        _RESOLVE,
         "a raw key and a registered certificate share a kid: the raw key is used",
-        raw.issue(claims, kid=es256.kid), None, shadow, kid=es256.kid,
-        keys=raw.keys())  # fmt: skip
+        raw.issue(claims, kid=es256.kid),
+        None,
+        shadow,
+        kid=es256.kid,
+        keys=raw.keys(),
+    )
 
     # --- unknown issuer ------------------------------------------------------------------
-    add("unknown-kid", _RESOLVE, "kid(4) names no trusted key or certificate",
-        issue(es256, claims, kid=b"unknown!"), "trust.unknown_issuer", pki_trust(es256),
-        keys=pki_keys(es256))  # fmt: skip
-    add("no-kid-no-x5chain", _RESOLVE, "neither kid(4) nor x5chain(33)",
-        issue(es256, claims, protected={1: -7}), "trust.unknown_issuer", pki_trust(es256),
-        keys=pki_keys(es256))  # fmt: skip
-    add("x5chain-without-roots", _RESOLVE,
+    add(
+        "unknown-kid",
+        _RESOLVE,
+        "kid(4) names no trusted key or certificate",
+        issue(es256, claims, kid=b"unknown!"),
+        "trust.unknown_issuer",
+        pki_trust(es256),
+        keys=pki_keys(es256),
+    )
+    add(
+        "no-kid-no-x5chain",
+        _RESOLVE,
+        "neither kid(4) nor x5chain(33)",
+        issue(es256, claims, protected={1: -7}),
+        "trust.unknown_issuer",
+        pki_trust(es256),
+        keys=pki_keys(es256),
+    )
+    add(
+        "x5chain-without-roots",
+        _RESOLVE,
         "x5chain(33) given to a verifier that trusts raw keys only",
-        issue(es256, claims, full=True), "trust.unknown_issuer", raw.trust(),
-        keys=pki_keys(es256))  # fmt: skip
+        issue(es256, claims, full=True),
+        "trust.unknown_issuer",
+        raw.trust(),
+        keys=pki_keys(es256),
+    )
 
     # --- path validation -------------------------------------------------------------------
     stranger = mat.untrusted_issuer()
-    add("untrusted-root", _PATH, "an issuer certificate under a root the verifier does not trust",
-        issue(stranger, claims, full=True), "trust.chain_invalid",
-        pki_trust(es256, registered=False), keys=pki_keys(stranger))  # fmt: skip
+    add(
+        "untrusted-root",
+        _PATH,
+        "an issuer certificate under a root the verifier does not trust",
+        issue(stranger, claims, full=True),
+        "trust.chain_invalid",
+        pki_trust(es256, registered=False),
+        keys=pki_keys(stranger),
+    )
     registered_stranger = trust_json(roots=[es256.root], certificates=[(stranger.issuer, [])])
-    add("registered-untrusted-root", _PATH,
+    add(
+        "registered-untrusted-root",
+        _PATH,
         "a registered issuer certificate whose root is not trusted",
-        issue(stranger, claims), "trust.chain_invalid", registered_stranger,
-        keys=pki_keys(stranger))  # fmt: skip
-    expired = mat.variant_issuer("ES256 issuer, expired", 0x1201,
-                                 not_before=_utc(2025, 1, 1), not_after=_utc(2026, 6, 1))  # fmt: skip
-    add("issuer-certificate-expired", _PATH,
+        issue(stranger, claims),
+        "trust.chain_invalid",
+        registered_stranger,
+        keys=pki_keys(stranger),
+    )
+    expired = mat.variant_issuer(
+        "ES256 issuer, expired", 0x1201, not_before=_utc(2025, 1, 1), not_after=_utc(2026, 6, 1)
+    )
+    add(
+        "issuer-certificate-expired",
+        _PATH,
         "the issuer certificate expired before the verification instant",
-        issue(expired, claims, full=True), "trust.chain_invalid",
-        pki_trust(es256, registered=False), keys=pki_keys(expired))  # fmt: skip
-    future = mat.variant_issuer("ES256 issuer, not yet valid", 0x1202,
-                                not_before=_utc(2027, 1, 1), not_after=_utc(2029, 1, 1))  # fmt: skip
-    add("issuer-certificate-not-yet-valid", _PATH,
+        issue(expired, claims, full=True),
+        "trust.chain_invalid",
+        pki_trust(es256, registered=False),
+        keys=pki_keys(expired),
+    )
+    future = mat.variant_issuer(
+        "ES256 issuer, not yet valid",
+        0x1202,
+        not_before=_utc(2027, 1, 1),
+        not_after=_utc(2029, 1, 1),
+    )
+    add(
+        "issuer-certificate-not-yet-valid",
+        _PATH,
         "the issuer certificate starts after the verification instant",
-        issue(future, claims, full=True), "trust.chain_invalid",
-        pki_trust(es256, registered=False), keys=pki_keys(future))  # fmt: skip
-    add("intermediate-missing", _PATH,
+        issue(future, claims, full=True),
+        "trust.chain_invalid",
+        pki_trust(es256, registered=False),
+        keys=pki_keys(future),
+    )
+    add(
+        "intermediate-missing",
+        _PATH,
         "an issuer under an intermediate CA, sent without the intermediate",
         issue(chained, claims, unprotected={CoseHeader.X5CHAIN: der(chained.issuer)}),
-        "trust.chain_invalid", pki_trust(chained, registered=False),
-        keys=pki_keys(chained))  # fmt: skip
+        "trust.chain_invalid",
+        pki_trust(chained, registered=False),
+        keys=pki_keys(chained),
+    )
     four = [der(es256.issuer), der(chained.intermediates[0]), der(es256.root), der(es256.root)]
-    add("x5chain-4-certificates", _RESOLVE, "x5chain(33) of four certificates (3 at most)",
-        issue(es256, claims, unprotected={CoseHeader.X5CHAIN: four}), "trust.chain_invalid",
-        pki_trust(es256, registered=False), keys=pki_keys(es256))  # fmt: skip
-    add("x5chain-garbage", _PATH, "x5chain(33) holds bytes that are not a certificate",
+    add(
+        "x5chain-4-certificates",
+        _RESOLVE,
+        "x5chain(33) of four certificates (3 at most)",
+        issue(es256, claims, unprotected={CoseHeader.X5CHAIN: four}),
+        "trust.chain_invalid",
+        pki_trust(es256, registered=False),
+        keys=pki_keys(es256),
+    )
+    add(
+        "x5chain-garbage",
+        _PATH,
+        "x5chain(33) holds bytes that are not a certificate",
         issue(es256, claims, unprotected={CoseHeader.X5CHAIN: b"\x30\x03\x02\x01\x00"}),
-        "trust.chain_invalid", pki_trust(es256, registered=False),
-        keys=pki_keys(es256))  # fmt: skip
+        "trust.chain_invalid",
+        pki_trust(es256, registered=False),
+        keys=pki_keys(es256),
+    )
     for case_id, description, value in (
         ("x5chain-empty-array", "x5chain(33) is an empty array", []),
         ("x5chain-integer", "x5chain(33) is an integer", 1),
         ("x5chain-array-of-text", "x5chain(33) is an array of text", ["MIIB"]),
     ):
-        add(case_id, _RESOLVE, description,
-            issue(es256, claims, unprotected={CoseHeader.X5CHAIN: value}), "trust.failed",
-            pki_trust(es256, registered=False), keys=pki_keys(es256))  # fmt: skip
+        add(
+            case_id,
+            _RESOLVE,
+            description,
+            issue(es256, claims, unprotected={CoseHeader.X5CHAIN: value}),
+            "trust.chain_invalid",
+            pki_trust(es256, registered=False),
+            keys=pki_keys(es256),
+        )
 
     # --- issuer certificate profile ----------------------------------------------------------
     for case_id, description, variant in (
@@ -195,40 +324,156 @@ def build(mat: Material) -> CaseList:
          mat.variant_issuer("ES256 issuer, keyUsage not critical", 0x1205,
                             key_usage_critical=False)),
     ):  # fmt: skip
-        add(case_id, _PROFILE, description, issue(variant, claims, full=True),
-            "trust.certificate_profile", pki_trust(es256, registered=False),
-            keys=pki_keys(variant))  # fmt: skip
+        add(
+            case_id,
+            _PROFILE,
+            description,
+            issue(variant, claims, full=True),
+            "trust.certificate_profile",
+            pki_trust(es256, registered=False),
+            keys=pki_keys(variant),
+        )
     root_as_issuer = Pki(es256.alg, es256.root_key, es256.root, es256.root_key, es256.root)
-    add("profile-root-as-issuer", _PROFILE, "the root certificate itself in x5chain(33)",
-        issue(root_as_issuer, claims, full=True), "trust.certificate_profile",
-        pki_trust(es256, registered=False), keys=pki_keys(root_as_issuer))  # fmt: skip
+    add(
+        "profile-root-as-issuer",
+        _PROFILE,
+        "the root certificate itself in x5chain(33)",
+        issue(root_as_issuer, claims, full=True),
+        "trust.certificate_profile",
+        pki_trust(es256, registered=False),
+        keys=pki_keys(root_as_issuer),
+    )
+
+    # --- withdrawn keys (trust.md section 7) and raw-key precedence -----------------------
+    withdrawal = "trust.md#7"
+    add(
+        "withdrawn-raw-key",
+        withdrawal,
+        "kid(4) names a raw key that was withdrawn",
+        raw.issue(claims),
+        "trust.key_withdrawn",
+        trust_json(keys=[RawKey(raw.kid, raw.key)], withdrawn=[raw.kid]),
+        keys=raw.keys(),
+    )
+    add(
+        "withdrawn-registered",
+        withdrawal,
+        "kid(4) names a registered issuer certificate that was withdrawn",
+        issue(es256, claims),
+        "trust.key_withdrawn",
+        trust_json(roots=[es256.root], certificates=[(es256.issuer, [])], withdrawn=[es256.kid]),
+        keys=pki_keys(es256),
+    )
+    add(
+        "withdrawn-full-form",
+        withdrawal,
+        "a withdrawn kid(4) with its still-valid certificate in x5chain(33)",
+        issue(es256, claims, full=True),
+        "trust.key_withdrawn",
+        trust_json(roots=[es256.root], withdrawn=[es256.kid]),
+        keys=pki_keys(es256),
+    )
+    add(
+        "withdrawn-x5chain-without-kid",
+        withdrawal,
+        "no kid(4), and x5chain(33) carries the certificate of a withdrawn kid",
+        issue(es256, claims, full=True, protected={1: -7}),
+        "trust.key_withdrawn",
+        trust_json(roots=[es256.root], withdrawn=[es256.kid]),
+        keys=pki_keys(es256),
+    )
+    add(
+        "withdrawn-other-kid",
+        withdrawal,
+        "another kid was withdrawn: no effect",
+        issue(es256, claims),
+        None,
+        trust_json(
+            roots=[es256.root], certificates=[(es256.issuer, [])], withdrawn=[mat.pki["es384"].kid]
+        ),
+        kid=es256.kid,
+        keys=pki_keys(es256),
+    )
+    add(
+        "raw-key-ignores-x5chain",
+        _RESOLVE,
+        "kid(4) names a raw key: the x5chain(33) the message also carries (here a "
+        "certificate under an untrusted root) is not consulted",
+        raw.issue(claims, unprotected={CoseHeader.X5CHAIN: der(stranger.issuer)}),
+        None,
+        trust_json(roots=[es256.root], keys=[RawKey(raw.kid, raw.key)]),
+        kid=raw.kid,
+        keys=raw.keys(),
+        producer=False,
+    )
 
     # --- kid, usage, window, algorithms --------------------------------------------------------
-    add("kid-mismatch", _RESOLVE, "kid(4) is not the kid of the x5chain(33) certificate",
-        issue(es256, claims, full=True, kid=mat.pki["es384"].kid), "trust.kid_mismatch",
-        pki_trust(es256, registered=False), keys=pki_keys(es256))  # fmt: skip
-    add("usage-status-list-only", _RESOLVE, "a raw key trusted for status lists only",
-        raw.issue(claims), "trust.usage_not_allowed", raw.trust(usages=["status_list"]),
-        keys=raw.keys())  # fmt: skip
-    add("usage-trust-list-only", _RESOLVE, "a raw key trusted for trust lists only",
-        raw.issue(claims), "trust.usage_not_allowed", raw.trust(usages=["trust_list"]),
-        keys=raw.keys())  # fmt: skip
-    add("key-window-ended", _RESOLVE, "a raw key whose window ended 1 s before",
-        raw.issue(claims), "trust.key_not_valid", raw.trust(not_after=SHOWN_AT - 1),
-        keys=raw.keys())  # fmt: skip
-    add("key-window-not-started", _RESOLVE, "a raw key whose window starts 1 s after",
-        raw.issue(claims), "trust.key_not_valid", raw.trust(not_before=SHOWN_AT + 1),
-        keys=raw.keys())  # fmt: skip
+    add(
+        "kid-mismatch",
+        _RESOLVE,
+        "kid(4) is not the kid of the x5chain(33) certificate",
+        issue(es256, claims, full=True, kid=mat.pki["es384"].kid),
+        "trust.kid_mismatch",
+        pki_trust(es256, registered=False),
+        keys=pki_keys(es256),
+    )
+    add(
+        "usage-status-list-only",
+        _RESOLVE,
+        "a raw key trusted for status lists only",
+        raw.issue(claims),
+        "trust.usage_not_allowed",
+        raw.trust(usages=["status_list"]),
+        keys=raw.keys(),
+    )
+    add(
+        "usage-trust-list-only",
+        _RESOLVE,
+        "a raw key trusted for trust lists only",
+        raw.issue(claims),
+        "trust.usage_not_allowed",
+        raw.trust(usages=["trust_list"]),
+        keys=raw.keys(),
+    )
+    add(
+        "key-window-ended",
+        _RESOLVE,
+        "a raw key whose window ended 1 s before",
+        raw.issue(claims),
+        "trust.key_not_valid",
+        raw.trust(not_after=SHOWN_AT - 1),
+        keys=raw.keys(),
+    )
+    add(
+        "key-window-not-started",
+        _RESOLVE,
+        "a raw key whose window starts 1 s after",
+        raw.issue(claims),
+        "trust.key_not_valid",
+        raw.trust(not_before=SHOWN_AT + 1),
+        keys=raw.keys(),
+    )
     raw384 = RawIssuer.of(mat, "raw-es384")
     narrow = trust_json(keys=[RawKey(raw384.kid, raw384.key)], allowed_algs=[-7])
-    add("alg-not-allowed-raw", "trust.md#6",
+    add(
+        "alg-not-allowed-raw",
+        "trust.md#6",
         "an ES384 raw key in a trust store that allows ES256 only",
-        raw384.issue(claims), "cose.alg_not_allowed", narrow, keys=raw384.keys())  # fmt: skip
+        raw384.issue(claims),
+        "cose.alg_not_allowed",
+        narrow,
+        keys=raw384.keys(),
+    )
     eddsa = mat.pki["eddsa"]
-    add("alg-not-allowed-x5chain", "trust.md#6",
+    add(
+        "alg-not-allowed-x5chain",
+        "trust.md#6",
         "an Ed25519 issuer certificate in a trust store that allows ES256 only",
-        issue(eddsa, claims, full=True), "cose.alg_not_allowed",
-        pki_trust(eddsa, registered=False, allowed_algs=[-7]), keys=pki_keys(eddsa))  # fmt: skip
+        issue(eddsa, claims, full=True),
+        "cose.alg_not_allowed",
+        pki_trust(eddsa, registered=False, allowed_algs=[-7]),
+        keys=pki_keys(eddsa),
+    )
     return cases
 
 

@@ -81,7 +81,10 @@ def build(mat: Material) -> CaseList:
         tagged: bool = True,
     ) -> bytes:
         raw = content if isinstance(content, bytes) else _cbor.encode(content)
-        protected: dict[int, Any] = {CoseHeader.ALG: int(signer.signer.alg), CoseHeader.KID: signer.kid}
+        protected: dict[int, Any] = {
+            CoseHeader.ALG: int(signer.signer.alg),
+            CoseHeader.KID: signer.kid,
+        }
         if typ is not None:
             protected[CoseHeader.TYP] = typ
         return sign1(signer.signer, raw, protected=protected, tagged=tagged).data
@@ -105,7 +108,10 @@ def build(mat: Material) -> CaseList:
                 {
                     "seq": seq,
                     "stale": is_stale,
-                    "kids": [h(k) for k in ([raw256.kid, es384.kid, raw_ed.kid] if kids is None else kids)],
+                    "kids": [
+                        h(k)
+                        for k in ([raw256.kid, es384.kid, raw_ed.kid] if kids is None else kids)
+                    ],
                 }
             )
         else:
@@ -129,46 +135,116 @@ def build(mat: Material) -> CaseList:
     list6 = signed(payload(6))
 
     # --- valid -------------------------------------------------------------------------
-    add("valid", _VERIFY,
+    add(
+        "valid",
+        _VERIFY,
         "three entries: an ES256 raw key, an ES384 issuer certificate, an Ed25519 raw key "
-        "with a window", [list5], None)  # fmt: skip
-    add("valid-ed25519-authority", _VERIFY, "signed by an Ed25519 trust-list authority",
-        [signed(payload(), signer=authority_ed)], None)  # fmt: skip
+        "with a window",
+        [list5],
+        None,
+    )
+    add(
+        "valid-ed25519-authority",
+        _VERIFY,
+        "signed by an Ed25519 trust-list authority",
+        [signed(payload(), signer=authority_ed)],
+        None,
+    )
     add("valid-newer", _ROTATION, "list 5 then list 6", [list5, list6], None, seq=6)
-    add("valid-same-list-again", _VERIFY, "the list in force received again", [list5, list5],
-        None)  # fmt: skip
-    add("valid-stale-accepted", _VERIFY,
+    add("valid-same-list-again", _VERIFY, "the list in force received again", [list5, list5], None)
+    add(
+        "valid-stale-accepted",
+        _VERIFY,
         "past next_update under a policy that accepts stale lists: used, flagged stale",
-        [list5], None, at=ISSUED_AT + 31 * _DAY, stale="accept_stale", is_stale=True)  # fmt: skip
-    add("valid-empty", _VERIFY, "no entry: every issuer withdrawn",
-        [signed(payload(7, {TrustListLabel.ENTRIES: []}))], None, seq=7, kids=[])  # fmt: skip
+        [list5],
+        None,
+        at=ISSUED_AT + 31 * _DAY,
+        stale="accept_stale",
+        is_stale=True,
+    )
+    add(
+        "valid-empty",
+        _VERIFY,
+        "no entry: every issuer withdrawn",
+        [signed(payload(7, {TrustListLabel.ENTRIES: []}))],
+        None,
+        seq=7,
+        kids=[],
+    )
 
     # --- rejections ---------------------------------------------------------------------
-    add("stale-rejected", _VERIFY, "1 s past next_update under the default policy", [list5],
-        "trust.list_expired", at=ISSUED_AT + 30 * _DAY + 1)  # fmt: skip
+    add(
+        "stale-rejected",
+        _VERIFY,
+        "1 s past next_update under the default policy",
+        [list5],
+        "trust.list_expired",
+        at=ISSUED_AT + 30 * _DAY + 1,
+    )
     add("rollback", _VERIFY, "list 6 then list 5", [list6, list5], "trust.list_rollback")
     other5 = signed(payload(5, {TrustListLabel.NEXT_UPDATE: ISSUED_AT + 31 * _DAY}))
-    add("same-seq-other-bytes", _VERIFY, "two different lists claiming seq 5", [list5, other5],
-        "trust.list_rollback")  # fmt: skip
-    add("typ-missing", _VERIFY, "no typ(16) in the protected header",
-        [signed(payload(), typ=None)], "trust.list_invalid")  # fmt: skip
-    add("typ-other", _VERIFY, 'typ(16) "application/cbor"',
-        [signed(payload(), typ="application/cbor")], "trust.list_invalid")  # fmt: skip
-    add("typ-status-list", _VERIFY, "a Status List Token's typ(16)",
-        [signed(payload(), typ="application/statuslist+cwt")], "trust.list_invalid")  # fmt: skip
+    add(
+        "same-seq-other-bytes",
+        _VERIFY,
+        "two different lists claiming seq 5",
+        [list5, other5],
+        "trust.list_rollback",
+    )
+    add(
+        "typ-missing",
+        _VERIFY,
+        "no typ(16) in the protected header",
+        [signed(payload(), typ=None)],
+        "trust.list_invalid",
+    )
+    add(
+        "typ-other",
+        _VERIFY,
+        'typ(16) "application/cbor"',
+        [signed(payload(), typ="application/cbor")],
+        "trust.list_invalid",
+    )
+    add(
+        "typ-status-list",
+        _VERIFY,
+        "a Status List Token's typ(16)",
+        [signed(payload(), typ="application/statuslist+cwt")],
+        "trust.list_invalid",
+    )
     unknown = trust_json(keys=[RawKey(authority_ed.kid, authority_ed.key, usages=["trust_list"])])
-    add("unknown-authority", _VERIFY, "signed by a key the reader does not know", [list5],
-        "trust.unknown_issuer", trust=unknown)  # fmt: skip
+    add(
+        "unknown-authority",
+        _VERIFY,
+        "signed by a key the reader does not know",
+        [list5],
+        "trust.unknown_issuer",
+        trust=unknown,
+    )
     wrong_usage = trust_json(keys=[RawKey(authority.kid, authority.key)])
-    add("authority-not-for-trust-lists", _VERIFY,
-        "signed by a key the reader trusts for credentials, not for trust lists", [list5],
-        "trust.usage_not_allowed", trust=wrong_usage)  # fmt: skip
+    add(
+        "authority-not-for-trust-lists",
+        _VERIFY,
+        "signed by a key the reader trusts for credentials, not for trust lists",
+        [list5],
+        "trust.usage_not_allowed",
+        trust=wrong_usage,
+    )
     tampered = bytearray(list5)
     tampered[-5] ^= 0x01
-    add("bad-signature", _VERIFY, "one bit of the signature flipped", [bytes(tampered)],
-        "cose.bad_signature")  # fmt: skip
-    add("untagged", _VERIFY, "the list without tag 18",
-        [signed(payload(), tagged=False)], "cose.malformed")  # fmt: skip
+    add(
+        "bad-signature",
+        _VERIFY,
+        "one bit of the signature flipped",
+        [bytes(tampered)],
+        "cose.bad_signature",
+    )
+    add(
+        "untagged",
+        _VERIFY,
+        "the list without tag 18",
+        [signed(payload(), tagged=False)],
+        "cose.malformed",
+    )
 
     def entry_case(case_id: str, description: str, entry: dict[int, Any], code: str) -> None:
         content = payload()
@@ -177,39 +253,82 @@ def build(mat: Material) -> CaseList:
 
     base = entries()[0]
     second = {**base, TrustEntryLabel.KID: b"second"}
-    entry_case("entry-key-and-certificate", "an entry with both key(2) and certificate(3)",
-               {**second, TrustEntryLabel.CERTIFICATE: der(es384.issuer)},
-               "trust.list_invalid")  # fmt: skip
-    entry_case("entry-no-key", "an entry with neither key(2) nor certificate(3)",
-               {k: v for k, v in second.items() if k != TrustEntryLabel.KEY},
-               "trust.list_invalid")  # fmt: skip
-    entry_case("entry-usage-4", "usage 4, which lists have no code for",
-               {**second, TrustEntryLabel.USAGES: [4]}, "trust.list_invalid")  # fmt: skip
-    entry_case("entry-alg-es512", "algs [ES512]", {**second, TrustEntryLabel.ALGS: [-36]},
-               "trust.list_invalid")  # fmt: skip
-    entry_case("entry-alg-not-the-key", "algs [ES384] for a P-256 key",
-               {**second, TrustEntryLabel.ALGS: [-35]}, "trust.list_invalid")  # fmt: skip
+    entry_case(
+        "entry-key-and-certificate",
+        "an entry with both key(2) and certificate(3)",
+        {**second, TrustEntryLabel.CERTIFICATE: der(es384.issuer)},
+        "trust.list_invalid",
+    )
+    entry_case(
+        "entry-no-key",
+        "an entry with neither key(2) nor certificate(3)",
+        {k: v for k, v in second.items() if k != TrustEntryLabel.KEY},
+        "trust.list_invalid",
+    )
+    entry_case(
+        "entry-usage-4",
+        "usage 4, which lists have no code for",
+        {**second, TrustEntryLabel.USAGES: [4]},
+        "trust.list_invalid",
+    )
+    entry_case(
+        "entry-alg-es512",
+        "algs [ES512]",
+        {**second, TrustEntryLabel.ALGS: [-36]},
+        "trust.list_invalid",
+    )
+    entry_case(
+        "entry-alg-not-the-key",
+        "algs [ES384] for a P-256 key",
+        {**second, TrustEntryLabel.ALGS: [-35]},
+        "trust.list_invalid",
+    )
     entry_case("entry-unknown-label", "entry label 9", {**second, 9: 0}, "trust.list_invalid")
-    entry_case("entry-duplicate-kid", "two entries with the same kid", dict(base),
-               "trust.list_invalid")  # fmt: skip
-    entry_case("entry-empty-kid", "a zero-length kid", {**second, TrustEntryLabel.KID: b""},
-               "trust.list_invalid")  # fmt: skip
+    entry_case(
+        "entry-duplicate-kid", "two entries with the same kid", dict(base), "trust.list_invalid"
+    )
+    entry_case(
+        "entry-empty-kid",
+        "a zero-length kid",
+        {**second, TrustEntryLabel.KID: b""},
+        "trust.list_invalid",
+    )
     ca = mat.variant_issuer("ES256 issuer, CA (trust list)", 0x1301, ca=True, path_length=0)
-    entry_case("entry-certificate-profile", "a certificate entry that is a CA",
-               {TrustEntryLabel.KID: b"ca", TrustEntryLabel.CERTIFICATE: der(ca.issuer),
-                TrustEntryLabel.ALGS: [-7], TrustEntryLabel.USAGES: [1]},
-               "trust.certificate_profile")  # fmt: skip
-    add("next-update-before-issued", _VERIFY, "next_update(3) equal to issued_at(2)",
+    entry_case(
+        "entry-certificate-profile",
+        "a certificate entry that is a CA",
+        {
+            TrustEntryLabel.KID: b"ca",
+            TrustEntryLabel.CERTIFICATE: der(ca.issuer),
+            TrustEntryLabel.ALGS: [-7],
+            TrustEntryLabel.USAGES: [1],
+        },
+        "trust.certificate_profile",
+    )
+    add(
+        "next-update-before-issued",
+        _VERIFY,
+        "next_update(3) equal to issued_at(2)",
         [signed(payload(5, {TrustListLabel.NEXT_UPDATE: ISSUED_AT}))],
-        "trust.list_invalid")  # fmt: skip
-    add("missing-entries", _VERIFY, "no entries(4)",
+        "trust.list_invalid",
+    )
+    add(
+        "missing-entries",
+        _VERIFY,
+        "no entries(4)",
         [signed({k: v for k, v in payload().items() if k != TrustListLabel.ENTRIES})],
-        "trust.list_invalid")  # fmt: skip
+        "trust.list_invalid",
+    )
     add("seq-negative", _VERIFY, "seq(1) -1", [signed(payload(-1))], "trust.list_invalid")
     good = _cbor.encode(payload())
     reordered = good[:1] + _reorder_first_two(good[1:])
-    add("payload-non-deterministic", "encoding.md#2.3", "seq(1) and issued_at(2) swapped",
-        [signed(reordered)], "cbor.non_deterministic")  # fmt: skip
+    add(
+        "payload-non-deterministic",
+        "encoding.md#2.3",
+        "seq(1) and issued_at(2) swapped",
+        [signed(reordered)],
+        "cbor.non_deterministic",
+    )
     return cases
 
 
