@@ -85,7 +85,8 @@ WHERE: dict[str, str] = {
     "card.date_invalid": "Dates (data-model.md 4, encoding.md 3.3, 3.4): at issuance; V 5.",
     "binding.failed": "Root of the device-binding errors; never raised itself.",
     "binding.device_signature_invalid": "Device signature (verification.md 2): V 11.",
-    "binding.cnf_missing": "Claims decoding and loading the cnf device key (credential.md 3.4): V 5, V 8.",
+    "binding.cnf_missing": "Claims decoding and loading the cnf device key "
+    "(credential.md 3.4): V 5, V 8.",
     "presentation.invalid": "Root of the presentation errors; never raised itself.",
     "presentation.expired": "Token freshness (presentation.md 3.1): V 14.",
     "presentation.not_yet_valid": "Token freshness (presentation.md 3.1): V 13.",
