@@ -685,6 +685,22 @@ def cmd_nfc_read(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def cmd_vectors_generate(args: argparse.Namespace, out: TextIO) -> int:
+    from .conformance.generate import main_generate  # noqa: PLC0415 - keeps start-up light
+
+    print(f"generating conformance vectors into {args.dir}...", file=sys.stderr, flush=True)
+    code = main_generate(Path(args.dir))
+    files = sorted(p.name for p in Path(args.dir).glob("*.json"))
+    _emit(args, out, f"{len(files)} vector files written to {args.dir}", files=files)
+    return code
+
+
+def cmd_vectors_check(args: argparse.Namespace, out: TextIO) -> int:
+    from .conformance.runner import main_check  # noqa: PLC0415 - keeps start-up light
+
+    return main_check(Path(args.dir), args.adapter, out, args.json)
+
+
 def cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
     from .inspect import inspect_bytes  # noqa: PLC0415 - keeps start-up light
 
@@ -908,6 +924,26 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--at")
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_statement_verify)
+
+    p = add(
+        "vectors",
+        "generate the conformance vectors, or check an implementation against them",
+        "vitale-cred vectors check spec/vectors --adapter 'java -jar my-reader.jar'",
+    )
+    vec = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    q = vec.add_parser("generate", help="write the vectors (byte for byte reproducible)")
+    q.add_argument("dir")
+    q.add_argument("--json", action="store_true", help="print one JSON object")
+    q.set_defaults(func=cmd_vectors_generate)
+    q = vec.add_parser("check", help="run every vector; print a pass/fail table per area")
+    q.add_argument("dir")
+    q.add_argument(
+        "--adapter",
+        help="command of another implementation (one case JSON on "
+        "stdin, one result JSON on stdout); default: this library",
+    )
+    q.add_argument("--json", action="store_true")
+    q.set_defaults(func=cmd_vectors_check)
 
     p = add(
         "inspect",
