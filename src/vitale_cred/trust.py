@@ -94,7 +94,15 @@ class TrustedKey:
             raise KeyNotValidAtTime(f"key {self.kid.hex()} has expired")
 
 
-_CERTIFICATE_DEFECTS = (ValueError, TypeError, UnsupportedAlgorithm, x509.DuplicateExtension)
+# KeyError: cryptography before 50 raises it for name attributes of an unusual ASN.1
+# string type (a GeneralString), read lazily from a certificate that parsed.
+_CERTIFICATE_DEFECTS = (
+    ValueError,
+    TypeError,
+    KeyError,
+    UnsupportedAlgorithm,
+    x509.DuplicateExtension,
+)
 
 
 @dataclass(frozen=True, slots=True)
