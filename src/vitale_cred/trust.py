@@ -280,7 +280,7 @@ class TrustStore:
             raise UnknownIssuer("certificate given but no X.509 root is trusted")
         try:
             certs = [x509.load_der_x509_certificate(c) for c in der_chain]
-        except ValueError as exc:
+        except (ValueError, x509.InvalidVersion) as exc:
             raise CertificateChainError("x5chain(33) holds an unreadable certificate") from exc
         leaf, intermediates = certs[0], tuple(certs[1:])
         alg = check_issuer_profile(leaf)

@@ -162,7 +162,7 @@ class TrustListEntry:
         if self.certificate is not None:
             try:
                 cert = x509.load_der_x509_certificate(self.certificate)
-            except ValueError as exc:
+            except (ValueError, x509.InvalidVersion) as exc:
                 raise TrustListInvalid("entry certificate is unreadable") from exc
             alg = check_issuer_profile(cert)
             verifying = cose.VerifyingKey(cert.public_key(), alg)  # type: ignore[arg-type]

@@ -217,3 +217,20 @@ def test_issuer_certificate_dropped_from_the_trust_list_stays_out_when_carried(
     assert verifier.verify_credential(full)
     reader.update(keys.trust_list(2, keys.entry("new")), now=NOW)
     expect(UnknownIssuer, "trust.unknown_issuer", verifier.verify_credential, full)
+
+
+def test_trust_list_entry_whose_certificate_claims_version_4_is_refused(world: World) -> None:
+    der = world.material.issuer_certificate.public_bytes(Encoding.DER)
+    version = der.find(bytes.fromhex("a003020102"))
+    forged_der = der[: version + 4] + b"\x04" + der[version + 5 :]
+    keys = _keys()
+    entry = TrustListEntry(
+        kid=world.material.kid,
+        algs=frozenset({CoseAlg.ES256}),
+        usages=frozenset({Usage.CREDENTIAL}),
+        certificate=forged_der,
+    )
+    reader = TrustListReader(keys.authority())
+    expect(
+        TrustListInvalid, "trust.list_invalid", reader.update, keys.trust_list(5, entry), now=NOW
+    )

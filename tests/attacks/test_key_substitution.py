@@ -221,3 +221,13 @@ def test_x5chain_certificate_with_an_unparsable_subject_is_a_chain_error_not_a_c
     der[oid + 1 : oid + 3] = b"\x48\x86"
     forged = with_parts(world.bundle.credentials[0], unprotected={CoseHeader.X5CHAIN: bytes(der)})
     expect(CertificateChainError, "trust.chain_invalid", world.verifier().verify_credential, forged)
+
+
+def test_x5chain_certificate_claiming_x509_version_4_is_an_unreadable_chain(
+    world: World,
+) -> None:
+    der = world.material.issuer_certificate.public_bytes(DER)
+    version = der.find(bytes.fromhex("a003020102"))  # [0] EXPLICIT INTEGER 2 (v3)
+    forged_der = der[: version + 4] + b"\x04" + der[version + 5 :]
+    forged = with_parts(world.bundle.credentials[0], unprotected={CoseHeader.X5CHAIN: forged_der})
+    expect(CertificateChainError, "trust.chain_invalid", world.verifier().verify_credential, forged)
