@@ -67,6 +67,10 @@ class Tagged:
     value: Any
 
 
+# Smallest value that needs an argument of each width (shortest-form rule).
+_SHORTEST = {1: 24, 2: 0x100, 4: 0x1_0000}
+
+
 def decode(
     data: bytes,
     *,
@@ -216,6 +220,18 @@ def decode(
                 if initial < 0x18:
                     out[key] = initial
                     pos += 1
+                elif initial < 0x1B:
+                    # Unsigned integers with a 1-, 2- or 4-byte argument: times, day
+                    # numbers and dates fill the claims.
+                    width = 1 << (initial - 0x18)
+                    stop = pos + 1 + width
+                    if stop > end:
+                        raise CborLengthExceedsInput(f"head at offset {pos} runs past the input")
+                    number = int.from_bytes(data[pos + 1 : stop], "big")
+                    if deterministic and number < _SHORTEST[width]:
+                        raise CborNonDeterministic(f"head at offset {pos} is not in shortest form")
+                    out[key] = number
+                    pos = stop
                 elif 0x60 <= initial < 0x78:
                     stop = pos + initial - 0x5F
                     if stop > end:

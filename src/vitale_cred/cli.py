@@ -701,6 +701,15 @@ def cmd_vectors_check(args: argparse.Namespace, out: TextIO) -> int:
     return main_check(Path(args.dir), args.adapter, out, args.json)
 
 
+def cmd_bench(args: argparse.Namespace, out: TextIO) -> int:
+    from .bench import main as bench_main  # noqa: PLC0415 - keeps start-up light
+
+    argv = ["--quick"] if args.quick else []
+    if args.json_file:
+        argv += ["--json", args.json_file]
+    return bench_main(argv)
+
+
 def cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
     from .inspect import inspect_bytes  # noqa: PLC0415 - keeps start-up light
 
@@ -944,6 +953,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_vectors_check)
+
+    p = add(
+        "bench",
+        "measure verification speed against raw cryptography and peer libraries",
+        "vitale-cred bench --quick --json bench.json",
+    )
+    p.add_argument("--quick", action="store_true", help="smoke run, about 5 s")
+    p.add_argument("--json", dest="json_file", metavar="FILE", help="write the results here")
+    p.set_defaults(func=cmd_bench)
 
     p = add(
         "inspect",

@@ -485,13 +485,27 @@ def decode_sign1(
     return Sign1(protected_bytes, protected, unprotected, payload, signature, bytes(data))
 
 
+# Protected headers repeat across messages (one per issuer key, one for all devices):
+# their decoding is memoised by their exact bytes. Entries are small and few; the memo
+# is cleared when full rather than evicting one by one.
+_PROTECTED_MEMO: dict[tuple[bytes, bool], dict[Any, Any]] = {}
+_PROTECTED_MEMO_SIZE = 256
+
+
 def _decode_protected(protected_bytes: bytes, deterministic: bool) -> dict[Any, Any]:
     if not protected_bytes:
         return {}
+    key = (protected_bytes, deterministic)
+    cached = _PROTECTED_MEMO.get(key)
+    if cached is not None:
+        return dict(cached)
     protected = _cbor.decode(protected_bytes, max_depth=4, deterministic=deterministic)
     if not isinstance(protected, dict):
         raise CoseError("protected header must encode a map")
-    return protected
+    if len(_PROTECTED_MEMO) >= _PROTECTED_MEMO_SIZE:
+        _PROTECTED_MEMO.clear()
+    _PROTECTED_MEMO[key] = protected
+    return dict(protected)
 
 
 def _check_headers(protected: Mapping[Any, Any], unprotected: Mapping[Any, Any]) -> None:

@@ -115,9 +115,12 @@ class Nir:
             if body[5:7] != "20":
                 raise NirInvalid("wire NIR flags Corsica but its department is not 20")
             body = body[:5] + ("2A" if corsica == 1 else "2B") + body[7:]
-        # The constructor validates the body again; a wire NIR is checked once here
-        # so that its key can be computed.
-        return cls(f"{body}{nir_key(body):02d}")
+        _check_body(body)
+        # The key is computed from a checked body, so the value is valid by
+        # construction: skip the constructor's second check (verification hot path).
+        nir = object.__new__(cls)
+        object.__setattr__(nir, "value", f"{body}{97 - _numeric_body(body) % 97:02d}")
+        return nir
 
     def __str__(self) -> str:
         return self.value
