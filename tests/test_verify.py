@@ -222,50 +222,35 @@ def test_kid_that_does_not_name_the_x5chain_certificate_is_refused(world: World)
     expect(KidMismatch, "trust.kid_mismatch", world.verifier().verify_credential, forged)
 
 
-def test_issuer_certificate_without_digital_signature_usage_is_refused(world: World) -> None:
+def credential_from_certificate(world: World, name: str, **profile: object) -> bytes:
+    """A credential signed under an issuer certificate made with ``profile`` deviations."""
     material = world.material
     key = generate_private_key(CoseAlg.ES256)
     assert material.root_key is not None
     cert = make_issuer_certificate(
         key.public_key(),
-        "no-sign",
+        name,
         material.root_key,
         material.root_certificate,
         T0,
         T0 + dt.timedelta(days=30),
-        key_usage_sign=False,
-        serial=77,
+        **profile,  # type: ignore[arg-type]
     )
     issuer = Issuer(
         cose.SoftwareSigner(key), kid=kid_for_certificate(cert), clock=world.clock, x5chain=[cert]
     )
-    credential = issuer.sign_claims(claims_of(world.bundle.credentials[0]))
-    expect(
-        CertificateProfileError,
-        "trust.certificate_profile",
-        world.verifier().verify_credential,
-        credential,
-    )
+    return issuer.sign_claims(claims_of(world.bundle.credentials[0]))
 
 
-def test_issuer_certificate_that_is_a_ca_is_refused(world: World) -> None:
-    material = world.material
-    key = generate_private_key(CoseAlg.ES256)
-    assert material.root_key is not None
-    cert = make_issuer_certificate(
-        key.public_key(),
-        "ca",
-        material.root_key,
-        material.root_certificate,
-        T0,
-        T0 + dt.timedelta(days=30),
-        ca=True,
-        serial=78,
-    )
-    issuer = Issuer(
-        cose.SoftwareSigner(key), kid=kid_for_certificate(cert), clock=world.clock, x5chain=[cert]
-    )
-    credential = issuer.sign_claims(claims_of(world.bundle.credentials[0]))
+@pytest.mark.parametrize(
+    "profile",
+    [{"key_usage_sign": False, "serial": 77}, {"ca": True, "serial": 78}],
+    ids=["without-digital-signature-usage", "that-is-a-ca"],
+)
+def test_issuer_certificate_outside_the_profile_is_refused(
+    world: World, profile: dict[str, object]
+) -> None:
+    credential = credential_from_certificate(world, "off-profile", **profile)
     expect(
         CertificateProfileError,
         "trust.certificate_profile",

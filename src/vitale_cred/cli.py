@@ -324,9 +324,28 @@ def _trust(path: str) -> TrustStore:
         raise InvalidArgument(f"{path} is not a PEM certificate bundle") from exc
 
 
+def _report_verdict(
+    args: argparse.Namespace, out: TextIO, verify: Callable[[], VerifiedPresentation]
+) -> int:
+    """Run a verification; print the result, or with ``--json`` the refusal as JSON too."""
+    try:
+        result = verify()
+    except VitaleCredError as exc:
+        if args.json:
+            print(json.dumps({"valid": False, "code": exc.code, "message": exc.message}), file=out)
+            return EXIT_INVALID
+        raise
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False), file=out)
+    else:
+        print(_verify_result(result), file=out)
+    return EXIT_OK
+
+
 def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
     clock = _clock(args.at)
-    try:
+
+    def verify() -> VerifiedPresentation:
         if args.image:
             from . import qrimage  # noqa: PLC0415 - optional extra
 
@@ -338,17 +357,9 @@ def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
         trust = _reader_trust(args, clock)
         status = _status_checker(args.status_list, trust) if args.status_list else None
         verifier = Verifier(Policy(trust=trust, clock=clock, status=status))
-        result = verifier.verify_qr(text.strip())
-    except VitaleCredError as exc:
-        if args.json:
-            print(json.dumps({"valid": False, "code": exc.code, "message": exc.message}), file=out)
-            return EXIT_INVALID
-        raise
-    if args.json:
-        print(json.dumps(result.to_json(), ensure_ascii=False), file=out)
-    else:
-        print(_verify_result(result), file=out)
-    return EXIT_OK
+        return verifier.verify_qr(text.strip())
+
+    return _report_verdict(args, out, verify)
 
 
 def _reader_trust(args: argparse.Namespace, clock: Clock) -> TrustStore:
@@ -663,26 +674,18 @@ def cmd_nfc_read(args: argparse.Namespace, out: TextIO) -> int:
     from . import pcsc  # noqa: PLC0415 - optional extra
 
     clock = _clock(args.at)
-    try:
-        trust = _reader_trust(args, clock)
-        verifier = Verifier(Policy(trust=trust, clock=clock))
-        result = pcsc.read_presentation(
+
+    def verify() -> VerifiedPresentation:
+        verifier = Verifier(Policy(trust=_reader_trust(args, clock), clock=clock))
+        return pcsc.read_presentation(
             verifier,
             args.reader,
             wait_seconds=args.wait,
             beneficiary_hint=args.beneficiary,
             extended_length=args.extended,
         )
-    except VitaleCredError as exc:
-        if args.json:
-            print(json.dumps({"valid": False, "code": exc.code, "message": exc.message}), file=out)
-            return EXIT_INVALID
-        raise
-    if args.json:
-        print(json.dumps(result.to_json(), ensure_ascii=False), file=out)
-    else:
-        print(_verify_result(result), file=out)
-    return EXIT_OK
+
+    return _report_verdict(args, out, verify)
 
 
 def cmd_vectors_generate(args: argparse.Namespace, out: TextIO) -> int:
