@@ -15,6 +15,22 @@ from vitale_cred.cli import EXIT_INVALID, EXIT_OK, EXIT_USAGE, main
 from conftest import ROOT
 
 AT = "2026-11-03T10:00:00+00:00"
+COMMANDS = (
+    "demo",
+    "init-issuer",
+    "device-key",
+    "issue",
+    "present",
+    "verify",
+    "nfc-card",
+    "nfc-read",
+    "status-list",
+    "trust-list",
+    "statement",
+    "vectors",
+    "bench",
+    "inspect",
+)
 
 
 def run(*argv: str) -> tuple[int, str]:
@@ -475,3 +491,23 @@ def test_inspect_with_trust_flags_an_expired_token(issued: Path) -> None:
         "2026-11-04T00:00:00+00:00",
     )
     assert "verification: FAILS [presentation.expired]" in out
+
+
+def test_top_level_help_lists_every_command_on_one_line() -> None:
+    out = io.StringIO()
+    assert main([], out) == EXIT_USAGE
+    lines = out.getvalue().splitlines()
+    for command in COMMANDS:
+        matching = [line for line in lines if line.split()[:1] == [command]]
+        assert len(matching) == 1, command
+        assert len(matching[0].split()) > 2, f"{command} has no summary on its line"
+
+
+def test_vectors_generate_and_check_report_json(tmp_path: Path) -> None:
+    code, out = run("vectors", "generate", str(tmp_path / "v"), "--json")
+    assert code == EXIT_OK
+    assert "credential.json" in json.loads(out)["files"]
+    code, out = run("vectors", "check", str(tmp_path / "v"), "--json")
+    assert code == EXIT_OK
+    report = json.loads(out)
+    assert report["failed"] == 0

@@ -735,10 +735,20 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
 # --- parser -----------------------------------------------------------------------
 
 
+class _OneLineFormatter(argparse.HelpFormatter):
+    """Wide enough that every command and its summary stay on one line."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=24, width=110)
+        # Room for the longest command name ("init-issuer", "status-list") plus indent.
+        self._action_max_length = 20
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vitale-cred",
         description="Dematerialised health-insurance card: issue, present, verify.",
+        formatter_class=_OneLineFormatter,
     )
     parser.add_argument("--version", action="version", version=f"vitale-cred {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -752,7 +762,11 @@ def _parser() -> argparse.ArgumentParser:
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
 
-    p = add("demo", "issue a sample card, present it as QR, verify it", "vitale-cred demo")
+    p = add(
+        "demo",
+        "the whole journey: issue, QR and NFC presentations, verify, revoke",
+        "vitale-cred demo",
+    )
     p.add_argument("--workdir", help="keep the files here instead of a temporary directory")
     p.add_argument("--at", help="ISO 8601 instant to run the demo at (default: now)")
     p.set_defaults(func=cmd_demo)
@@ -774,7 +788,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = add(
         "device-key",
-        "create a device (phone) key: private PEM to --out, public PEM to stdout",
+        "create a device (phone) key; its public PEM goes to stdout",
         "vitale-cred device-key --out dev.pem > dev.pub.pem",
     )
     p.add_argument("--out", required=True)
@@ -837,7 +851,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = add(
         "nfc-card",
-        "serve the credentials as a contactless card on the vsmartcard vpcd socket",
+        "play the phone: serve the credentials as a card on the vsmartcard reader",
         "vitale-cred nfc-card --credential cred.cbor --device-key dev.pem",
     )
     p.add_argument("--credential", required=True, help="bundle written by issue")
@@ -915,7 +929,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = add(
         "statement",
-        "sign or verify the insured's invoice summaries (never part of a presentation)",
+        "sign or verify the insured's invoice summaries (shown in the app only)",
         "vitale-cred statement issue --issuer issuer/ --credential cred.cbor "
         "--invoices invoices.json --out statement.cbor",
     )
@@ -968,8 +982,7 @@ def _parser() -> argparse.ArgumentParser:
 
     p = add(
         "inspect",
-        "decode any object: QR text, bundle, credential, presentation, status list, "
-        "trust list, statement, APDU transcript",
+        "decode any object of the protocol, with CBOR diagnostic notation",
         "vitale-cred inspect cred.cbor",
     )
     p.add_argument("file")
