@@ -34,10 +34,9 @@ from __future__ import annotations
 
 import zlib
 
+from vitale_cred._zlib import inflate
 from vitale_cred.base45 import b45decode, b45encode
 from vitale_cred.errors import (
-    CompressionError,
-    DecompressionBomb,
     InvalidArgument,
     QrBadPrefix,
     QrError,
@@ -125,18 +124,4 @@ def decode_qr_text(text: str) -> bytes:
 
 def _inflate(body: bytes) -> bytes:
     """Decompress exactly one complete zlib stream of at most MAX_PAYLOAD_BYTES."""
-    inflater = zlib.decompressobj()
-    try:
-        # The max_length bound means a bomb allocates at most one byte past the cap.
-        payload = inflater.decompress(body, MAX_PAYLOAD_BYTES + 1)
-    except zlib.error as exc:
-        raise CompressionError(f"invalid zlib stream: {exc}") from None
-    if len(payload) > MAX_PAYLOAD_BYTES:
-        raise DecompressionBomb(f"payload decompresses past the {MAX_PAYLOAD_BYTES}-byte cap")
-    if not inflater.eof:
-        raise CompressionError("zlib stream is truncated")
-    if inflater.unused_data:
-        raise CompressionError(
-            f"{len(inflater.unused_data)} bytes follow the end of the zlib stream"
-        )
-    return payload
+    return inflate(body, MAX_PAYLOAD_BYTES, "the QR payload")

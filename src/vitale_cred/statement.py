@@ -28,7 +28,7 @@ from typing import Any
 from . import _cbor, cose
 from .errors import InvalidArgument, StatementInvalid
 from .registry import CoseHeader, InvoiceLabel, StatementLabel
-from .trust import TrustedKey, TrustStore, Usage
+from .trust import TrustedKey, TrustStore, Usage, verify_typed
 
 __all__ = [
     "MAX_INVOICES",
@@ -199,11 +199,15 @@ def verify_statement(
     """Verify a statement for the holder of ``device_key`` (what the app does)."""
     if not isinstance(data, bytes):
         raise InvalidArgument("statement must be bytes")
-    message = cose.decode_sign1(data, max_size=MAX_STATEMENT_BYTES)
-    if message.protected.get(CoseHeader.TYP) != STATEMENT_TYP:
-        raise StatementInvalid(f"protected typ(16) must be {STATEMENT_TYP!r}")
-    issuer = trust.resolve(message, now, Usage.STATEMENT)
-    message.verify(issuer.key, allowed_algs=trust.allowed_algs)
+    message, issuer = verify_typed(
+        data,
+        trust,
+        typ=STATEMENT_TYP,
+        usage=Usage.STATEMENT,
+        now=now,
+        max_size=MAX_STATEMENT_BYTES,
+        error=StatementInvalid,
+    )
     value = _cbor.decode(message.payload, max_size=MAX_STATEMENT_BYTES, max_depth=4)
     if not isinstance(value, dict) or set(value) != _STATEMENT_LABELS:
         raise StatementInvalid("statement holds exactly iat, serial, holder, invoices")

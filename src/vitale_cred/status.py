@@ -54,11 +54,10 @@ from pathlib import Path
 from typing import Any, Literal, NoReturn, Protocol, runtime_checkable
 
 from . import _cbor
+from ._zlib import inflate
 from .clock import MAX_CLOCK_SKEW
 from .cose import Signer, decode_sign1, sign1
 from .errors import (
-    CompressionError,
-    DecompressionBomb,
     InvalidArgument,
     Revoked,
     StatusIndexOutOfRange,
@@ -72,7 +71,7 @@ from .errors import (
     VitaleCredError,
 )
 from .registry import CoseHeader, CwtClaim
-from .trust import TrustStore, Usage
+from .trust import TrustStore, Usage, verify_typed
 
 __all__ = [
     "MAX_STATUS_LIST_BYTES",
@@ -260,20 +259,7 @@ class StatusList:
             raise InvalidArgument("lst must be bytes")
         if type(max_bytes) is not int or not 0 <= max_bytes <= MAX_STATUS_LIST_BYTES:
             raise InvalidArgument(f"max_bytes must be within 0..{MAX_STATUS_LIST_BYTES}")
-        inflater = zlib.decompressobj()
-        try:
-            # max_length bounds the allocation of a bomb to one byte past the cap.
-            data = inflater.decompress(lst, max_bytes + 1)
-        except zlib.error as exc:
-            raise CompressionError(f"invalid zlib stream in lst: {exc}") from None
-        if len(data) > max_bytes:
-            raise DecompressionBomb(f"status list decompresses past the {max_bytes}-byte cap")
-        if not inflater.eof:
-            raise CompressionError("zlib stream in lst is truncated")
-        if inflater.unused_data:
-            raise CompressionError(
-                f"{len(inflater.unused_data)} bytes follow the zlib stream in lst"
-            )
+        data = inflate(bytes(lst), max_bytes, "lst")
         self = cls.__new__(cls)
         self._setup(bits, bytearray(data), len(data) * (8 // bits))
         return self
@@ -545,12 +531,15 @@ def verify_status_list(
         raise InvalidArgument("now must be POSIX seconds (int)")
     if expected_uri is not None:
         _check_uri(expected_uri, InvalidArgument, "expected_uri")
-    message = decode_sign1(token, deterministic=True, max_size=max_token_bytes)
-    typ = message.protected.get(CoseHeader.TYP)
-    if not isinstance(typ, str) or typ != STATUS_LIST_TYP:
-        raise StatusListInvalid(f"protected typ(16) must be {STATUS_LIST_TYP!r}, not {typ!r}")
-    key = trust.resolve(message, now, Usage.STATUS_LIST)
-    message.verify(key.key, allowed_algs=trust.allowed_algs)
+    message, key = verify_typed(
+        token,
+        trust,
+        typ=STATUS_LIST_TYP,
+        usage=Usage.STATUS_LIST,
+        now=now,
+        max_size=max_token_bytes,
+        error=StatusListInvalid,
+    )
 
     claims = _cbor.decode(message.payload, max_size=max_token_bytes, deterministic=False)
     if not isinstance(claims, dict):

@@ -32,7 +32,7 @@ from cryptography.x509.verification import ExtensionPolicy, PolicyBuilder, Store
 from cryptography.x509.verification import VerificationError as X509VerificationError
 
 from .clock import to_datetime
-from .cose import DEFAULT_ALGS, CoseKey, Sign1, VerifyingKey
+from .cose import DEFAULT_ALGS, CoseKey, Sign1, VerifyingKey, decode_sign1
 from .errors import (
     CertificateChainError,
     CertificateProfileError,
@@ -43,11 +43,12 @@ from .errors import (
     KeyWithdrawn,
     KidMismatch,
     UnknownIssuer,
+    VerificationError,
 )
 from .pki import kid_for_certificate
 from .registry import CoseAlg, CoseHeader
 
-__all__ = ["MAX_CHAIN_LENGTH", "TrustStore", "TrustedKey", "Usage"]
+__all__ = ["MAX_CHAIN_LENGTH", "TrustStore", "TrustedKey", "Usage", "verify_typed"]
 
 #: Most certificates accepted in an ``x5chain`` (issuer + intermediates).
 MAX_CHAIN_LENGTH = 3
@@ -406,3 +407,28 @@ def raw_key(
     """A :class:`TrustedKey` from a COSE_Key or a loaded key (kid-indexed trust)."""
     key = cose_key if isinstance(cose_key, VerifyingKey) else cose_key.verifying_key()
     return TrustedKey(kid, key, frozenset(usages), not_before, not_after, name)
+
+
+def verify_typed(
+    data: bytes,
+    trust: TrustStore,
+    *,
+    typ: str,
+    usage: Usage,
+    now: int,
+    max_size: int,
+    error: type[VerificationError],
+) -> tuple[Sign1, TrustedKey]:
+    """Decode a signed document of media type ``typ`` and check its signer for ``usage``.
+
+    The order is that of every signed document of the protocol (trust lists,
+    status lists, statements): envelope, protected ``typ(16)`` (else ``error``),
+    signer resolution, signature.
+    """
+    message = decode_sign1(data, max_size=max_size)
+    found = message.protected.get(CoseHeader.TYP)
+    if not isinstance(found, str) or found != typ:
+        raise error(f"protected typ(16) must be {typ!r}, not {found!r}")
+    key = trust.resolve(message, now, usage)
+    message.verify(key.key, allowed_algs=trust.allowed_algs)
+    return message, key

@@ -35,7 +35,7 @@ from .errors import (
     TrustListRollback,
 )
 from .registry import CoseAlg, CoseHeader, TrustEntryLabel, TrustListLabel
-from .trust import TrustedKey, TrustStore, Usage, check_issuer_profile
+from .trust import TrustedKey, TrustStore, Usage, check_issuer_profile, verify_typed
 
 __all__ = [
     "TRUST_LIST_TYP",
@@ -267,11 +267,15 @@ def verify_trust_list(
     """Check a trust list's signature (a key trusted for ``trust_list``) and freshness."""
     if not isinstance(data, bytes):
         raise InvalidArgument("trust list must be bytes")
-    message = cose.decode_sign1(data, max_size=MAX_TRUST_LIST_BYTES)
-    if message.protected.get(CoseHeader.TYP) != TRUST_LIST_TYP:
-        raise TrustListInvalid(f"protected typ(16) must be {TRUST_LIST_TYP!r}")
-    key = authority.resolve(message, now, Usage.TRUST_LIST)
-    message.verify(key.key, allowed_algs=authority.allowed_algs)
+    message, _ = verify_typed(
+        data,
+        authority,
+        typ=TRUST_LIST_TYP,
+        usage=Usage.TRUST_LIST,
+        now=now,
+        max_size=MAX_TRUST_LIST_BYTES,
+        error=TrustListInvalid,
+    )
     content = _cbor.decode(message.payload, max_size=MAX_TRUST_LIST_BYTES, max_depth=8)
     trust_list = TrustList.from_wire(content)
     is_stale = now > trust_list.next_update
