@@ -31,7 +31,9 @@ __all__ = [
     "HSM_CONFIG",
     "KID_LENGTH",
     "IssuerMaterial",
+    "certificate_name",
     "generate_private_key",
+    "key_usage",
     "kid_for_certificate",
     "load_certificates",
     "load_private_key",
@@ -70,17 +72,19 @@ def _hash_for(key: PrivateKey) -> hashes.SHA256 | hashes.SHA384 | None:
     return hashes.SHA256()
 
 
-def _name(common_name: str) -> x509.Name:
+def certificate_name(common_name: str, organisation: str = "vitale_cred") -> x509.Name:
+    """``C=FR, O=organisation, CN=common_name``: the naming of the profile."""
     return x509.Name(
         [
             x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "vitale_cred"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
             x509.NameAttribute(NameOID.COMMON_NAME, common_name),
         ]
     )
 
 
-def _key_usage(*, sign: bool, cert_sign: bool) -> x509.KeyUsage:
+def key_usage(*, sign: bool, cert_sign: bool) -> x509.KeyUsage:
+    """keyUsage with only digitalSignature and/or keyCertSign + cRLSign set."""
     return x509.KeyUsage(
         digital_signature=sign,
         content_commitment=False,
@@ -103,7 +107,7 @@ def make_root_certificate(
     serial: int = 1,
 ) -> x509.Certificate:
     """A self-signed root CA certificate under the profile."""
-    name = _name(common_name)
+    name = certificate_name(common_name)
     return (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -113,7 +117,7 @@ def make_root_certificate(
         .not_valid_before(not_before)
         .not_valid_after(not_after)
         .add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True)
-        .add_extension(_key_usage(sign=False, cert_sign=True), critical=True)
+        .add_extension(key_usage(sign=False, cert_sign=True), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, _hash_for(key))
     )
@@ -140,14 +144,14 @@ def make_issuer_certificate(
         raise InvalidArgument("certificate must end after it starts")
     builder = (
         x509.CertificateBuilder()
-        .subject_name(_name(common_name))
+        .subject_name(certificate_name(common_name))
         .issuer_name(ca_cert.subject)
         .public_key(issuer_public_key)
         .serial_number(serial)
         .not_valid_before(not_before)
         .not_valid_after(not_after)
         .add_extension(x509.BasicConstraints(ca=ca, path_length=0 if ca else None), critical=True)
-        .add_extension(_key_usage(sign=key_usage_sign, cert_sign=ca), critical=True)
+        .add_extension(key_usage(sign=key_usage_sign, cert_sign=ca), critical=True)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
             critical=False,

@@ -28,13 +28,12 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-from cryptography.x509.oid import NameOID
 
 from .. import _cbor
 from ..cose import CoseKey, PrivateKey, SoftwareSigner
 from ..device import SoftwareDeviceKey
 from ..model import Card
-from ..pki import kid_for_certificate
+from ..pki import certificate_name, key_usage, kid_for_certificate
 from ..registry import CoseAlg
 
 __all__ = [
@@ -219,27 +218,7 @@ def _utc(year: int, month: int = 1, day: int = 1) -> _dt.datetime:
 
 
 def _name(common_name: str) -> x509.Name:
-    return x509.Name(
-        [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, "FR"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "vitale_cred vectors"),
-            x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-        ]
-    )
-
-
-def _key_usage(*, sign: bool, cert_sign: bool) -> x509.KeyUsage:
-    return x509.KeyUsage(
-        digital_signature=sign,
-        content_commitment=False,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=cert_sign,
-        crl_sign=cert_sign,
-        encipher_only=False,
-        decipher_only=False,
-    )
+    return certificate_name(common_name, "vitale_cred vectors")
 
 
 def _sign(builder: x509.CertificateBuilder, key: PrivateKey) -> x509.Certificate:
@@ -284,7 +263,7 @@ def _certificate(
             x509.BasicConstraints(ca=spec.ca, path_length=spec.path_length), critical=True
         )
         .add_extension(
-            _key_usage(sign=spec.digital_signature and not spec.ca, cert_sign=spec.ca),
+            key_usage(sign=spec.digital_signature and not spec.ca, cert_sign=spec.ca),
             critical=spec.key_usage_critical,
         )
     )
