@@ -511,3 +511,90 @@ def test_vectors_generate_and_check_report_json(tmp_path: Path) -> None:
     assert code == EXIT_OK
     report = json.loads(out)
     assert report["failed"] == 0
+
+
+def test_reporting_commands_print_one_json_object_with_ok(tmp_path: Path) -> None:
+    def ok(*argv: str) -> dict[str, object]:
+        code, out = run(*argv, "--json")
+        assert code == EXIT_OK, argv
+        report: dict[str, object] = json.loads(out)
+        assert report["ok"] is True
+        return report
+
+    assert ok("init-issuer", "--out", str(tmp_path / "i"), "--at", AT)["alg"] == "ES256"
+    key = ok("device-key", "--out", str(tmp_path / "d.pem"))
+    (tmp_path / "d.pub").write_text(str(key["public_key_pem"]))
+    issued = ok(
+        "issue",
+        "--issuer",
+        str(tmp_path / "i"),
+        "--card",
+        str(ROOT / "spec/examples/family5.json"),
+        "--device-public-key",
+        str(tmp_path / "d.pub"),
+        "--out",
+        str(tmp_path / "c.cbor"),
+        "--at",
+        AT,
+    )
+    assert issued["credentials"] == 5
+    shown = ok(
+        "present",
+        "--credential",
+        str(tmp_path / "c.cbor"),
+        "--device-key",
+        str(tmp_path / "d.pem"),
+        "--at",
+        AT,
+    )
+    assert str(shown["qr_text"]).startswith("VC1:")
+    assert (
+        ok(
+            "status-list",
+            "build",
+            "--issuer",
+            str(tmp_path / "i"),
+            "--size",
+            "16",
+            "--uri",
+            "https://status.vitale.example/j",
+            "--out",
+            str(tmp_path / "s.cwt"),
+            "--at",
+            AT,
+        )["entries"]
+        == 16
+    )
+    assert (
+        ok(
+            "trust-list",
+            "sign",
+            "--issuer",
+            str(tmp_path / "i"),
+            "--seq",
+            "1",
+            "--out",
+            str(tmp_path / "t.cbor"),
+            "--at",
+            AT,
+        )["seq"]
+        == 1
+    )
+    code, out = run(
+        "issue",
+        "--issuer",
+        str(tmp_path / "missing"),
+        "--card",
+        "x.json",
+        "--device-public-key",
+        str(tmp_path / "d.pub"),
+        "--out",
+        "o",
+        "--json",
+    )
+    assert code == EXIT_INVALID
+    assert json.loads(out) == {
+        "ok": False,
+        "code": "usage.invalid_argument",
+        "message": json.loads(out)["message"],
+    }
