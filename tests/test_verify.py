@@ -25,7 +25,9 @@ from vitale_cred.credential import (
 from vitale_cred.device import ProvenDeviceKey, SoftwareDeviceKey
 from vitale_cred.errors import (
     AudienceMismatch,
+    Base45BadCharacter,
     CborDuplicateKey,
+    CborLengthExceedsInput,
     CborNonDeterministic,
     CertificateChainError,
     CertificateProfileError,
@@ -47,6 +49,7 @@ from vitale_cred.errors import (
     PresentationLifetimeTooLong,
     PresentationNotYetValid,
     PresentationReplayed,
+    QrBadPrefix,
     SchemaError,
     SchemaUnknownLabel,
     TranscriptMismatch,
@@ -61,6 +64,7 @@ from vitale_cred.pki import (
     make_issuer_certificate,
 )
 from vitale_cred.presentation import MAX_TTL, PresentationPayload, present, present_qr
+from vitale_cred.qrtext import encode_qr_text
 from vitale_cred.registry import CoseAlg, CoseHeader, CwtClaim, PresentationLabel
 from vitale_cred.trust import TrustStore, Usage, raw_key
 from vitale_cred.verify import Policy, VerifiedCredential, VerifiedPresentation, Verifier
@@ -592,6 +596,26 @@ def test_unknown_presentation_label_is_refused(world: World) -> None:
     payload[9] = 1
     token = cose.sign1(_cbor.encode(payload), world.device)
     expect(SchemaUnknownLabel, "schema.unknown_label", world.verifier().verify_presentation, token)
+
+
+@pytest.mark.parametrize("keep", [0.25, 0.5, 0.9, 0.99])
+def test_truncated_qr_token_is_refused(world: World, keep: float) -> None:
+    token = present(world.bundle.credentials[0], world.device, clock=world.clock)
+    truncated = encode_qr_text(token[: int(len(token) * keep)], compress=False)
+    with pytest.raises(CborLengthExceedsInput) as info:
+        world.verifier().verify_qr(truncated)
+    assert info.value.code == "cbor.length_exceeds_input"
+
+
+def test_lowercase_qr_text_is_refused(world: World) -> None:
+    text = present_qr(world.bundle.credentials[0], world.device, clock=world.clock)
+    expect(QrBadPrefix, "qr.bad_prefix", world.verifier().verify_qr, text.lower())
+    expect(
+        Base45BadCharacter,
+        "base45.bad_character",
+        world.verifier().verify_qr,
+        "VC1:" + text[4:].lower(),
+    )
 
 
 def test_short_nonce_is_refused(world: World) -> None:
