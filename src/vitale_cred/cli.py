@@ -16,7 +16,6 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -108,13 +107,6 @@ def _write(path: str, data: bytes) -> None:
         Path(path).write_bytes(data)
     except OSError as exc:
         raise InvalidArgument(f"cannot write {path}: {exc.strerror}") from exc
-
-
-def example_card() -> dict[str, Any]:
-    """The ``family5.json`` example card shipped with the package."""
-    text = resources.files("vitale_cred").joinpath("data/family5.json").read_text("utf-8")
-    data: dict[str, Any] = json.loads(text)
-    return data
 
 
 # --- commands ---------------------------------------------------------------------

@@ -7,10 +7,10 @@ import json
 import os
 import shutil
 import threading
+from importlib import resources
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
-from .cli import example_card
 from .clock import Clock, FixedClock, SystemClock
 from .credential import Issuer
 from .device import SoftwareDeviceKey, new_nonce, possession_proof, verify_possession
@@ -36,6 +36,13 @@ from .verify import Policy, VerifiedPresentation, Verifier
 __all__ = ["run_demo"]
 
 STATUS_URI = "https://status.vitale.example/demo/1"
+
+
+def example_card() -> dict[str, Any]:
+    """The ``family5.json`` example card shipped with the package."""
+    text = resources.files("vitale_cred").joinpath("data/family5.json").read_text("utf-8")
+    data: dict[str, Any] = json.loads(text)
+    return data
 
 
 def _row(result: VerifiedPresentation, channel: str, today: _dt.date) -> str:
