@@ -45,6 +45,7 @@ from .errors import (
     PresentationReplayed,
     TranscriptMismatch,
     UsageError,
+    VitaleCredError,
 )
 from .model import Beneficiary, CardView, Organisme
 from .nir import Nir
@@ -370,8 +371,6 @@ class Verifier:
         self, tokens: Iterable[bytes], *, on_error: Callable[[Exception], Any] | None = None
     ) -> list[VerifiedPresentation | Exception]:
         """Verify several presentations; failures are returned in place, not raised."""
-        from .errors import VitaleCredError  # noqa: PLC0415 - keep the hot import list short
-
         out: list[VerifiedPresentation | Exception] = []
         for token in tokens:
             try:
