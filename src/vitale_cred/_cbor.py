@@ -49,7 +49,7 @@ __all__ = [
     "encode",
 ]
 
-#: Largest input any decode accepts (bytes). A credential is about 300 bytes.
+#: Default size cap of a decode (bytes); callers name larger caps for bundles and lists.
 MAX_INPUT_BYTES = 65_536
 #: Deepest nesting of arrays, maps and tags.
 MAX_DEPTH = 16
