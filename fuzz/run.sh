@@ -5,6 +5,7 @@
 #
 # Environment:
 #   FUZZ_RUNS=N        run N inputs per harness instead of a time budget
+#   FUZZ_SEED=N        libFuzzer seed: with FUZZ_RUNS, the same inputs on every run (CI)
 #   FUZZ_JOBS=N        harnesses run at once (default: the number of cores, at most 2)
 #   FUZZ_HARNESSES="cbor qr"   a subset (default: all)
 #   FUZZ_WORK=DIR      keep the corpora, logs and crash files there (default: a temp dir)
@@ -45,7 +46,8 @@ fi
 run_one() {
   local name=$1
   mkdir -p "$WORK/corpus/$name"
-  $PY "fuzz/fuzz_$name.py" "${BUDGET[@]}" -timeout=10 -rss_limit_mb=2048 \
+  $PY "fuzz/fuzz_$name.py" "${BUDGET[@]}" ${FUZZ_SEED:+-seed="$FUZZ_SEED"} \
+    -timeout=10 -rss_limit_mb=2048 \
     -artifact_prefix="$WORK/artifacts/$name-" -print_final_stats=1 \
     "$WORK/corpus/$name" "$WORK/seeds/$name" >"$WORK/logs/$name.log" 2>&1
 }
