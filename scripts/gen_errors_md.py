@@ -91,6 +91,8 @@ WHERE: dict[str, str] = {
     "presentation.expired": "Token freshness (presentation.md 3.1): V 14.",
     "presentation.not_yet_valid": "Token freshness (presentation.md 3.1): V 13.",
     "presentation.lifetime_too_long": "Token lifetime cap (presentation.md 3.1): V 12.",
+    "presentation.replay_cache_full": "Replay (verification.md 5), a refusing replay cache "
+    "that is full: V 18.",
     "presentation.replayed": "Replay cache (verification.md 5): V 18.",
     "presentation.audience_mismatch": "Audience (presentation.md 3.3): V 15.",
     "presentation.transcript_mismatch": "NFC transcript (presentation.md 3.4): V 16.",

@@ -236,3 +236,37 @@ def test_replay_cache_is_thread_safe() -> None:
 def test_replay_cache_capacity_must_be_positive() -> None:
     with pytest.raises(InvalidArgument):
         InMemoryReplayCache(capacity=0)
+
+
+def test_refusing_cache_never_forgets_an_unexpired_nonce_under_a_flood() -> None:
+    from vitale_cred.errors import ReplayCacheFull
+
+    cache = InMemoryReplayCache(capacity=100, when_full="refuse")
+    for i in range(100):
+        assert cache.check_and_add(i.to_bytes(16, "big"), expires_at=1_000, now=0)
+    with pytest.raises(ReplayCacheFull) as info:
+        cache.check_and_add(b"\xff" * 16, expires_at=1_000, now=0)
+    assert info.value.code == "presentation.replay_cache_full"
+    # Every recorded nonce is still refused as a replay: nothing was evicted.
+    assert not cache.check_and_add((0).to_bytes(16, "big"), expires_at=1_000, now=0)
+    # Once the entries expire, new tokens are accepted again.
+    assert cache.check_and_add(b"\xff" * 16, expires_at=3_000, now=1_001)
+
+
+def test_verifier_with_a_refusing_cache_reports_it_full(world: World) -> None:
+    from vitale_cred.errors import ReplayCacheFull
+    from vitale_cred.presentation import present
+
+    verifier = world.verifier(replay_cache=InMemoryReplayCache(1, when_full="refuse"))
+    verifier.verify_presentation(
+        present(world.bundle.credentials[0], world.device, clock=world.clock)
+    )
+    with pytest.raises(ReplayCacheFull):
+        verifier.verify_presentation(
+            present(world.bundle.credentials[1], world.device, clock=world.clock)
+        )
+
+
+def test_replay_cache_options_are_checked() -> None:
+    with pytest.raises(InvalidArgument):
+        InMemoryReplayCache(10, when_full="drop")  # type: ignore[arg-type]

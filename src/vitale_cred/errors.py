@@ -360,6 +360,12 @@ class PresentationReplayed(PresentationError):
     code = "presentation.replayed"
 
 
+class ReplayCacheFull(PresentationError):
+    """The replay cache is full of unexpired tokens and its policy refuses new ones."""
+
+    code = "presentation.replay_cache_full"
+
+
 class AudienceMismatch(PresentationError):
     """The presentation is bound to another verifier or challenge."""
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import heapq
 import threading
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
-from .errors import InvalidArgument
+from .errors import InvalidArgument, ReplayCacheFull
 
 __all__ = ["DEFAULT_CAPACITY", "InMemoryReplayCache", "ReplayCache"]
 
@@ -27,18 +27,33 @@ class ReplayCache(Protocol):
     """Remembers nonces until they expire."""
 
     def check_and_add(self, nonce: bytes, expires_at: int, now: int) -> bool:
-        """Record ``nonce``; return False if it was already recorded and unexpired."""
+        """Record ``nonce``; return False if it was already recorded and unexpired.
+
+        May raise ``presentation.replay_cache_full`` when the cache cannot record it.
+        """
         ...
 
 
 class InMemoryReplayCache:
-    """A thread-safe, bounded replay cache (dict + expiry heap)."""
+    """A thread-safe, bounded replay cache (dict + expiry heap).
 
-    __slots__ = ("_capacity", "_heap", "_lock", "_seen")
+    When full of unexpired entries, ``when_full="evict"`` (the default) drops those
+    that expire first, so a flood of valid tokens could make it forget a nonce;
+    ``when_full="refuse"`` keeps every entry and refuses new tokens instead
+    (``presentation.replay_cache_full``): a flood then denies service but can never
+    let a replay through.
+    """
 
-    def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
-        if capacity < 1:
-            raise InvalidArgument("capacity must be >= 1")
+    __slots__ = ("_capacity", "_heap", "_lock", "_refuse", "_seen")
+
+    def __init__(
+        self, capacity: int = DEFAULT_CAPACITY, *, when_full: Literal["evict", "refuse"] = "evict"
+    ) -> None:
+        if type(capacity) is not int or capacity < 1:
+            raise InvalidArgument("capacity must be an integer >= 1")
+        if when_full not in ("evict", "refuse"):
+            raise InvalidArgument('when_full must be "evict" or "refuse"')
+        self._refuse = when_full == "refuse"
         self._capacity = capacity
         self._seen: dict[bytes, int] = {}
         self._heap: list[tuple[int, bytes]] = []
@@ -59,6 +74,10 @@ class InMemoryReplayCache:
             previous = seen.get(nonce)
             if previous is not None and previous >= now:
                 return False
+            if self._refuse and len(seen) >= self._capacity:
+                raise ReplayCacheFull(
+                    f"replay cache holds {len(seen)} unexpired tokens; refusing new ones"
+                )
             while len(seen) >= self._capacity and heap:
                 expiry, old = heapq.heappop(heap)
                 if seen.get(old) == expiry:

@@ -30,6 +30,8 @@ EXCLUDED_CODES: Mapping[str, str] = {
     "session.error": _GROUP,
     "status.failed": _GROUP,
     "trust.failed": _GROUP,
+    "presentation.replay_cache_full": "a state of one verifier (its replay cache full of "
+    "unexpired tokens under the refuse policy), not a property of any one input",
     "cose.bad_key": "raised by standalone COSE_Key parsing (a library API); inside protocol "
     "messages an unusable key is reported by the enclosing step: binding.cnf_missing (cnf), "
     "issuance.pop_invalid (proof of possession), trust.list_invalid (trust-list entry)",
