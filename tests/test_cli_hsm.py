@@ -23,14 +23,41 @@ AT = "2026-11-02T00:00:00+00:00"
 NOW = 1_793_577_600 + 3600  # 2026-11-02T01:00Z
 
 
-def cli(token: SoftHsmToken, *argv: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SOFTHSM2_CONF": str(token.config_path), "VC_TEST_PIN": token.pin}
+def cli(
+    token: SoftHsmToken, *argv: str, pin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the command line with the token's config; VC_TEST_PIN holds ``pin``, if any."""
+    env = {**os.environ, "SOFTHSM2_CONF": str(token.config_path)}
+    env.pop("VC_TEST_PIN", None)
+    if pin is not None:
+        env["VC_TEST_PIN"] = pin
     return subprocess.run(
         [sys.executable, "-m", "vitale_cred.cli", *argv],
         capture_output=True,
         text=True,
         env=env,
         check=False,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def init_issuer(
+    token: SoftHsmToken, out: Path, *extra: str, pin: str | None
+) -> subprocess.CompletedProcess[str]:
+    """``init-issuer`` with the key in the test token, the PIN read from VC_TEST_PIN."""
+    return cli(
+        token,
+        "init-issuer",
+        "--out",
+        str(out),
+        "--pkcs11-module",
+        token.module_path,
+        "--token-label",
+        token.label,
+        "--pin-env",
+        "VC_TEST_PIN",
+        *extra,
+        pin=pin,
     )
 
 
@@ -41,21 +68,8 @@ def test_hsm_backed_issuer_issues_credentials_the_software_verifier_accepts(
     token = softhsm_token
     issuer_dir = tmp_path / "issuer"
     key_label = f"cli-{secrets.token_hex(4)}"
-    done = cli(
-        token,
-        "init-issuer",
-        "--out",
-        str(issuer_dir),
-        "--at",
-        "2026-11-01T00:00:00Z",
-        "--pkcs11-module",
-        token.module_path,
-        "--token-label",
-        token.label,
-        "--key-label",
-        key_label,
-        "--pin-env",
-        "VC_TEST_PIN",
+    done = init_issuer(
+        token, issuer_dir, "--at", "2026-11-01T00:00:00Z", "--key-label", key_label, pin=token.pin
     )
     assert done.returncode == 0, done.stderr
     assert not (issuer_dir / "issuer-key.pem").exists()
@@ -82,6 +96,7 @@ def test_hsm_backed_issuer_issues_credentials_the_software_verifier_accepts(
         "https://status.vitale.example/hsm",
         "--status-index",
         "0",
+        pin=token.pin,
     )
     assert done.returncode == 0, done.stderr
     done = cli(
@@ -98,6 +113,7 @@ def test_hsm_backed_issuer_issues_credentials_the_software_verifier_accepts(
         str(tmp_path / "list.cwt"),
         "--at",
         AT,
+        pin=token.pin,
     )
     assert done.returncode == 0, done.stderr
 
@@ -127,55 +143,15 @@ def test_missing_pin_variable_is_a_usage_error(
     softhsm_token: SoftHsmToken,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "vitale_cred.cli",
-            "init-issuer",
-            "--out",
-            str(tmp_path),
-            "--pkcs11-module",
-            softhsm_token.module_path,
-            "--token-label",
-            softhsm_token.label,
-            "--pin-env",
-            "VC_NO_SUCH_VARIABLE",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        stdin=subprocess.DEVNULL,
-        env={k: v for k, v in os.environ.items() if k != "VC_NO_SUCH_VARIABLE"},
-    )
+    done = init_issuer(softhsm_token, tmp_path, pin=None)
     assert done.returncode == 2
-    assert "VC_NO_SUCH_VARIABLE" in done.stderr
+    assert "VC_TEST_PIN" in done.stderr
 
 
 def test_wrong_pin_exits_1_with_the_pin_code(
     softhsm_token: SoftHsmToken,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    env = {**os.environ, "SOFTHSM2_CONF": str(softhsm_token.config_path), "VC_PIN": "0000"}
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "vitale_cred.cli",
-            "init-issuer",
-            "--out",
-            str(tmp_path),
-            "--pkcs11-module",
-            softhsm_token.module_path,
-            "--token-label",
-            softhsm_token.label,
-            "--pin-env",
-            "VC_PIN",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-    )
+    done = init_issuer(softhsm_token, tmp_path, pin="0000")
     assert done.returncode == 1
     assert "[hsm.pin_incorrect]" in done.stderr

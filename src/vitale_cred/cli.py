@@ -23,7 +23,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from . import __version__
-from .clock import Clock, FixedClock, SystemClock, from_datetime
+from .clock import Clock, SystemClock, clock_at
 from .cose import CoseKey, Signer, SoftwareSigner, VerifyingKey, decode_sign1
 from .credential import MAX_VALIDITY_DAYS, CredentialBundle, Issuer, decode_claims
 from .device import ProvenDeviceKey, SoftwareDeviceKey, load_public_pem, verify_possession
@@ -84,15 +84,10 @@ def _emit(args: argparse.Namespace, out: TextIO, text: str, **fields: Any) -> No
 
 
 def _clock(at: str | None) -> Clock:
-    if at is None:
-        return SystemClock()
     try:
-        moment = _dt.datetime.fromisoformat(at)
-    except ValueError as exc:
-        raise _Usage(f"--at {at!r} is not an ISO 8601 date-time") from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=_dt.UTC)
-    return FixedClock(from_datetime(moment))
+        return clock_at(at)
+    except InvalidArgument as exc:
+        raise _Usage(f"--at {exc.message}") from exc
 
 
 def _read(path: str) -> bytes:

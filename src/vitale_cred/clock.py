@@ -12,7 +12,15 @@ from typing import Protocol, runtime_checkable
 
 from .errors import InvalidArgument
 
-__all__ = ["MAX_CLOCK_SKEW", "Clock", "FixedClock", "SystemClock", "from_datetime", "to_datetime"]
+__all__ = [
+    "MAX_CLOCK_SKEW",
+    "Clock",
+    "FixedClock",
+    "SystemClock",
+    "clock_at",
+    "from_datetime",
+    "to_datetime",
+]
 
 #: Tolerated disagreement between the issuer's, the phone's and the reader's clocks,
 #: in seconds. A policy may lower it, never raise it above this bound.
@@ -62,6 +70,19 @@ def from_datetime(value: _dt.datetime) -> int:
     if value.tzinfo is None:
         raise InvalidArgument("naive datetime: give a timezone")
     return int(value.timestamp())
+
+
+def clock_at(at: str | None) -> Clock:
+    """The system clock, or one stopped at an ISO 8601 instant (UTC when no zone is given)."""
+    if at is None:
+        return SystemClock()
+    try:
+        moment = _dt.datetime.fromisoformat(at)
+    except ValueError as exc:
+        raise InvalidArgument(f"{at!r} is not an ISO 8601 date-time") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=_dt.UTC)
+    return FixedClock(from_datetime(moment))
 
 
 def to_datetime(t: int) -> _dt.datetime:

@@ -11,10 +11,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
 
-from .clock import Clock, FixedClock, SystemClock
+from .clock import Clock, clock_at
 from .credential import Issuer
 from .device import SoftwareDeviceKey, new_nonce, possession_proof, verify_possession
-from .errors import InvalidArgument, UsageError, VitaleCredError
+from .errors import UsageError, VitaleCredError
 from .model import Card
 from .nfc import HolderSession, ReaderSession, credentials_by_index, pair
 from .pki import IssuerMaterial
@@ -60,14 +60,6 @@ def _row(result: VerifiedPresentation, channel: str, today: _dt.date) -> str:
     )
 
 
-def _parse_instant(text: str) -> _dt.datetime:
-    try:
-        moment = _dt.datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise InvalidArgument(f"{text!r} is not an ISO 8601 date-time") from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=_dt.UTC)
-
-
 def _over_pcsc(
     verifier: Verifier, credentials: dict[int, bytes], device: SoftwareDeviceKey, clock: Clock
 ) -> VerifiedPresentation | None:
@@ -102,7 +94,7 @@ def _over_pcsc(
 
 def run_demo(workdir: Path, out: TextIO, *, at: str | None = None) -> int:
     """Issue ``family5.json``, present it by QR and NFC, verify, revoke, print the result."""
-    clock: Clock = SystemClock() if at is None else FixedClock(_parse_instant(at))
+    clock = clock_at(at)
     start = _dt.datetime.fromtimestamp(clock.now() - 86_400, _dt.UTC)
     workdir.mkdir(parents=True, exist_ok=True)
 
