@@ -377,6 +377,57 @@ def test_chained_select_is_refused(world: World) -> None:
     assert sw_of(holder.process(chained)) == 0x6884
 
 
+@pytest.mark.parametrize("p1p2", [(0x01, 0x00), (0x00, 0x01), (0x04, 0x00)])
+def test_first_chained_link_with_wrong_p1p2_is_refused_not_acknowledged(
+    world: World, p1p2: tuple[int, int]
+) -> None:
+    holder = world.holder()
+    select(holder)
+    link = CommandApdu(0x90, Ins.PRESENTATION_REQUEST, *p1p2, b"\xa2").encode()
+    assert sw_of(holder.process(link)) == 0x6A86
+    assert holder.last_error is not None
+    assert holder.last_error.code == "apdu.wrong_p1p2"
+    # No chain was opened: a correct first link is acknowledged.
+    good = CommandApdu(0x90, Ins.PRESENTATION_REQUEST, 0, 0, b"\xa2").encode()
+    assert sw_of(holder.process(good)) == SW_OK
+
+
+def test_later_chained_link_with_another_p1p2_interrupts_the_chain(world: World) -> None:
+    holder = world.holder()
+    select(holder)
+    link = CommandApdu(0x90, Ins.PRESENTATION_REQUEST, 0, 0, b"\xa2").encode()
+    other = CommandApdu(0x90, Ins.PRESENTATION_REQUEST, 1, 0, b"\xa2").encode()
+    assert sw_of(holder.process(link)) == SW_OK
+    assert sw_of(holder.process(other)) == 0x6883
+    assert holder.last_error is not None
+    assert holder.last_error.code == "apdu.chain_inconsistent"
+
+
+def test_get_response_while_a_chain_is_open_interrupts_the_chain(world: World) -> None:
+    holder = world.holder()
+    select(holder)
+    link = CommandApdu(0x90, Ins.PRESENTATION_REQUEST, 0, 0, b"\xa2").encode()
+    assert sw_of(holder.process(link)) == SW_OK
+    assert sw_of(holder.process(bytes.fromhex("00C0000000"))) == 0x6883
+    assert holder.last_error is not None
+    assert holder.last_error.code == "apdu.chain_inconsistent"
+    # The chain was dropped: a final link alone is a whole (malformed) request.
+    assert sw_of(holder.process(bytes.fromhex("803A000001A200"))) == 0x6A80
+
+
+def test_any_refused_command_drops_an_open_chain(world: World) -> None:
+    holder = world.holder()
+    select(holder)
+    link = CommandApdu(0x90, Ins.PRESENTATION_REQUEST, 0, 0, b"\xa2").encode()
+    assert sw_of(holder.process(link)) == SW_OK
+    assert sw_of(holder.process(bytes.fromhex("84A4040008F0564954414C450100"))) == 0x6E00
+    # A non-final link now opens a new chain rather than continuing the old one.
+    assert sw_of(holder.process(link)) == SW_OK
+    assert sw_of(holder.process(bytes.fromhex("803A000001A200"))) == 0x6A80
+    assert holder.last_error is not None
+    assert holder.last_error.code == "nfc.request_invalid"
+
+
 # --- status words for malformed and illegal commands ---------------------------------
 
 
@@ -661,6 +712,24 @@ def test_plaintext_only_reader_meets_a_holder_that_requires_encryption(world: Wo
     reader = world.reader(encryption=EncryptionPolicy.UNSAFE_PLAINTEXT_ONLY)
     with pytest.raises(errors.NfcResponseInvalid):
         pair(world.holder(), reader)
+
+
+@pytest.mark.parametrize(
+    "algorithms", [[-7, True], [True], [-7, "ES256"], [-7, b"\xf9"], [-7, [-7]], "-7"]
+)
+def test_reader_refuses_an_fci_whose_algorithms_are_not_integers(
+    world: World, algorithms: Any
+) -> None:
+    holder = world.holder()
+    reader = world.reader()
+    fci = _cbor.decode(select(holder))
+    fci[FciLabel.ALGORITHMS] = algorithms
+    # Even with a holder key that is not a point: the array is checked first.
+    fci[FciLabel.HOLDER_KEY] = b"\x04" + bytes(64)
+    reader.next_command()
+    with pytest.raises(errors.NfcResponseInvalid) as info:
+        reader.feed(_cbor.encode(fci) + b"\x90\x00")
+    assert info.value.code == "nfc.response_invalid"
 
 
 def _strip_encryption(fci: bytes) -> bytes:

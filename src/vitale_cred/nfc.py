@@ -722,6 +722,8 @@ class HolderSession:
         try:
             response = self._process(raw)
         except VerificationError as exc:
+            # A refused command is never a link of the open chain: the chain is dropped.
+            self._chain.reset()
             self._last_error = exc
             response = ResponseApdu(b"", _status_word_of(exc))
         else:
@@ -746,13 +748,21 @@ class HolderSession:
             raise ApduClaNotSupported(f"CLA {cmd.cla:02X} is not supported")
         if cmd.ins not in supported:
             raise ApduInsNotSupported(f"INS {cmd.ins:02X} is not supported in class {base_cla:02X}")
-        if cmd.ins == Ins.GET_RESPONSE:
+        if cmd.ins == Ins.GET_RESPONSE and not self._chain.in_progress:
             return self._get_response(cmd)
         # ISO/IEC 7816-4: any command but GET RESPONSE discards pending response data.
         if self._splitter.pending:
             self._splitter.reset()
             if self._state is HolderState.SENDING:
                 self._advance(Trigger.ABORT)
+        if (
+            cmd.is_chained
+            and not self._chain.in_progress
+            and cmd.ins == Ins.PRESENTATION_REQUEST
+            and (cmd.p1 or cmd.p2)
+        ):
+            # Refused before it is acknowledged: the later links repeat this header.
+            raise ApduWrongP1P2(f"PRESENTATION REQUEST P1P2 {cmd.p1:02X}{cmd.p2:02X}")
         complete = self._chain.feed(cmd)
         if complete is None:
             return ResponseApdu(b"", StatusWord.OK)
@@ -925,7 +935,9 @@ def _parse_fci(raw: bytes) -> _Fci:
     modes = fci.get(FciLabel.SESSION_MODES)
     if max_command is None or max_response is None or type(extended) is not bool:
         raise NfcResponseInvalid("FCI sizes or extended-length flag missing or out of range")
-    if not isinstance(algorithms, list) or CoseAlg.ES256 not in algorithms:
+    if not isinstance(algorithms, list) or not all(type(a) is int for a in algorithms):
+        raise NfcResponseInvalid("FCI algorithms must be an array of integers")
+    if CoseAlg.ES256 not in algorithms:
         raise NfcResponseInvalid("the holder does not sign with ES256")
     known = _MODE_VALUES
     if (

@@ -1,5 +1,5 @@
 """ISO/IEC 7816-4 APDU codec vectors: the command length forms and response parsing
-(spec/nfc.md sections 3 and 11)."""
+(spec/nfc.md sections 10.1 and 10.4)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ DESCRIPTION = (
     "section 5.1), each malformed form with its code, and response APDUs."
 )
 
-_FORMS = "nfc.md#3.1"
-_SW = "nfc.md#11"
+_FORMS = "nfc.md#10.1"
+_SW = "nfc.md#10.4"
 
 REQUEST = "a10102"  # {1: 2}: request-data with a beneficiary hint
 AID = "f0564954414c4501"
@@ -56,6 +56,11 @@ def build(mat: object) -> CaseList:
          "803a0000ff" + "cd" * 255, _command(0x80, 0x3A, 0, 0, "cd" * 255, None, "3S")),
         ("chained-link", "a chained link: CLA 90 (b5 set), no Le", "903a000003" + REQUEST,
          _command(0x90, 0x3A, 0, 0, REQUEST, None, "3S")),
+        ("short-lc-00-read-as-extended", "B1 = 00 and two more bytes: always case 2E "
+         "(Le 0001), never a short Lc 00", "803a0000000001",
+         _command(0x80, 0x3A, 0, 0, "", 1, "2E")),
+        ("case-4s-le-00", "case 4S: Le 00 means 256", "803a000003" + REQUEST + "00",
+         _command(0x80, 0x3A, 0, 0, REQUEST, 256, "4S")),
     ):  # fmt: skip
         cases.add(
             case_id, _FORMS, description, "apdu_parse_command", valid(fields), input={"apdu": apdu}

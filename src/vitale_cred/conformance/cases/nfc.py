@@ -463,6 +463,11 @@ def build(mat: Material) -> CaseList:
     for case_id, description, response, code in (
         ("fci-version-2", "FCI version(1) 2", fci_with(_1=2), "nfc.version_not_supported"),
         ("fci-no-es256", "FCI algorithms(5) [-35]", fci_with(_5=[-35]), "nfc.response_invalid"),
+        ("fci-algorithms-bool", "FCI algorithms(5) [-7, true]: a boolean is not an integer",
+         fci_with(_5=[-7, True]), "nfc.response_invalid"),
+        ("fci-algorithms-text", "FCI algorithms(5) [-7, \"ES256\"], with a holder key(7) not "
+         "on P-256: the array's type is checked before the key",
+         fci_with(_5=[-7, "ES256"], _7=b"\x04" + bytes(64)), "nfc.response_invalid"),
         ("fci-unknown-label", "FCI label 8", fci_with(_8=0), "nfc.response_invalid"),
         ("fci-key-without-ecdh", "a holder key(7) while only plaintext is offered",
          fci_with(_6=[0]), "nfc.response_invalid"),
@@ -498,6 +503,14 @@ def build(mat: Material) -> CaseList:
         (get_response, bytes(256) + b"\x61\x01"),
         (bytes.fromhex("00c0000001"), b"\x00" + sw_ok),
     ]
+    add_reader(
+        "get-response-longer-than-le",
+        "nfc.md#10.4",
+        "61 01 after 256 FCI bytes, then 2 bytes in answer to GET RESPONSE Le 01",
+        base_reader,
+        [(select, bytes(256) + b"\x61\x01"), (bytes.fromhex("00c0000001"), b"\x00\x00" + sw_ok)],
+        invalid("apdu.response_unexpected"),
+    )
     add_reader(
         "fci-too-long",
         "nfc.md#3.1",
@@ -636,6 +649,24 @@ def build(mat: Material) -> CaseList:
         [short_commands[0], req],
         "apdu.wrong_length",
     )
+    request_3s = short_commands[1]
+    get_response_cases: list[tuple[str, str, bytes, str | None]] = [
+        ("get-response-with-data", "GET RESPONSE carrying a data byte while a response is "
+         "pending", bytes.fromhex("00c0000001aa00"), "apdu.wrong_length"),
+        ("get-response-p1p2", "GET RESPONSE with P1-P2 0100 while a response is pending",
+         bytes.fromhex("00c0010000"), "apdu.wrong_p1p2"),
+        ("get-response-without-le", "GET RESPONSE without Le while a response is pending: "
+         "answered 6Cxx with the size of the next chunk", bytes.fromhex("00c00000"), None),
+    ]  # fmt: skip
+    for case_id, description, command, outcome in get_response_cases:
+        add_holder(
+            case_id,
+            "nfc.md#10.2",
+            description,
+            holder_for("holder-short", extended_length=False),
+            [short_commands[0], request_3s, command],
+            outcome,
+        )
     _, _, small_commands = commands_of("holder-small", max_command_data=48)
     long_link = bytes.fromhex("903a000031") + bytes(49)
     add_holder(
@@ -656,6 +687,30 @@ def build(mat: Material) -> CaseList:
         "apdu.chain_inconsistent",
     )
     links = [bytes.fromhex("903a0000ff") + bytes([i]) * 255 for i in range(5)]
+    add_holder(
+        "chain-first-link-p1p2",
+        "nfc.md#10.2",
+        "a first chained link (CLA 90) with P1-P2 0100: refused, not acknowledged",
+        holder_for("holder-small", max_command_data=48),
+        [small_commands[0], chained_link[:2] + b"\x01" + chained_link[3:]],
+        "apdu.wrong_p1p2",
+    )
+    add_holder(
+        "chain-link-p1p2-changed",
+        "nfc.md#10.2",
+        "a second chained link whose P1-P2 (0100) differs from the first link's",
+        holder_for("holder-small", max_command_data=48),
+        [small_commands[0], chained_link, chained_link[:2] + b"\x01" + chained_link[3:]],
+        "apdu.chain_inconsistent",
+    )
+    add_holder(
+        "chain-then-get-response",
+        "nfc.md#10.2",
+        "GET RESPONSE while a chain is open",
+        holder_for("holder-small", max_command_data=48),
+        [small_commands[0], chained_link, bytes.fromhex("00c0000000")],
+        "apdu.chain_inconsistent",
+    )
     add_holder(
         "chain-too-long",
         "nfc.md#3",
