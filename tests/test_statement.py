@@ -22,8 +22,9 @@ from vitale_cred.errors import (
 )
 from vitale_cred.pki import generate_private_key
 from vitale_cred.presentation import PresentationPayload
-from vitale_cred.registry import CoseAlg
+from vitale_cred.registry import CoseAlg, CoseHeader
 from vitale_cred.statement import (
+    STATEMENT_TYP,
     Invoice,
     ProfessionalKind,
     Statement,
@@ -135,3 +136,51 @@ _KEY = cose.CoseKey.from_public_key(generate_private_key(CoseAlg.ES256).public_k
 def test_arbitrary_bytes_into_verify_statement_raise_only_library_errors(data: bytes) -> None:
     with pytest.raises(VitaleCredError):
         verify_statement(data, TrustStore(), device_key=_KEY, now=NOW)
+
+
+def test_invoice_day_is_capped_at_2199_12_31() -> None:
+    wire = Invoice(dt.date(2199, 12, 31), ProfessionalKind.MEDECIN, 100, 50).to_wire()
+    assert wire[1] == 84_005
+    assert Invoice.from_wire(wire).day == dt.date(2199, 12, 31)
+    wire[1] = 84_006
+    with pytest.raises(StatementInvalid) as info:
+        Invoice.from_wire(wire)
+    assert info.value.code == "statement.invalid"
+    with pytest.raises(InvalidArgument) as local:
+        Invoice(dt.date(2200, 1, 1), ProfessionalKind.MEDECIN, 100, 50)
+    assert local.value.code == "usage.invalid_argument"
+    with pytest.raises(InvalidArgument):
+        Invoice(dt.date(1969, 12, 31), ProfessionalKind.MEDECIN, 100, 50)
+    with pytest.raises(InvalidArgument):
+        Invoice.from_json({"day": "2200-01-01", "kind": "medecin", "billed_cents": 1})
+
+
+def _signed_payload(world: World, payload: bytes) -> bytes:
+    return cose.sign1(
+        payload,
+        world.material.signer(),
+        kid=world.material.kid,
+        protected={CoseHeader.TYP: STATEMENT_TYP},
+        unprotected={
+            CoseHeader.X5CHAIN: world.material.issuer_certificate.public_bytes(Encoding.DER)
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [
+        ("a201010101", "cbor.duplicate_key"),  # {1: 1, 1: 1}
+        ("a202010101", "cbor.non_deterministic"),  # {2: 1, 1: 1}: keys out of order
+        ("a1011800", "cbor.non_deterministic"),  # {1: 0} with a non-shortest head
+        ("a1018181818101", "cbor.too_deep"),  # {1: [[[[1]]]]}: 5 levels
+        ("a101", "cbor.length_exceeds_input"),  # {1: ...}: no value
+    ],
+)
+def test_cbor_defects_inside_a_statement_payload_keep_their_cbor_code(
+    world: World, payload: str, code: str
+) -> None:
+    data = _signed_payload(world, bytes.fromhex(payload))
+    with pytest.raises(VitaleCredError) as info:
+        verify_statement(data, world.trust, device_key=world.device.cose_key(), now=NOW)
+    assert info.value.code == code

@@ -31,6 +31,7 @@ from .registry import CoseHeader, InvoiceLabel, StatementLabel
 from .trust import TrustedKey, TrustStore, Usage, verify_typed
 
 __all__ = [
+    "MAX_DAY",
     "MAX_INVOICES",
     "STATEMENT_TYP",
     "Invoice",
@@ -48,7 +49,9 @@ MAX_INVOICES = 100
 #: Largest statement accepted (bytes).
 MAX_STATEMENT_BYTES = 16_384
 _EPOCH = _dt.date(1970, 1, 1)
-_MAX_DAY = (_dt.date(2199, 12, 31) - _EPOCH).days
+_LAST_DAY = _dt.date(2199, 12, 31)
+#: Largest invoice day number: 2199-12-31 is day 84 005 (the cap of every day number).
+MAX_DAY = (_LAST_DAY - _EPOCH).days
 _STATEMENT_LABELS = frozenset(StatementLabel)
 _INVOICE_LABELS = frozenset(InvoiceLabel)
 
@@ -82,6 +85,8 @@ class Invoice:
     beneficiary: int = 0
 
     def __post_init__(self) -> None:
+        if type(self.day) is not _dt.date or not _EPOCH <= self.day <= _LAST_DAY:
+            raise InvalidArgument(f"day must be a date from {_EPOCH} to {_LAST_DAY}")
         for what, amount in (("billed", self.billed_cents), ("reimbursed", self.reimbursed_cents)):
             if type(amount) is not int or not 0 <= amount < 10**9:
                 raise InvalidArgument(f"{what} must be 0..999,999,999 cents")
@@ -106,8 +111,8 @@ class Invoice:
         if not isinstance(value, dict) or set(value) != _INVOICE_LABELS:
             raise StatementInvalid("an invoice holds exactly day, kind, billed, reimbursed, index")
         day, kind = value[InvoiceLabel.DAY], value[InvoiceLabel.KIND]
-        if type(day) is not int or not 0 <= day <= _MAX_DAY:
-            raise StatementInvalid("invoice day must be a day number")
+        if type(day) is not int or not 0 <= day <= MAX_DAY:
+            raise StatementInvalid(f"invoice day must be a day number 0..{MAX_DAY}")
         try:
             return cls(
                 _EPOCH + _dt.timedelta(days=day),

@@ -6,6 +6,7 @@ from typing import Any
 
 from ... import _cbor
 from ...registry import CoseHeader, InvoiceLabel, StatementLabel
+from ...statement import MAX_DAY as _MAX_DAY
 from ...statement import STATEMENT_TYP, holder_digest
 from .._build import CaseList, RawIssuer, diag, h, invalid, pki_keys, pki_trust, sign1, valid
 from .._material import ISSUED_AT, SHOWN_AT, Material, Pki, cose_key_hex
@@ -74,6 +75,15 @@ def build(mat: Material) -> CaseList:
             protected[CoseHeader.TYP] = typ
         return sign1(key, _cbor.encode(content), protected=protected).data
 
+    def signed_raw(content: bytes) -> bytes:
+        key = pki.signer()
+        protected: dict[int, Any] = {
+            CoseHeader.ALG: int(key.alg),
+            CoseHeader.KID: pki.kid,
+            CoseHeader.TYP: STATEMENT_TYP,
+        }
+        return sign1(key, content, protected=protected).data
+
     def add(
         case_id: str,
         description: str,
@@ -140,8 +150,34 @@ def build(mat: Material) -> CaseList:
         ("invoice-beneficiary-16", "beneficiary index 16",
          signed(payload(invoices=[{**invoices[0], InvoiceLabel.BENEFICIARY: 16}]))),
         ("too-many-invoices", "101 invoices", signed(payload(invoices=[invoices[0]] * 101))),
+        ("invoice-day-above-cap", "invoice day 84 006 (2200-01-01), one past the cap",
+         signed(payload(invoices=[{**invoices[0], InvoiceLabel.DAY: _MAX_DAY + 1}]))),
+        ("invoice-day-bool", "invoice day true",
+         signed(payload(invoices=[{**invoices[0], InvoiceLabel.DAY: True}]))),
     ):  # fmt: skip
         add(case_id, description, data, "statement.invalid")
+    last_day = {**invoices[0], InvoiceLabel.DAY: _MAX_DAY}
+    add(
+        "valid-day-at-cap",
+        "an invoice on day 84 005 (2199-12-31), the last day number",
+        signed(payload(invoices=[last_day])),
+        None,
+        fields={
+            "iat": ISSUED_AT + 2 * 86_400,
+            "serial": 7511000042,
+            "invoices": [{**invoices_json[0], "day": "2199-12-31"}],
+            "issuer_kid": h(pki.kid),
+        },
+    )
+    for case_id, description, raw_payload, code in (
+        ("payload-duplicate-key", "payload {1: 1, 1: 1}: a CBOR defect keeps its CBOR code",
+         bytes.fromhex("a201010101"), "cbor.duplicate_key"),
+        ("payload-unsorted", "payload keys out of deterministic order",
+         _cbor.encode(payload())[:1] + _reorder(payload()), "cbor.non_deterministic"),
+        ("payload-too-deep", "an invoice inside two more arrays: 5 levels, the cap is 4",
+         _cbor.encode(payload(invoices=[[[dict(invoices[0])]]])), "cbor.too_deep"),
+    ):  # fmt: skip
+        add(case_id, description, signed_raw(raw_payload), code)
     raw = RawIssuer.of(mat, "raw-es256")
     add(
         "signer-credentials-only",
@@ -155,6 +191,11 @@ def build(mat: Material) -> CaseList:
     tampered[-3] ^= 0x10
     add("bad-signature", "one bit of the signature flipped", bytes(tampered), "cose.bad_signature")
     return cases
+
+
+def _reorder(content: dict[int, Any]) -> bytes:
+    """The map's entries (without its head) in descending key order."""
+    return b"".join(_cbor.encode(k) + _cbor.encode(content[k]) for k in sorted(content)[::-1])
 
 
 def _payload(data: bytes) -> str | None:
