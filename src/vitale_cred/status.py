@@ -74,8 +74,10 @@ from .registry import CoseHeader, CwtClaim
 from .trust import TrustStore, Usage, verify_typed
 
 __all__ = [
+    "MAX_STATUS_INDEX",
     "MAX_STATUS_LIST_BYTES",
     "MAX_STATUS_TOKEN_BYTES",
+    "MAX_TOKEN_CLAIMS_DEPTH",
     "MAX_URI_LENGTH",
     "STATUS_LIST_TYP",
     "FileStatusProvider",
@@ -103,6 +105,11 @@ MAX_STATUS_LIST_BYTES = 16 * 1024 * 1024
 MAX_STATUS_TOKEN_BYTES = MAX_STATUS_LIST_BYTES + 64 * 1024
 #: Longest status list URI accepted (it travels inside every QR credential).
 MAX_URI_LENGTH = 256
+#: Deepest nesting of a Status List Token's claims: the claims map, then the
+#: ``status_list(65533)`` map inside it.
+MAX_TOKEN_CLAIMS_DEPTH = 2
+#: Indices (and so list sizes) stay below 2^32; the byte cap keeps a list far below.
+MAX_STATUS_INDEX = 2**32 - 1
 #: The ``typ(16)`` value of a Status List Token in CWT form (section 5.2).
 STATUS_LIST_TYP = "application/statuslist+cwt"
 
@@ -210,8 +217,8 @@ class StatusList:
         """An all-VALID list of ``size`` entries (the draft's recommended default)."""
         if type(bits) is not int or bits not in _ALLOWED_BITS:
             raise InvalidArgument(f"bits must be 1, 2, 4 or 8, not {bits!r}")
-        if type(size) is not int or size < 0:
-            raise InvalidArgument(f"size must be a non-negative integer, not {size!r}")
+        if type(size) is not int or not 0 <= size <= MAX_STATUS_INDEX + 1:
+            raise InvalidArgument(f"size must be an integer 0..2^32, not {size!r}")
         per_byte = 8 // bits
         length = -(-size // per_byte)
         if length > MAX_STATUS_LIST_BYTES:
@@ -221,6 +228,7 @@ class StatusList:
         self._setup(bits, bytearray(length), size)
 
     def _setup(self, bits: int, data: bytearray, size: int) -> None:
+        # Every index of a list is below 2^32: the byte cap keeps size <= 2^27.
         self._bits = bits
         self._data = data
         self._size = size
@@ -503,8 +511,13 @@ def status_list_uri(token: bytes) -> str:
 
     For indexing tokens in a provider only; :func:`verify_status_list` checks it.
     """
-    message = decode_sign1(token, max_size=MAX_STATUS_LIST_BYTES)
-    claims = _cbor.decode(message.payload, max_size=MAX_STATUS_LIST_BYTES, deterministic=False)
+    message = decode_sign1(token, max_size=MAX_STATUS_TOKEN_BYTES)
+    claims = _cbor.decode(
+        message.payload,
+        max_size=MAX_STATUS_TOKEN_BYTES,
+        max_depth=MAX_TOKEN_CLAIMS_DEPTH,
+        deterministic=False,
+    )
     if not isinstance(claims, dict):
         raise StatusListInvalid("status list claims must be a map")
     return _check_uri(claims.get(CwtClaim.SUB), StatusListInvalid, "sub(2)")
@@ -541,7 +554,12 @@ def verify_status_list(
         error=StatusListInvalid,
     )
 
-    claims = _cbor.decode(message.payload, max_size=max_token_bytes, deterministic=False)
+    claims = _cbor.decode(
+        message.payload,
+        max_size=max_token_bytes,
+        max_depth=MAX_TOKEN_CLAIMS_DEPTH,
+        deterministic=False,
+    )
     if not isinstance(claims, dict):
         raise StatusListInvalid("the claims of a Status List Token must be a map")
     unknown = [k for k in claims if k not in _TOKEN_CLAIMS]
@@ -563,11 +581,6 @@ def verify_status_list(
     ttl = claims.get(CwtClaim.TTL)
     if ttl is not None and _check_uint(ttl, StatusListInvalid, "ttl(65534)") == 0:
         raise StatusListInvalid("ttl(65534) must be positive")
-    if iat > now + MAX_CLOCK_SKEW:
-        raise StatusListInvalid(f"iat(6) {iat} is in the future (now {now})")
-    if exp is not None and now >= exp:
-        raise StatusListExpired(f"status list {uri} expired at {exp} (now {now})")
-
     body = claims.get(CwtClaim.STATUS_LIST)
     if not isinstance(body, dict):
         raise StatusListInvalid("status_list(65533) must be a map")
@@ -575,13 +588,22 @@ def verify_status_list(
         raise StatusListInvalid(
             'status_list(65533) must hold "bits", "lst" and at most "aggregation_uri"'
         )
+    bits = body[_KEY_BITS]
+    if type(bits) is not int or bits not in _ALLOWED_BITS:
+        raise StatusListInvalid(f'"bits" must be 1, 2, 4 or 8, not {bits!r}')
     lst = body[_KEY_LST]
     if not isinstance(lst, bytes):
         raise StatusListInvalid('"lst" must be a byte string')
     aggregation_uri = body.get(_KEY_AGGREGATION_URI)
     if aggregation_uri is not None:
         _check_uri(aggregation_uri, StatusListInvalid, '"aggregation_uri"')
-    status_list = StatusList.from_compressed(lst, body[_KEY_BITS], max_bytes=max_bytes)
+    # Time comes after every claim is known to be well formed (spec/status.md section 3),
+    # and before the list is inflated: an expired list costs no decompression.
+    if iat > now + MAX_CLOCK_SKEW:
+        raise StatusListInvalid(f"iat(6) {iat} is in the future (now {now})")
+    if exp is not None and now >= exp:
+        raise StatusListExpired(f"status list {uri} expired at {exp} (now {now})")
+    status_list = StatusList.from_compressed(lst, bits, max_bytes=max_bytes)
     return VerifiedStatusList(
         _CONSTRUCTION_TOKEN,
         uri=uri,

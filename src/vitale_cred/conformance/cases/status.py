@@ -261,6 +261,27 @@ def build(mat: Material) -> CaseList:
         ("list-lst-truncated", "lst without its Adler-32 trailer",
          token(claims(status_list={"bits": 2, "lst": lst[:-4]})), "compression.invalid",
          SHOWN_AT),
+        ("list-expired-and-bits-3", "verified at exp(4) with bits 3: the claims are checked "
+         "before the time", token(claims(status_list={"bits": 3, "lst": lst})),
+         "status.list_invalid", _LIST_EXP),
+        ("list-expired-and-aggregation-uri-http", "verified after exp(4), with an http:// "
+         "aggregation_uri", token(claims(status_list={
+             "bits": 2, "lst": lst, "aggregation_uri": "http://status.example.fr/all"})),
+         "status.list_invalid", _LIST_EXP + 10),
+        ("list-expired-and-lst-garbage", "verified at exp(4), lst not a zlib stream: the list "
+         "is inflated only after the time checks",
+         token(claims(status_list={"bits": 2, "lst": b"\x01\x02\x03"})),
+         "status.list_expired", _LIST_EXP),
+        ("list-aggregation-uri-fragment", "aggregation_uri with a fragment",
+         token(claims(status_list={"bits": 2, "lst": lst,
+                                   "aggregation_uri": "https://status.example.fr/all#x"})),
+         "status.list_invalid", SHOWN_AT),
+        ("list-ttl-bool", "ttl(65534) true", token(claims(ttl=True)), "status.list_invalid",
+         SHOWN_AT),
+        ("list-claims-too-deep", "an aggregation_uri inside an array: claims nest at most 2 "
+         "levels", token(claims(status_list={"bits": 2, "lst": lst,
+                                             "aggregation_uri": ["https://x.example.fr"]})),
+         "cbor.too_deep", SHOWN_AT),
         ("list-duplicate-claim", "iat(6) twice (duplicates are refused even where the order "
          "is free)", token(b"\xa6" + _cbor.encode(6) + _cbor.encode(_LIST_IAT)
                            + _cbor.encode(claims())[1:]), "cbor.duplicate_key", SHOWN_AT),
