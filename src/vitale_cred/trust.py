@@ -7,8 +7,11 @@ it? It knows two kinds of anchors:
 * X.509 roots. An issuer certificate reaches the verifier in the message's
   ``x5chain`` header, or was registered beforehand (``add_certificate``) and is
   named by ``kid``. The path root -> (intermediate) -> issuer is validated at the
-  verification instant with :mod:`cryptography.x509.verification`, and the issuer
-  certificate must satisfy the profile of ``spec/trust.md`` section 2.
+  verification instant by the procedure of ``spec/trust.md`` section 4.2, the same
+  for every algorithm: :mod:`cryptography` only decodes certificates and checks
+  signatures, because its own path validator implements the Web PKI key list (no
+  Ed25519) and letting the algorithms of an unsigned ``x5chain`` pick between two
+  validators let an attacker pick the weaker one.
 * Raw keys indexed by ``kid``, for deployments without X.509 (and for the signed
   trust list).
 
@@ -26,12 +29,9 @@ from dataclasses import dataclass, field
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
-from cryptography.x509.verification import ExtensionPolicy, PolicyBuilder, Store
-from cryptography.x509.verification import VerificationError as X509VerificationError
 
-from .clock import to_datetime
 from .cose import DEFAULT_ALGS, CoseKey, Sign1, VerifyingKey, decode_sign1
 from .errors import (
     CertificateChainError,
@@ -113,6 +113,202 @@ class _Path:
     end: int
 
 
+# --- decoding (spec/trust.md section 2.1) ---------------------------------------------
+
+#: DER of the AlgorithmIdentifiers the profile allows in ``signatureAlgorithm`` (and,
+#: identical, in ``tbsCertificate.signature``), with the key type that must have made
+#: the signature: parameters absent (RFC 5758 section 3.2, RFC 8410 section 3).
+_SIGNATURE_ALGORITHMS: dict[bytes, CoseAlg] = {
+    bytes.fromhex("300a06082a8648ce3d040302"): CoseAlg.ES256,  # ecdsa-with-SHA256
+    bytes.fromhex("300a06082a8648ce3d040303"): CoseAlg.ES384,  # ecdsa-with-SHA384
+    bytes.fromhex("300506032b6570"): CoseAlg.EDDSA,  # id-Ed25519
+}
+_HASHES: dict[CoseAlg, hashes.HashAlgorithm] = {
+    CoseAlg.ES256: hashes.SHA256(),
+    CoseAlg.ES384: hashes.SHA384(),
+}
+
+_UTF8_STRING, _PRINTABLE_STRING, _IA5_STRING = 0x0C, 0x13, 0x16
+_PRINTABLE = frozenset(
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 '()+,-./:=?"
+)
+_BOOLEAN, _INTEGER, _BIT_STRING, _OCTET_STRING, _OID = 0x01, 0x02, 0x03, 0x04, 0x06
+_SEQUENCE, _SET = 0x30, 0x31
+_ISSUER_UID, _SUBJECT_UID, _EXTENSIONS = 0x81, 0x82, 0xA3
+#: extnID contents of the two processed extensions (RFC 5280 sections 4.2.1.9, 4.2.1.3).
+_BASIC_CONSTRAINTS, _KEY_USAGE = bytes.fromhex("551d13"), bytes.fromhex("551d0f")
+#: The only extensions this profile processes, hence the only ones that may be critical.
+_PROCESSED = frozenset({_BASIC_CONSTRAINTS, _KEY_USAGE})
+_DER = serialization.Encoding.DER
+
+
+@dataclass(frozen=True, slots=True)
+class _Cert:
+    """A certificate that decoded under the profile, with the raw fields path
+    validation compares byte for byte."""
+
+    cert: x509.Certificate
+    issuer: bytes  # DER of the issuer Name
+    subject: bytes  # DER of the subject Name
+    signature_alg: bytes  # DER of signatureAlgorithm
+    tbs_signature_alg: bytes  # DER of tbsCertificate.signature
+    unique_ids: bool
+    #: (extnID content bytes, critical, extnValue content bytes), in certificate order.
+    extensions: tuple[tuple[bytes, bool, bytes], ...]
+    not_before: int
+    not_after: int
+
+    def valid_at(self, at: int) -> bool:
+        return self.not_before <= at <= self.not_after
+
+
+def _der_item(data: bytes, pos: int, end: int) -> tuple[int, int, int]:
+    """(tag, content start, content end) of the DER item at ``pos``; ValueError if not DER."""
+    if pos + 2 > end:
+        raise ValueError("truncated DER item")
+    tag, first = data[pos], data[pos + 1]
+    if tag & 0x1F == 0x1F:
+        raise ValueError("high-number DER tag")
+    pos += 2
+    if first < 0x80:
+        length = first
+    else:
+        size = first & 0x7F
+        if not 1 <= size <= 4 or pos + size > end or data[pos] == 0:
+            raise ValueError("DER length not minimal")
+        length = int.from_bytes(data[pos : pos + size], "big")
+        if length < 0x80:
+            raise ValueError("DER length not minimal")
+        pos += size
+    if pos + length > end:
+        raise ValueError("DER item runs past its container")
+    return tag, pos, pos + length
+
+
+def _check_name(data: bytes, start: int, end: int) -> None:
+    """A Name of at least one RDN whose values are PrintableString, UTF8String or IA5String,
+    each well formed in its type (RFC 5280 section 4.1.2.4 for what CAs write)."""
+    if start == end:
+        raise ValueError("empty Name")
+    pos = start
+    while pos < end:
+        tag, rdn, rdn_end = _der_item(data, pos, end)
+        if tag != _SET or rdn == rdn_end:
+            raise ValueError("Name holds a malformed RDN")
+        while rdn < rdn_end:
+            tag, attr, attr_end = _der_item(data, rdn, rdn_end)
+            if tag != _SEQUENCE:
+                raise ValueError("Name holds a malformed attribute")
+            tag, _, oid_end = _der_item(data, attr, attr_end)
+            value_tag, value, value_end = _der_item(data, oid_end, attr_end)
+            if tag != _OID or value_end != attr_end:
+                raise ValueError("Name holds a malformed attribute")
+            text = data[value:value_end]
+            if value_tag == _UTF8_STRING:
+                text.decode("utf-8")  # UnicodeDecodeError is a ValueError
+            elif value_tag == _PRINTABLE_STRING:
+                if not _PRINTABLE.issuperset(text):
+                    raise ValueError("PrintableString with a character outside its set")
+            elif value_tag == _IA5_STRING:
+                if not text.isascii():
+                    raise ValueError("IA5String with a non-ASCII byte")
+            else:
+                raise ValueError(f"Name attribute value of ASN.1 tag 0x{value_tag:02x}")
+            rdn = attr_end
+        pos = rdn_end
+
+
+def _read_extensions(data: bytes, start: int, end: int) -> tuple[tuple[bytes, bool, bytes], ...]:
+    """The [3] EXPLICIT Extensions of a tbsCertificate, values left undecoded: only
+    basicConstraints and keyUsage are ever decoded (by the profile, section 2.1.2)."""
+    tag, pos, list_end = _der_item(data, start, end)
+    if tag != _SEQUENCE or list_end != end or pos == list_end:
+        raise ValueError("extensions is not a non-empty SEQUENCE")
+    out: list[tuple[bytes, bool, bytes]] = []
+    while pos < list_end:
+        tag, item, item_end = _der_item(data, pos, list_end)
+        if tag != _SEQUENCE:
+            raise ValueError("malformed Extension")
+        tag, oid, oid_end = _der_item(data, item, item_end)
+        if tag != _OID:
+            raise ValueError("malformed Extension")
+        tag, value, value_end = _der_item(data, oid_end, item_end)
+        critical = False
+        if tag == _BOOLEAN:
+            # DER: critical is omitted when FALSE (its DEFAULT), and TRUE is 0xFF.
+            if data[value:value_end] != b"\xff":
+                raise ValueError("Extension critical flag not DER")
+            critical = True
+            tag, value, value_end = _der_item(data, value_end, item_end)
+        if tag != _OCTET_STRING or value_end != item_end:
+            raise ValueError("malformed Extension")
+        out.append((data[oid:oid_end], critical, data[value:value_end]))
+        pos = item_end
+    return tuple(out)
+
+
+def _read(der: bytes) -> _Cert:
+    """Step 2 of the path validation: the bytes decode as a profile certificate.
+
+    ``cryptography`` decodes the DER strictly but reads Names lazily; the Names are
+    checked here, so that a Name that does not decode is an unreadable certificate
+    (``trust.chain_invalid``) whichever field a later step happens to read first.
+    """
+    try:
+        cert = x509.load_der_x509_certificate(der)
+    except (ValueError, x509.InvalidVersion) as exc:
+        raise CertificateChainError(f"unreadable certificate: {exc}") from exc
+    try:
+        if cert.version is not x509.Version.v3:
+            raise ValueError(f"X.509 {cert.version.name}, not v3")
+        tag, body, body_end = _der_item(der, 0, len(der))
+        if tag != _SEQUENCE or body_end != len(der):
+            raise ValueError("not a DER SEQUENCE")
+        tag, tbs, tbs_end = _der_item(der, body, body_end)
+        _, _, alg_end = _der_item(der, tbs_end, body_end)
+        fields: list[tuple[int, int, int, int]] = []  # tag, header start, content, end
+        pos = tbs
+        while pos < tbs_end:
+            tag, content, item_end = _der_item(der, pos, tbs_end)
+            fields.append((tag, pos, content, item_end))
+            pos = item_end
+        # version [0], serialNumber, signature, issuer, validity, subject, spki, ...
+        if len(fields) < 7 or any(f[0] != _SEQUENCE for f in fields[2:7]):
+            raise ValueError("tbsCertificate fields out of place")
+        issuer, subject = fields[3], fields[5]
+        _check_name(der, issuer[2], issuer[3])
+        _check_name(der, subject[2], subject[3])
+        extensions = [_read_extensions(der, f[2], f[3]) for f in fields[7:] if f[0] == _EXTENSIONS]
+        return _Cert(
+            cert=cert,
+            issuer=der[issuer[1] : issuer[3]],
+            subject=der[subject[1] : subject[3]],
+            signature_alg=der[tbs_end:alg_end],
+            tbs_signature_alg=der[fields[2][1] : fields[2][3]],
+            unique_ids=any(f[0] in (_ISSUER_UID, _SUBJECT_UID) for f in fields[7:]),
+            extensions=extensions[0] if extensions else (),
+            not_before=_posix(cert.not_valid_before_utc),
+            not_after=_posix(cert.not_valid_after_utc),
+        )
+    except ValueError as exc:
+        raise CertificateChainError(f"unreadable certificate: {exc}") from exc
+
+
+# --- the profile (spec/trust.md sections 2.2 to 2.5) -----------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Profiled:
+    """What the profile checks of one certificate yield."""
+
+    key_alg: CoseAlg
+    public_key: ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
+    ca: bool
+    path_length: int | None
+    digital_signature: bool
+    key_cert_sign: bool
+
+
 def _alg_for_public_key(public_key: object) -> CoseAlg:
     if isinstance(public_key, ed25519.Ed25519PublicKey):
         return CoseAlg.EDDSA
@@ -121,34 +317,156 @@ def _alg_for_public_key(public_key: object) -> CoseAlg:
             return CoseAlg.ES256
         if isinstance(public_key.curve, ec.SECP384R1):
             return CoseAlg.ES384
-    raise CertificateProfileError("issuer key must be P-256, P-384 or Ed25519")
+    raise CertificateProfileError("key must be P-256, P-384 or Ed25519")
+
+
+def _common_profile(c: _Cert) -> _Profiled:
+    """Section 2.2: what every certificate of a path must satisfy."""
+    try:
+        if c.signature_alg != c.tbs_signature_alg:
+            raise CertificateProfileError(
+                "signatureAlgorithm differs from tbsCertificate.signature"
+            )
+        if c.signature_alg not in _SIGNATURE_ALGORITHMS:
+            raise CertificateProfileError(
+                "signature algorithm must be ecdsa-with-SHA256, ecdsa-with-SHA384 or Ed25519"
+            )
+        if c.unique_ids:
+            raise CertificateProfileError("issuerUniqueID and subjectUniqueID must be absent")
+        public_key = c.cert.public_key()
+        key_alg = _alg_for_public_key(public_key)
+        if not isinstance(public_key, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey):
+            raise CertificateProfileError("key must be P-256, P-384 or Ed25519")
+        seen = [oid for oid, _, _ in c.extensions]
+        if len(set(seen)) != len(seen):
+            raise CertificateProfileError("an extension appears twice")
+        values = {oid: (critical, value) for oid, critical, value in c.extensions}
+        for oid, (critical, _) in values.items():
+            if critical and oid not in _PROCESSED:
+                raise CertificateProfileError(
+                    f"critical extension {_dotted(oid)} is not processed by this profile"
+                )
+        if _BASIC_CONSTRAINTS not in values or _KEY_USAGE not in values:
+            raise CertificateProfileError("basicConstraints and keyUsage are required")
+        if not values[_BASIC_CONSTRAINTS][0] or not values[_KEY_USAGE][0]:
+            raise CertificateProfileError("basicConstraints and keyUsage must be critical")
+        ca, path_length = _basic_constraints(values[_BASIC_CONSTRAINTS][1])
+        digital_signature, key_cert_sign = _key_usage(values[_KEY_USAGE][1])
+    except _CERTIFICATE_DEFECTS as exc:
+        # A certificate that decoded can still fail on first use of its key (unknown
+        # key algorithm, point off its curve) or of a processed extension's value.
+        raise CertificateProfileError(f"certificate unusable: {exc}") from exc
+    return _Profiled(key_alg, public_key, ca, path_length, digital_signature, key_cert_sign)
+
+
+def _basic_constraints(value: bytes) -> tuple[bool, int | None]:
+    """(cA, pathLenConstraint) of a DER BasicConstraints value (RFC 5280 section 4.2.1.9)."""
+    tag, pos, end = _der_item(value, 0, len(value))
+    if tag != _SEQUENCE or end != len(value):
+        raise ValueError("basicConstraints value is not a SEQUENCE")
+    ca, path_length = False, None
+    if pos < end and value[pos] == _BOOLEAN:
+        _, flag, pos = _der_item(value, pos, end)
+        if value[flag:pos] != b"\xff":  # DER: FALSE is omitted (its DEFAULT)
+            raise ValueError("basicConstraints cA not DER")
+        ca = True
+    if pos < end:
+        tag, number, pos = _der_item(value, pos, end)
+        digits = value[number:pos]
+        if tag != _INTEGER or not digits or digits[0] & 0x80:
+            raise ValueError("basicConstraints pathLenConstraint not a DER non-negative INTEGER")
+        if len(digits) > 1 and digits[0] == 0 and not digits[1] & 0x80:
+            raise ValueError("basicConstraints pathLenConstraint not minimal")
+        path_length = int.from_bytes(digits, "big")
+    if pos != end or (path_length is not None and not ca):
+        raise ValueError("basicConstraints malformed")
+    return ca, path_length
+
+
+def _key_usage(value: bytes) -> tuple[bool, bool]:
+    """(digitalSignature, keyCertSign) of a DER KeyUsage BIT STRING (bits 0 and 5)."""
+    tag, pos, end = _der_item(value, 0, len(value))
+    if tag != _BIT_STRING or end != len(value) or pos == end:
+        raise ValueError("keyUsage value is not a BIT STRING")
+    unused, bits = value[pos], value[pos + 1 : end]
+    if unused > 7 or (not bits and unused):
+        raise ValueError("keyUsage BIT STRING malformed")
+    first = bits[0] if bits else 0
+    return bool(first & 0x80), bool(first & 0x04)
+
+
+def _dotted(oid: bytes) -> str:
+    """Dotted form of DER OID contents, for error messages."""
+    arcs, value = [], 0
+    for byte in oid:
+        value = value << 7 | byte & 0x7F
+        if not byte & 0x80:
+            arcs.append(value)
+            value = 0
+    if not arcs:
+        return oid.hex()
+    first = min(arcs[0] // 40, 2)
+    return ".".join(str(arc) for arc in (first, arcs[0] - 40 * first, *arcs[1:]))
+
+
+def _issuer_profile(c: _Cert) -> _Profiled:
+    """Section 2.5: the issuer (document signer) certificate, the first of the path."""
+    profiled = _common_profile(c)
+    if profiled.ca:
+        raise CertificateProfileError("issuer certificate must not be a CA (cA=true)")
+    if not profiled.digital_signature or profiled.key_cert_sign:
+        raise CertificateProfileError("keyUsage must allow digitalSignature and not keyCertSign")
+    return profiled
+
+
+def _ca_profile(c: _Cert) -> _Profiled:
+    """Sections 2.3 and 2.4: a root or an intermediate."""
+    profiled = _common_profile(c)
+    if not profiled.ca:
+        raise CertificateProfileError("CA certificate must have cA=true")
+    if not profiled.key_cert_sign:
+        raise CertificateProfileError("CA certificate keyUsage must allow keyCertSign")
+    return profiled
 
 
 def check_issuer_profile(cert: x509.Certificate) -> CoseAlg:
-    """Check the issuer certificate profile; return the algorithm its key implies."""
+    """Check an issuer certificate against the profile; return the algorithm its key implies.
+
+    For a certificate outside any path (a registration, a trust-list entry) every
+    defect is a profile defect: :class:`CertificateProfileError`.
+    """
     try:
-        return _check_issuer_profile(cert)
-    except _CERTIFICATE_DEFECTS as exc:
-        raise CertificateProfileError(f"issuer certificate unusable: {exc}") from exc
+        read = _read(cert.public_bytes(_DER))
+    except CertificateChainError as exc:
+        raise CertificateProfileError(exc.message) from exc
+    return _issuer_profile(read).key_alg
 
 
-def _check_issuer_profile(cert: x509.Certificate) -> CoseAlg:
+@dataclass(frozen=True, slots=True)
+class _Anchor:
+    """A configured root, profile-checked once when the store is built."""
+
+    cert: _Cert
+    profiled: _Profiled | None
+    problem: str
+
+
+def _signed_by(child: _Cert, parent: _Profiled) -> str:
+    """Why ``child`` is not signed by ``parent``'s key, or "" if it is."""
+    expected = _SIGNATURE_ALGORITHMS[child.signature_alg]  # the child's profile checked it
+    if parent.key_alg is not expected:
+        return "signature algorithm does not match the issuer key"
+    cert = child.cert
     try:
-        basic = cert.extensions.get_extension_for_class(x509.BasicConstraints)
-        usage = cert.extensions.get_extension_for_class(x509.KeyUsage)
-    except x509.ExtensionNotFound as exc:
-        raise CertificateProfileError(
-            "issuer certificate needs basicConstraints and keyUsage"
-        ) from exc
-    except ValueError as exc:
-        raise CertificateProfileError(f"issuer certificate extensions unreadable: {exc}") from exc
-    if basic.value.ca:
-        raise CertificateProfileError("issuer certificate must not be a CA (cA=true)")
-    if not usage.critical:
-        raise CertificateProfileError("keyUsage must be critical")
-    if not usage.value.digital_signature or usage.value.key_cert_sign:
-        raise CertificateProfileError("keyUsage must allow digitalSignature and not keyCertSign")
-    return _alg_for_public_key(cert.public_key())
+        if isinstance(parent.public_key, ed25519.Ed25519PublicKey):
+            parent.public_key.verify(cert.signature, cert.tbs_certificate_bytes)
+        else:
+            parent.public_key.verify(
+                cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(_HASHES[expected])
+            )
+    except InvalidSignature:
+        return "bad certificate signature"
+    return ""
 
 
 class TrustStore:
@@ -164,6 +482,8 @@ class TrustStore:
     ) -> None:
         self.allowed_algs = frozenset(allowed_algs)
         self._roots = list(roots)
+        # Subject DER -> the roots of that subject, in the order configured.
+        self._anchors: dict[bytes, list[_Anchor]] = {}
         for root in self._roots:
             try:
                 constraints = root.extensions.get_extension_for_class(x509.BasicConstraints)
@@ -171,7 +491,17 @@ class TrustStore:
                 raise InvalidArgument("a root certificate must carry basicConstraints") from exc
             if not constraints.value.ca:
                 raise InvalidArgument("a root certificate must be a CA")
-        self._store = Store(self._roots) if self._roots else None
+            try:
+                read = _read(root.public_bytes(_DER))
+            except CertificateChainError as exc:
+                raise InvalidArgument(f"a root certificate must decode: {exc.message}") from exc
+            # A root outside the CA profile is kept but anchors no path (section 4.2
+            # step 6): its problem is reported by every path that reaches it.
+            try:
+                anchor = _Anchor(read, _ca_profile(read), "")
+            except CertificateProfileError as exc:
+                anchor = _Anchor(read, None, f"root outside the profile: {exc.message}")
+            self._anchors.setdefault(read.subject, []).append(anchor)
         self._keys: dict[bytes, TrustedKey] = {}
         # kid -> DER of the registered issuer certificate and its intermediates.
         self._registered: dict[bytes, tuple[bytes, ...]] = {}
@@ -266,120 +596,83 @@ class TrustStore:
         path = self._paths.get(der_chain)
         if path is not None and path.start <= at <= path.end:
             return path.key
-        if self._store is None:
+        if not self._roots:
             raise UnknownIssuer("certificate given but no X.509 root is trusted")
-        try:
-            return self._validate_path(der_chain, at)
-        except _CERTIFICATE_DEFECTS as exc:
-            # A certificate that parses lazily can still fail on first use of an
-            # extension or its key: that is the peer's defect, never a crash.
-            raise CertificateProfileError(f"certificate unusable: {exc}") from exc
-
-    def _validate_path(self, der_chain: tuple[bytes, ...], at: int) -> TrustedKey:
-        store = self._store
-        if store is None:
-            raise UnknownIssuer("certificate given but no X.509 root is trusted")
-        try:
-            certs = [x509.load_der_x509_certificate(c) for c in der_chain]
-        except (ValueError, x509.InvalidVersion) as exc:
-            raise CertificateChainError("x5chain(33) holds an unreadable certificate") from exc
-        leaf, intermediates = certs[0], tuple(certs[1:])
-        alg = check_issuer_profile(leaf)
-        issuing_roots = [r for r in self._roots if r.subject == certs[-1].issuer]
-        if any(_is_eddsa(c) for c in (*certs, *issuing_roots)):
-            # cryptography's verifier implements the Web PKI key-algorithm list,
-            # which has no Ed25519: such paths take the small RFC 5280 subset below.
-            chain = _validate_eddsa_path(leaf, intermediates, self._roots, at)
-        else:
-            verifier = (
-                PolicyBuilder()
-                .store(store)
-                .time(to_datetime(at))
-                .max_chain_depth(MAX_CHAIN_LENGTH)
-                .extension_policies(
-                    ca_policy=ExtensionPolicy.webpki_defaults_ca(),
-                    ee_policy=ExtensionPolicy.permit_all(),
-                )
-                .build_client_verifier()
+        certs = [_read(der) for der in der_chain]
+        leaf = certs[0]
+        profiled = _issuer_profile(leaf)
+        if not leaf.valid_at(at):
+            raise CertificateChainError(
+                "issuer certificate is not valid at the verification instant"
             )
-            try:
-                chain = verifier.verify(leaf, list(intermediates)).chain
-            except (X509VerificationError, ValueError) as exc:
-                # ValueError: a name or extension that only the path builder parses.
-                raise CertificateChainError(f"certificate path invalid: {exc}") from exc
-        start = max(_posix(c.not_valid_before_utc) for c in chain)
-        end = min(_posix(c.not_valid_after_utc) for c in chain)
+        chain = self._path(leaf, certs[1:], at)
+        try:
+            name = leaf.cert.subject.rfc4514_string()
+        except _CERTIFICATE_DEFECTS as exc:  # decoded by _read; kept as a guard
+            raise CertificateProfileError(f"issuer subject unusable: {exc}") from exc
         key = TrustedKey(
-            kid=kid_for_certificate(leaf),
-            key=VerifyingKey(leaf.public_key(), alg),  # type: ignore[arg-type]
-            not_before=_posix(leaf.not_valid_before_utc),
-            not_after=_posix(leaf.not_valid_after_utc),
-            name=leaf.subject.rfc4514_string(),
-            certificate=leaf,
+            kid=kid_for_certificate(leaf.cert),
+            key=VerifyingKey(profiled.public_key, profiled.key_alg),
+            not_before=leaf.not_before,
+            not_after=leaf.not_after,
+            name=name,
+            certificate=leaf.cert,
         )
+        start = max(c.not_before for c in chain)
+        end = min(c.not_after for c in chain)
         with self._lock:
             self._paths[der_chain] = _Path(key, start, end)
         return key
 
+    def _path(self, leaf: _Cert, pool: list[_Cert], at: int) -> list[_Cert]:
+        """Steps 6 to 9 of section 4.2: the first candidate path that validates.
 
-def _is_eddsa(cert: x509.Certificate) -> bool:
-    return isinstance(cert.public_key(), ed25519.Ed25519PublicKey)
-
-
-def _validate_eddsa_path(
-    leaf: x509.Certificate,
-    intermediates: tuple[x509.Certificate, ...],
-    roots: list[x509.Certificate],
-    at: int,
-) -> list[x509.Certificate]:
-    """Path validation for chains with Ed25519 keys (RFC 5280 section 6 subset).
-
-    Checks, link by link up to a trusted root: the subject/issuer name chaining, the
-    signature, that every issuer is a CA with keyCertSign, the path length, and
-    that each certificate is valid at ``at``. No policy, name constraints or
-    revocation: the profile forbids them in issuer PKIs of this protocol.
-    """
-    chain = [leaf]
-    current = leaf
-    pool = list(intermediates)
-    for _ in range(MAX_CHAIN_LENGTH):
-        root = next((r for r in roots if r.subject == current.issuer), None)
-        parent = root or next((c for c in pool if c.subject == current.issuer), None)
-        if parent is None:
-            raise CertificateChainError("certificate path invalid: no issuer found")
-        try:
-            current.verify_directly_issued_by(parent)
-        except (ValueError, TypeError, InvalidSignature) as exc:
-            raise CertificateChainError(f"certificate path invalid: {exc}") from exc
-        _check_ca(parent, len(chain) - 1)
-        chain.append(parent)
-        if root is not None:
-            break
-        pool.remove(parent)
-        current = parent
-    else:
-        raise CertificateChainError("certificate path invalid: too long")
-    moment = to_datetime(at)
-    for cert in chain:
-        if not cert.not_valid_before_utc <= moment <= cert.not_valid_after_utc:
-            raise CertificateChainError(
-                "certificate path invalid: cert is not valid at validation time"
-            )
-    return chain
+        Candidates are issuer -> root, then issuer -> intermediate -> root for each
+        intermediate of ``pool`` in order; a certificate of ``pool`` that no candidate
+        uses is never looked at beyond its subject, so extra certificates can add
+        candidates but never change the verdict of another one. At most
+        (1 + len(pool)) x (roots sharing one subject) candidates, each signature
+        verified once.
+        """
+        failures: list[str] = []
+        for anchor in self._anchors.get(leaf.issuer, ()):
+            problem = _anchor_link(leaf, anchor, 0, at)
+            if not problem:
+                return [leaf, anchor.cert]
+            failures.append(problem)
+        for intermediate in pool:
+            if intermediate.subject != leaf.issuer:
+                continue
+            try:
+                middle = _ca_profile(intermediate)
+            except CertificateProfileError as exc:
+                failures.append(f"intermediate outside the profile: {exc.message}")
+                continue
+            problem = "" if intermediate.valid_at(at) else "intermediate not valid at the instant"
+            problem = problem or _signed_by(leaf, middle)
+            anchors = self._anchors.get(intermediate.issuer, ())
+            if problem or not anchors:
+                failures.append(problem or "no trusted root issued the intermediate")
+                continue
+            for anchor in anchors:
+                problem = _anchor_link(intermediate, anchor, 1, at)
+                if not problem:
+                    return [leaf, intermediate, anchor.cert]
+                failures.append(problem)
+        reason = "; ".join(failures) if failures else "no trusted root or intermediate issued it"
+        raise CertificateChainError(f"certificate path invalid: {reason}")
 
 
-def _check_ca(cert: x509.Certificate, below: int) -> None:
-    try:
-        basic = cert.extensions.get_extension_for_class(x509.BasicConstraints).value
-        usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
-    except x509.ExtensionNotFound as exc:
-        raise CertificateChainError("certificate path invalid: issuer is not a CA") from exc
-    if not basic.ca or not usage.key_cert_sign:
-        raise CertificateChainError("certificate path invalid: issuer is not a CA")
-    if not cert.extensions.get_extension_for_class(x509.BasicConstraints).critical:
-        raise CertificateChainError("certificate path invalid: CA basicConstraints not critical")
-    if basic.path_length is not None and below > basic.path_length:
-        raise CertificateChainError("certificate path invalid: path length exceeded")
+def _anchor_link(child: _Cert, anchor: _Anchor, below: int, at: int) -> str:
+    """Why ``anchor`` cannot issue ``child`` with ``below`` intermediates under it, or ""."""
+    if anchor.profiled is None:
+        return anchor.problem
+    if not anchor.cert.valid_at(at):
+        return "root not valid at the instant"
+    path_length = anchor.profiled.path_length
+    if path_length is not None and below > path_length:
+        return "root pathLenConstraint exceeded"
+    return _signed_by(child, anchor.profiled)
 
 
 def _posix(value: _dt.datetime) -> int:

@@ -221,11 +221,21 @@ def _name(common_name: str) -> x509.Name:
     return certificate_name(common_name, "vitale_cred vectors")
 
 
-def _sign(builder: x509.CertificateBuilder, key: PrivateKey) -> x509.Certificate:
+#: Hashes a CertSpec may force on an ECDSA signature, to build off-profile pairings.
+_HASHES: dict[str, hashes.SHA256 | hashes.SHA384 | hashes.SHA512] = {
+    "sha256": hashes.SHA256(),
+    "sha384": hashes.SHA384(),
+    "sha512": hashes.SHA512(),
+}
+
+
+def _sign(
+    builder: x509.CertificateBuilder, key: PrivateKey, hash_name: str = ""
+) -> x509.Certificate:
     if isinstance(key, ed25519.Ed25519PrivateKey):
         return builder.sign(key, None)
     algorithm = hashes.SHA384() if isinstance(key.curve, ec.SECP384R1) else hashes.SHA256()
-    return builder.sign(key, algorithm, ecdsa_deterministic=True)
+    return builder.sign(key, _HASHES.get(hash_name, algorithm), ecdsa_deterministic=True)
 
 
 @dataclass(frozen=True)
@@ -241,6 +251,11 @@ class CertSpec:
     path_length: int | None = None
     digital_signature: bool = True
     key_usage_critical: bool = True
+    basic_constraints_critical: bool = True
+    #: An extension of this OID (value NULL) marked critical: one no verifier processes.
+    critical_oid: str = ""
+    #: Hash of the ECDSA signature this certificate carries, if not the curve's own.
+    signature_hash: str = ""
 
 
 def _certificate(
@@ -260,7 +275,8 @@ def _certificate(
         .not_valid_before(spec.not_before)
         .not_valid_after(spec.not_after)
         .add_extension(
-            x509.BasicConstraints(ca=spec.ca, path_length=spec.path_length), critical=True
+            x509.BasicConstraints(ca=spec.ca, path_length=spec.path_length),
+            critical=spec.basic_constraints_critical,
         )
         .add_extension(
             key_usage(sign=spec.digital_signature and not spec.ca, cert_sign=spec.ca),
@@ -276,7 +292,10 @@ def _certificate(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
             critical=False,
         )
-    return _sign(builder, issuer_key)
+    if spec.critical_oid:
+        unknown = x509.UnrecognizedExtension(x509.ObjectIdentifier(spec.critical_oid), b"\x05\x00")
+        builder = builder.add_extension(unknown, critical=True)
+    return _sign(builder, issuer_key, spec.signature_hash)
 
 
 @dataclass(frozen=True)
@@ -468,6 +487,49 @@ class Material:
         )
         key, cert = _issued(spec, base.root_key, base.root)
         return Pki(CoseAlg.ES256, base.root_key, base.root, key, cert)
+
+    def chained(
+        self,
+        name: str,
+        serial: int,
+        base: str = "es256",
+        *,
+        root_path_length: int | None = None,
+        **changes: Any,
+    ) -> Pki:
+        """An issuer under an intermediate CA (with ``changes``) under the root of
+        ``base``, or under a new root of that algorithm when ``root_path_length`` is
+        given (serials ``serial``, ``serial + 1``, ``serial + 2``)."""
+        pki = self.pki[base]
+        root_key, root = pki.root_key, pki.root
+        if root_path_length is not None:
+            root_key = private_key_for(f"{name} root", pki.alg)
+            root_spec = CertSpec(
+                f"{name} root",
+                pki.alg,
+                serial + 2,
+                ROOT_NOT_BEFORE,
+                ROOT_NOT_AFTER,
+                ca=True,
+                path_length=root_path_length,
+            )
+            root = _certificate(root_spec, root_key, root_key, None)
+        int_spec = CertSpec(
+            f"{name} intermediate",
+            pki.alg,
+            serial,
+            changes.pop("not_before", ISSUER_NOT_BEFORE),
+            changes.pop("not_after", ISSUER_NOT_AFTER),
+            ca=True,
+            path_length=0,
+            **changes,
+        )
+        int_key, intermediate = _issued(int_spec, root_key, root)
+        leaf_spec = CertSpec(
+            f"{name} issuer", pki.alg, serial + 1, ISSUER_NOT_BEFORE, ISSUER_NOT_AFTER
+        )
+        leaf_key, leaf = _issued(leaf_spec, int_key, intermediate)
+        return Pki(pki.alg, root_key, root, leaf_key, leaf, (intermediate,))
 
     def untrusted_issuer(self) -> Pki:
         """An ES256 issuer certificate under a root no verifier trusts."""

@@ -37,6 +37,10 @@ DESCRIPTION = (
 _RESOLVE = "trust.md#4.1"
 _PATH = "trust.md#4.2"
 _PROFILE = "trust.md#2.4"
+_EVERY = "trust.md#2.1"
+_DECODING = "trust.md#2.1.1"
+#: An extension OID no verifier processes (a private arc), marked critical in variants.
+_UNKNOWN_OID = "1.3.6.1.4.1.99999.1"
 
 
 def build(mat: Material) -> CaseList:
@@ -342,6 +346,148 @@ def build(mat: Material) -> CaseList:
         "trust.certificate_profile",
         pki_trust(es256, registered=False),
         keys=pki_keys(root_as_issuer),
+    )
+
+    # --- one profile and one path procedure for every algorithm (2.1, 4.2) ----------------
+    for case_id, description, variant in (
+        ("profile-unknown-critical-extension",
+         "the issuer certificate carries an unknown extension marked critical",
+         mat.variant_issuer("ES256 issuer, unknown critical extension", 0x1206,
+                            critical_oid=_UNKNOWN_OID)),
+        ("profile-basic-constraints-not-critical", "basicConstraints not marked critical",
+         mat.variant_issuer("ES256 issuer, basicConstraints not critical", 0x1207,
+                            basic_constraints_critical=False)),
+        ("profile-signature-algorithm-sha512",
+         "the issuer certificate is signed with ecdsa-with-SHA512, outside the profile",
+         mat.variant_issuer("ES256 issuer, SHA-512", 0x1208, signature_hash="sha512")),
+    ):  # fmt: skip
+        add(
+            case_id,
+            _EVERY,
+            description,
+            issue(variant, claims, full=True),
+            "trust.certificate_profile",
+            pki_trust(es256, registered=False),
+            keys=pki_keys(variant),
+        )
+    sha384 = mat.variant_issuer("ES256 issuer, SHA-384 by P-256", 0x1209, signature_hash="sha384")
+    add(
+        "signature-algorithm-not-the-issuer-key-s",
+        _PATH,
+        "the issuer certificate is signed with ecdsa-with-SHA384 by the P-256 root: an "
+        "allowed algorithm, but not the one a P-256 key makes",
+        issue(sha384, claims, full=True),
+        "trust.chain_invalid",
+        pki_trust(es256, registered=False),
+        keys=pki_keys(sha384),
+    )
+    general = der(es256.issuer).replace(
+        bytes.fromhex("06035504061302"), bytes.fromhex("06035504061b02"), 1
+    )
+    add(
+        "name-general-string",
+        _DECODING,
+        "the issuer Name of the issuer certificate holds a GeneralString: the Name does "
+        "not decode, so the certificate is unreadable",
+        issue(es256, claims, unprotected={CoseHeader.X5CHAIN: general}),
+        "trust.chain_invalid",
+        pki_trust(es256, registered=False),
+        keys=pki_keys(es256),
+    )
+    critical = mat.chained("ES256 critical", 0x1300, critical_oid=_UNKNOWN_OID)
+    add(
+        "intermediate-unknown-critical-extension",
+        _PATH,
+        "the intermediate CA carries an unknown extension marked critical",
+        issue(critical, claims, full=True),
+        "trust.chain_invalid",
+        pki_trust(critical, registered=False),
+        keys=pki_keys(critical),
+    )
+    eddsa_unrelated = der(mat.pki["eddsa"].issuer)
+    add(
+        "appended-eddsa-certificate-selects-nothing",
+        _PATH,
+        "x5chain(33) = [ES256 issuer, intermediate CA with an unknown critical extension, "
+        "an unrelated Ed25519 certificate]: the extra certificate is in no candidate path "
+        "and the path is refused as without it",
+        issue(
+            critical,
+            claims,
+            unprotected={CoseHeader.X5CHAIN: [*critical.x5chain(), eddsa_unrelated]},
+        ),
+        "trust.chain_invalid",
+        pki_trust(critical, registered=False),
+        keys=pki_keys(critical),
+    )
+    add(
+        "appended-eddsa-certificate-ignored",
+        _PATH,
+        "x5chain(33) = [issuer, intermediate CA, an unrelated Ed25519 certificate]: valid",
+        issue(
+            chained, claims, unprotected={CoseHeader.X5CHAIN: [*chained.x5chain(), eddsa_unrelated]}
+        ),
+        None,
+        pki_trust(chained, registered=False),
+        kid=chained.kid,
+        keys=pki_keys(chained),
+        producer=False,
+    )
+    decoy = mat.chained("ES256", 0x1600, critical_oid=_UNKNOWN_OID).intermediates[0]
+    add(
+        "failed-candidate-then-valid-path",
+        _PATH,
+        "x5chain(33) = [issuer, a decoy intermediate with the right subject and key but an "
+        "unknown critical extension, the genuine intermediate]: the first candidate fails, "
+        "the second is the path",
+        issue(
+            chained,
+            claims,
+            unprotected={
+                CoseHeader.X5CHAIN: [der(chained.issuer), der(decoy), der(chained.intermediates[0])]
+            },
+        ),
+        None,
+        pki_trust(chained, registered=False),
+        kid=chained.kid,
+        keys=pki_keys(chained),
+        producer=False,
+    )
+    eddsa_critical = mat.chained("EdDSA critical", 0x3300, "eddsa", critical_oid=_UNKNOWN_OID)
+    add(
+        "eddsa-intermediate-unknown-critical-extension",
+        _PATH,
+        "an Ed25519 path whose intermediate CA carries an unknown critical extension: "
+        "the same procedure as for ECDSA",
+        issue(eddsa_critical, claims, full=True),
+        "trust.chain_invalid",
+        pki_trust(eddsa_critical, registered=False),
+        keys=pki_keys(eddsa_critical),
+    )
+    stale = mat.chained(
+        "ES256 expired intermediate",
+        0x1500,
+        not_before=_utc(2025, 1, 1),
+        not_after=_utc(2026, 6, 1),
+    )
+    add(
+        "intermediate-expired",
+        _PATH,
+        "the intermediate CA expired before the verification instant",
+        issue(stale, claims, full=True),
+        "trust.chain_invalid",
+        pki_trust(stale, registered=False),
+        keys=pki_keys(stale),
+    )
+    short = mat.chained("ES256 pathLen 0", 0x1400, root_path_length=0)
+    add(
+        "root-path-length-zero",
+        _PATH,
+        "the root's pathLenConstraint is 0 and the path holds an intermediate CA",
+        issue(short, claims, full=True),
+        "trust.chain_invalid",
+        pki_trust(short, registered=False),
+        keys=pki_keys(short),
     )
 
     # --- withdrawn keys (trust.md section 7) and raw-key precedence -----------------------
