@@ -83,6 +83,9 @@ WHERE: dict[str, str] = {
     "card.nir_invalid": "NIR (data-model.md 3.1, encoding.md 3.1): at issuance; V 5.",
     "card.organisme_invalid": "Organisme (data-model.md 3.2, encoding.md 3.2): at issuance; V 5.",
     "card.date_invalid": "Dates (data-model.md 4, encoding.md 3.3, 3.4): at issuance; V 5.",
+    "card.ins_invalid": "INS (data-model.md 3.4): JSON at issuance; ins map decoding: V 5.",
+    "card.ins_mismatch": "INS consistency with its matricule (data-model.md 3.4.3): at "
+    "issuance; V 5.",
     "binding.failed": "Root of the device-binding errors; never raised itself.",
     "binding.device_signature_invalid": "Device signature (verification.md 2): V 11.",
     "binding.cnf_missing": "Claims decoding and loading the cnf device key "

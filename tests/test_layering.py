@@ -27,7 +27,9 @@ LAYERS: dict[str, int] = {
     "qrimage": 1,
     "cose": 2,
     "qrtext": 2,
-    "model": 2,
+    "ins": 2,
+    # Above ins, which it holds per beneficiary.
+    "model": 3,
     "pki": 3,
     "device": 3,
     "hsm": 3,

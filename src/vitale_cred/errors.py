@@ -311,6 +311,18 @@ class DateInvalid(CardDataError):
     code = "card.date_invalid"
 
 
+class InsInvalid(CardDataError):
+    """An INS (identité nationale de santé) field is missing, unknown or malformed."""
+
+    code = "card.ins_invalid"
+
+
+class InsMismatch(InsInvalid):
+    """The INS contradicts its matricule: OID, sex, birth year or birth month."""
+
+    code = "card.ins_mismatch"
+
+
 # --- device binding and presentations --------------------------------------------
 class BindingError(VerificationError):
     """Device binding failed."""

@@ -22,6 +22,7 @@ __all__ = [
     "CoseTag",
     "CwtClaim",
     "DelegationLabel",
+    "InsLabel",
     "InvoiceLabel",
     "PeriodLabel",
     "PresentationLabel",
@@ -163,6 +164,15 @@ class AmcLabel(IntEnum):
     CONTRACT = 2
     START = 3
     END = 4
+
+
+class InsLabel(IntEnum):
+    """Keys of a beneficiary's INS map; every key is omitted when derivable."""
+
+    MATRICULE = 1
+    BIRTH_NAME = 2
+    BIRTH_GIVEN_NAMES = 3
+    BIRTH_PLACE = 4
 
 
 class DelegationLabel(IntEnum):
