@@ -57,7 +57,9 @@ WHERE: dict[str, str] = {
     "V 1, V 4; signature verification, no protected alg: V 7.",
     "cose.unknown_critical": "COSE_Sign1 decoding (verification.md 2.1): V 1, V 4.",
     "cose.header_conflict": "COSE_Sign1 decoding (verification.md 2.1): V 1, V 4.",
-    "cose.detached_payload": "COSE_Sign1 decoding (verification.md 2.1): V 1, V 4.",
+    "cose.detached_payload": "Never raised by decoding: the CBOR profile refuses a null "
+    "(detached) payload first, cbor.type_not_allowed (encoding.md 2.3 check 8; "
+    "verification.md 2.1 step 5).",
     "cose.bad_key": "Standalone COSE_Key parsing and loading (a library API). Inside "
     "protocol messages a bad key is reported by the enclosing step: binding.cnf_missing "
     "(credential.md 3.4; V 5, V 8), issuance.pop_invalid (proof), trust.list_invalid "

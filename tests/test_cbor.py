@@ -92,7 +92,6 @@ def _strict_equal(left: Any, right: Any) -> bool:
         (b"\x62\xc3\xa9", "é"),
         (b"\xf4", False),
         (b"\xf5", True),
-        (b"\xf6", None),
         (b"\x80", []),
         (b"\x83\x01\x02\x03", [1, 2, 3]),
         (b"\xa0", {}),
@@ -306,6 +305,13 @@ def test_duplicate_key_written_in_two_head_widths_is_refused_when_not_determinis
         b"\xa1\xf5\x00",  # true key
         b"\xa1\xf6\x00",  # null key
         b"\xa1\xd2\x01\x00",  # tagged key (tag 18 allowed)
+        b"\xa1\xc1\x00\x00",  # tagged key, tag 1 not allowed: the key check comes first
+        b"\xa1\xd8\x3d\x00\x00",  # tagged key, tag 61 refused by every structure
+        b"\xa1\x81\xf7\x00",  # array key holding undefined: its items are not examined
+        b"\xa1\x81\x1c\x00",  # array key holding a reserved head
+        b"\xa1\xa1\x01\x01\x00",  # map key holding a map
+        b"\xa1\x81\xa2\x02\x00\x01\x00\x00",  # array key holding an unsorted map
+        b"\xa1\xa2\x01\x00\x01\x00\x00",  # map key with a duplicate key inside
     ],
 )
 def test_map_keys_of_non_profile_types_are_refused(data: bytes, deterministic: bool) -> None:
@@ -365,6 +371,52 @@ def test_undefined_and_simple_values_are_refused(data: bytes) -> None:
 
 
 @pytest.mark.parametrize(
+    ("data", "options", "cls", "code"),
+    [
+        # The key's own checks before 12 still come first (spec/encoding.md 2.3 order):
+        (b"\xa1\x80\x00", {"max_depth": 1}, CborTooDeep, "cbor.too_deep"),
+        (b"\xa1\xc1\x00\x00", {"max_depth": 1}, CborTooDeep, "cbor.too_deep"),
+        (b"\xa1\x9f\xff\x00", {}, CborIndefiniteLength, "cbor.indefinite_length"),
+        (b"\xa1\x98\x01\x00\x00", {}, CborNonDeterministic, "cbor.non_deterministic"),
+        (b"\xa1\x82\x00", {}, CborLengthExceedsInput, "cbor.length_exceeds_input"),
+        (b"\xa1\x99\x10\x01" + b"\x00" * 4098, {}, CborTooLarge, "cbor.too_large"),
+        # ... then check 12, before anything inside the key or its tag number:
+        (b"\xa1\xc1\x00\x00", {}, CborTypeNotAllowed, "cbor.type_not_allowed"),
+        (b"\xa1\x81\x81\x80\x00", {"max_depth": 2}, CborTypeNotAllowed,
+         "cbor.type_not_allowed"),
+        (b"\xa1\x81\x19\x00\x01\x00", {}, CborTypeNotAllowed, "cbor.type_not_allowed"),
+        (b"\xa1\x81\xf6\x00", {}, CborTypeNotAllowed, "cbor.type_not_allowed"),
+    ],
+)  # fmt: skip
+def test_map_key_checks_follow_the_spec_order(
+    data: bytes, options: dict[str, Any], cls: type[VitaleCredError], code: str
+) -> None:
+    _refused(cls, code, data, **options)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\xf6",  # the whole item
+        b"\x81\xf6",  # an array element
+        b"\xa1\x04\xf6",  # a map value: a null exp(4) must not read as absent
+        b"\xa2\x01\x00\x02\xf6",  # a later map value
+        b"\xd2\xf6",  # a tagged item
+        b"\x82\x01\xa1\x07\xf6",  # nested
+    ],
+)
+@pytest.mark.parametrize("deterministic", [True, False])
+def test_null_is_refused_everywhere(data: bytes, deterministic: bool) -> None:
+    _refused(
+        CborTypeNotAllowed,
+        "cbor.type_not_allowed",
+        data,
+        deterministic=deterministic,
+        tags=frozenset({CoseTag.COSE_SIGN1}),
+    )
+
+
+@pytest.mark.parametrize(
     "data",
     [
         b"\xc0\x60",  # tag 0 (date/time)
@@ -387,7 +439,7 @@ def test_tag_outside_a_non_empty_allow_list_is_refused() -> None:
 
 def test_allowed_tags_decode_as_tagged() -> None:
     tags = frozenset({CoseTag.COSE_SIGN1, CoseTag.CWT})
-    assert decode(b"\xd2\x84\x40\xa0\xf6\x40", tags=tags) == Tagged(18, [b"", {}, None, b""])
+    assert decode(b"\xd2\x84\x40\xa0\x40\x40", tags=tags) == Tagged(18, [b"", {}, b"", b""])
     assert decode(b"\xd8\x3d\xd2\x00", tags=tags) == Tagged(61, Tagged(18, 0))
     decoded = decode(b"\xa1\x01\xd2\x00", tags=tags)
     assert decoded == {1: Tagged(18, 0)}
@@ -717,7 +769,6 @@ SCALARS = st.one_of(
     st.text(max_size=20),
     st.binary(max_size=20),
     st.booleans(),
-    st.none(),
 )
 KEYS = st.one_of(INT64, st.integers(-30, 300), st.text(max_size=8), st.binary(max_size=8))
 
@@ -759,6 +810,36 @@ def _in_bytewise_order(value: Any) -> Any:
 @given(PROFILE_VALUES)
 def test_decode_inverts_encode_exactly(value: Any) -> None:
     assert _strict_equal(decode(encode(value)), value)
+
+
+def _with_null_at(value: Any, choice: int) -> Any:
+    """``value`` with one element, map value or the whole item replaced by null."""
+    slots: list[tuple[Any, Any]] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            slots.extend((node, k) for k in node)
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            slots.extend((node, i) for i in range(len(node)))
+            for v in node:
+                walk(v)
+
+    walk(value)
+    if not slots:
+        return None
+    container, slot = slots[choice % len(slots)]
+    container[slot] = None
+    return value
+
+
+@PROPERTY
+@given(PROFILE_VALUES, st.integers(min_value=0), st.booleans())
+def test_null_anywhere_is_refused(value: Any, choice: int, deterministic: bool) -> None:
+    # spec/encoding.md 2.3 check 8: no v1 structure uses null, wherever it sits.
+    data = encode(_with_null_at(value, choice))
+    _refused(CborTypeNotAllowed, "cbor.type_not_allowed", data, deterministic=deterministic)
 
 
 @PROPERTY

@@ -42,11 +42,11 @@ from vitale_cred.errors import (
     CborTagNotAllowed,
     CborTooLarge,
     CborTrailingBytes,
+    CborTypeNotAllowed,
     CoseAlgMismatch,
     CoseAlgMissing,
     CoseAlgNotAllowed,
     CoseBadSignature,
-    CoseDetachedPayload,
     CoseError,
     CoseHeaderConflict,
     CoseKeyError,
@@ -336,10 +336,14 @@ def test_protected_header_that_does_not_encode_a_map_is_malformed(protected_byte
 
 
 @pytest.mark.parametrize(
-    "protected", [{1: -7}, [], 0, None], ids=["bare-map", "array", "int", "nil"]
+    "protected", [{1: -7}, [], 0, True], ids=["bare-map", "array", "int", "true"]
 )
 def test_protected_header_that_is_not_a_byte_string_is_malformed(protected: Any) -> None:
     expect(CoseError, "cose.malformed", decode_sign1, build(Raw(protected)))
+
+
+def test_null_protected_header_is_refused_by_the_cbor_profile() -> None:
+    expect(CborTypeNotAllowed, "cbor.type_not_allowed", decode_sign1, build(Raw(None)))
 
 
 @pytest.mark.parametrize("unprotected", [[], b"", 0], ids=["array", "bstr", "int"])
@@ -397,9 +401,10 @@ def test_duplicate_header_label_is_always_refused(where: str, deterministic: boo
 # --- payload and structure ----------------------------------------------------------
 
 
-def test_detached_nil_payload_is_refused() -> None:
+def test_detached_nil_payload_is_refused_by_the_cbor_profile() -> None:
+    # spec/verification.md 2.1 step 5: null never reaches the COSE layer.
     data = build({CoseHeader.ALG: CoseAlg.ES256}, payload=None)
-    expect(CoseDetachedPayload, "cose.detached_payload", decode_sign1, data)
+    expect(CborTypeNotAllowed, "cbor.type_not_allowed", decode_sign1, data)
 
 
 @pytest.mark.parametrize("payload", ["text", 1, [b"x"]], ids=["text", "int", "array"])
@@ -495,10 +500,17 @@ def test_signature_of_the_wrong_length_is_a_bad_signature(alg: CoseAlg, length: 
     assert str(length) in str(error)
 
 
-@pytest.mark.parametrize("signature", ["sig", 0, None, [b""]], ids=["text", "int", "nil", "array"])
+@pytest.mark.parametrize(
+    "signature", ["sig", 0, False, [b""]], ids=["text", "int", "false", "array"]
+)
 def test_signature_that_is_not_a_byte_string_is_malformed(signature: Any) -> None:
     data = build({CoseHeader.ALG: CoseAlg.ES256}, signature=signature)
     expect(CoseError, "cose.malformed", decode_sign1, data)
+
+
+def test_null_signature_is_refused_by_the_cbor_profile() -> None:
+    data = build({CoseHeader.ALG: CoseAlg.ES256}, signature=None)
+    expect(CborTypeNotAllowed, "cbor.type_not_allowed", decode_sign1, data)
 
 
 def _flip(data: bytes, offset: int, bit: int = 0x01) -> bytes:

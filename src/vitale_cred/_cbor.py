@@ -2,9 +2,14 @@
 
 The decoder accepts only the profile of ``spec/encoding.md``:
 
-* definite lengths only; no floats, no ``undefined``, no simple values other
-  than ``false``/``true``/``null``;
-* map keys are integers, text or byte strings, never repeated;
+* definite lengths only; no floats, no ``null``, no ``undefined``, no simple
+  values other than ``false``/``true``. No structure of protocol v1 uses
+  ``null``, and many decoders would read a ``null`` value as an absent label
+  (a ``null`` ``exp`` as "never expires"): refusing it here, on sight, closes that
+  class for every structure at once;
+* map keys are integers, text or byte strings, never repeated; a key that is an
+  array, a map or a tag is refused as soon as its head is read (its content is
+  never looked at), as the order of checks of ``spec/encoding.md`` section 2.3 says;
 * tags only from the caller's allow-list;
 * nesting at most ``max_depth`` levels and at most ``max_items`` data items;
 * no byte after the top-level item; every declared length fits the input;
@@ -15,7 +20,9 @@ The decoder accepts only the profile of ``spec/encoding.md``:
 It is written by hand rather than layered on ``cbor2.loads`` because cbor2 silently
 accepts duplicate keys, indefinite lengths and non-shortest heads, and changes its
 tag representation between major versions. cbor2 is used to encode, after the
-maps have been put in deterministic order here.
+maps have been put in deterministic order here. The encoder still writes
+``None`` as ``null``: refusal vectors and tests are built with it, and every
+producer's output goes through :func:`decode` in the tests, which refuses it.
 """
 
 from __future__ import annotations
@@ -101,7 +108,12 @@ def decode(
 
     # The hot path of every verification: written as one closure with local
     # lookups only, because a method per item costs twice as much in CPython.
-    def item(pos: int, depth: int) -> tuple[Any, int]:
+    # ``as_key`` is True for a map key: an array, map or tag there fails check 12 of
+    # spec/encoding.md 2.3 once the checks that precede it (head, depth, item count,
+    # length) have passed, before anything inside it (its tag number against the
+    # allow-list, its items) is examined.
+    def item(pos: int, depth: int, as_key: bool = False) -> tuple[Any, int]:
+        head = pos
         initial = data[pos]
         major = initial >> 5
         ai = initial & 0x1F
@@ -148,7 +160,9 @@ def decode(
             if ai == 21:
                 return True, pos
             if ai == 22:
-                return None, pos
+                # No v1 structure uses null; decoders that read .get(label) would
+                # otherwise take a null value for an absent optional label.
+                raise CborTypeNotAllowed(f"null at offset {pos - 1} is not allowed")
             if ai in (25, 26, 27):
                 raise CborTypeNotAllowed("floating-point values are not allowed")
             if ai == 23:
@@ -163,6 +177,8 @@ def decode(
                 raise CborTooLarge(f"more than {max_items} data items")
             if arg > end - pos:
                 raise CborLengthExceedsInput(f"array of {arg} items exceeds the input")
+            if as_key:
+                raise CborTypeNotAllowed(f"map key at offset {head} is an array")
             out_list: list[Any] = []
             append = out_list.append
             for _ in range(arg):
@@ -191,6 +207,8 @@ def decode(
                 raise CborTooLarge(f"more than {max_items} data items")
             if 2 * arg > end - pos:
                 raise CborLengthExceedsInput(f"map of {arg} pairs exceeds the input")
+            if as_key:
+                raise CborTypeNotAllowed(f"map key at offset {head} is a map")
             out: dict[Any, Any] = {}
             previous = b""
             for _ in range(arg):
@@ -203,7 +221,7 @@ def decode(
                     key = 0x1F - initial
                     pos += 1
                 else:
-                    key, pos = item(pos, depth)
+                    key, pos = item(pos, depth, True)
                     key_type = type(key)
                     if key_type is not int and key_type is not str and key_type is not bytes:
                         raise CborTypeNotAllowed(
@@ -245,6 +263,8 @@ def decode(
                     out[key], pos = item(pos, depth)
             return out, pos
         # major 6
+        if as_key:
+            raise CborTypeNotAllowed(f"map key at offset {head} is a tag")
         if arg not in tags:
             raise CborTagNotAllowed(f"tag {arg} is not allowed here")
         value, pos = item(pos, depth)

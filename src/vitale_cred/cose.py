@@ -27,7 +27,6 @@ from .errors import (
     CoseAlgMissing,
     CoseAlgNotAllowed,
     CoseBadSignature,
-    CoseDetachedPayload,
     CoseError,
     CoseHeaderConflict,
     CoseKeyError,
@@ -407,7 +406,8 @@ class Sign1:
     def alg(self) -> int | None:
         """The protected ``alg``, or None."""
         value = self.protected.get(CoseHeader.ALG)
-        return value if isinstance(value, int) else None
+        # A boolean is not an algorithm number, though bool subclasses int.
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
 
     @property
     def kid(self) -> bytes | None:
@@ -474,8 +474,7 @@ def decode_sign1(
         raise CoseError("protected header must be a byte string")
     if not isinstance(unprotected, dict):
         raise CoseError("unprotected header must be a map")
-    if payload is None:
-        raise CoseDetachedPayload("detached payload (nil) is not accepted")
+    # A detached (null) payload never gets here: the CBOR profile refuses null.
     if not isinstance(payload, bytes):
         raise CoseError("payload must be a byte string")
     if not isinstance(signature, bytes):
@@ -519,8 +518,10 @@ def _check_headers(protected: Mapping[Any, Any], unprotected: Mapping[Any, Any])
         if not isinstance(crit, list) or not crit:
             raise CoseUnknownCritical("crit(2) must be a non-empty array")
         for label in crit:
+            # A boolean is refused: true would otherwise equal alg(1) in both sets below.
             if (
                 not isinstance(label, int | str)
+                or isinstance(label, bool)
                 or label not in _UNDERSTOOD_HEADERS
                 or label not in protected
             ):

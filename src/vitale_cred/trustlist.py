@@ -61,6 +61,11 @@ _ENTRY_LABELS = frozenset(TrustEntryLabel)
 _LIST_LABELS = frozenset(TrustListLabel)
 
 
+def _integer(value: object) -> bool:
+    """An integer and not a boolean (bool subclasses int; true is not usage 1)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 class StalePolicy(enum.Enum):
     """What a reader does with a list whose ``next_update`` has passed."""
 
@@ -122,11 +127,10 @@ class TrustListEntry:
         )
         if not isinstance(kid, bytes) or not isinstance(algs, list) or not isinstance(usages, list):
             raise TrustListInvalid("entry kid/algs/usages have the wrong types")
-        if not all(a in cose.ALGORITHMS for a in algs if isinstance(a, int)) or not all(
-            isinstance(a, int) for a in algs
-        ):
+        # bool is an int in Python, and true would read as usage 1.
+        if not all(_integer(a) and a in cose.ALGORITHMS for a in algs):
             raise TrustListInvalid("entry names an unsupported algorithm")
-        if not all(isinstance(u, int) and u in _USAGE_BY_CODE for u in usages):
+        if not all(_integer(u) and u in _USAGE_BY_CODE for u in usages):
             raise TrustListInvalid("entry names an unknown usage")
         times = [value.get(TrustEntryLabel.NOT_BEFORE), value.get(TrustEntryLabel.NOT_AFTER)]
         if any(t is not None and (type(t) is not int or t < 0) for t in times):

@@ -1,8 +1,9 @@
 """Detached (nil) and empty payloads: the signed bytes must be the bytes used.
 
 A detached payload would let the verifier check a signature over bytes it was
-handed separately; the profile refuses it outright, and an empty or non-map
-payload fails decoding even when genuinely signed.
+handed separately; the CBOR profile refuses its null outright (no v1 structure
+uses null), and an empty or non-map payload fails decoding even when genuinely
+signed.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from vitale_cred import _cbor, cose
 from vitale_cred.errors import (
     CborLengthExceedsInput,
-    CoseDetachedPayload,
+    CborTypeNotAllowed,
     CoseError,
     SchemaError,
     SchemaMissingLabel,
@@ -29,8 +30,8 @@ def _detached(data: bytes) -> bytes:
 def test_credential_with_a_detached_nil_payload_is_refused(world: World) -> None:
     forged = _detached(world.bundle.credentials[0])
     expect(
-        CoseDetachedPayload,
-        "cose.detached_payload",
+        CborTypeNotAllowed,
+        "cbor.type_not_allowed",
         world.verifier().verify_credential,
         forged,
     )
@@ -38,8 +39,8 @@ def test_credential_with_a_detached_nil_payload_is_refused(world: World) -> None
 
 def test_presentation_with_a_detached_nil_payload_is_refused(world: World) -> None:
     expect(
-        CoseDetachedPayload,
-        "cose.detached_payload",
+        CborTypeNotAllowed,
+        "cbor.type_not_allowed",
         world.verifier().verify_presentation,
         _detached(token(world)),
     )

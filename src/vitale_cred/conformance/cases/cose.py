@@ -158,9 +158,9 @@ def build(mat: Material) -> CaseList:
     add(
         "detached-payload",
         _DECODE,
-        "payload nil (detached)",
+        "payload null (detached): the CBOR profile refuses null before any COSE check",
         _assemble([good.protected, {}, None, good.signature]),
-        "cose.detached_payload",
+        "cbor.type_not_allowed",
     )
     add(
         "payload-not-bstr",
@@ -222,6 +222,20 @@ def build(mat: Material) -> CaseList:
         ("kid-int", "kid(4) is an integer", {alg: -7, kid: 1}, None, "cose.malformed"),
         ("alg-unprotected", "alg(1) only in the unprotected header", {kid: pki.kid}, {alg: -7},
          "cose.alg_missing"),
+        # Booleans are not integers, and null is never an absent label (encoding.md 2.3).
+        ("alg-true", "alg(1) is true, not the integer 1", {alg: True, kid: pki.kid}, None,
+         "cose.malformed"),
+        ("kid-false", "kid(4) is false", {alg: -7, kid: False}, None, "cose.malformed"),
+        ("crit-true", "crit(2) is [true], which must not be read as naming alg(1)",
+         {alg: -7, CoseHeader.CRIT: [True], kid: pki.kid}, None, "cose.unknown_critical"),
+        ("kid-null", "kid(4) null in the protected header", {alg: -7, kid: None}, None,
+         "cbor.type_not_allowed"),
+        ("crit-null", "crit(2) null in the protected header",
+         {alg: -7, CoseHeader.CRIT: None, kid: pki.kid}, None, "cbor.type_not_allowed"),
+        ("unprotected-null", "x5chain(33) null in the unprotected header",
+         {alg: -7, kid: pki.kid}, {CoseHeader.X5CHAIN: None}, "cbor.type_not_allowed"),
+        ("x5chain-true", "x5chain(33) is true, neither a certificate nor an array",
+         {alg: -7, kid: pki.kid}, {CoseHeader.X5CHAIN: True}, "trust.chain_invalid"),
     ):  # fmt: skip
         signed = signed_with(protected, unprotected)
         add(
@@ -379,8 +393,9 @@ def build(mat: Material) -> CaseList:
     for case_id, description, data, code in (
         ("presentation-untagged", "a presentation without tag 18",
          _assemble(token_parts, tag=None), "cose.malformed"),
-        ("presentation-detached", "a presentation with a nil payload",
-         _assemble([token.protected, {}, None, token.signature]), "cose.detached_payload"),
+        ("presentation-detached", "a presentation with a null payload (refused by the CBOR "
+         "profile)", _assemble([token.protected, {}, None, token.signature]),
+         "cbor.type_not_allowed"),
         ("presentation-header-conflict", "a presentation with alg(1) in both headers",
          _assemble([token.protected, {1: -7}, token.payload, token.signature]),
          "cose.header_conflict"),

@@ -150,12 +150,25 @@ def build(mat: Material) -> CaseList:
         ("invoice-beneficiary-16", "beneficiary index 16",
          signed(payload(invoices=[{**invoices[0], InvoiceLabel.BENEFICIARY: 16}]))),
         ("too-many-invoices", "101 invoices", signed(payload(invoices=[invoices[0]] * 101))),
+        # Booleans are not integers (encoding.md section 2.3): false is not index 0.
+        ("iat-true", "iat(1) true", signed(payload(iat=True))),
+        ("serial-false", "serial(2) false", signed(payload(serial=False))),
+        ("invoice-kind-true", "professional kind true, which must not be read as 1",
+         signed(payload(invoices=[{**invoices[0], InvoiceLabel.KIND: True}]))),
+        ("invoice-beneficiary-false", "beneficiary index false, which must not be read as 0",
+         signed(payload(invoices=[{**invoices[0], InvoiceLabel.BENEFICIARY: False}]))),
         ("invoice-day-above-cap", "invoice day 84 006 (2200-01-01), one past the cap",
          signed(payload(invoices=[{**invoices[0], InvoiceLabel.DAY: _MAX_DAY + 1}]))),
         ("invoice-day-bool", "invoice day true",
          signed(payload(invoices=[{**invoices[0], InvoiceLabel.DAY: True}]))),
     ):  # fmt: skip
         add(case_id, description, data, "statement.invalid")
+    for case_id, description, data in (
+        ("holder-null", "holder(3) null", signed(payload(holder=None))),
+        ("invoice-reimbursed-null", "an invoice whose reimbursed(4) is null",
+         signed(payload(invoices=[{**invoices[0], InvoiceLabel.REIMBURSED: None}]))),
+    ):  # fmt: skip
+        add(case_id, description, data, "cbor.type_not_allowed")
     last_day = {**invoices[0], InvoiceLabel.DAY: _MAX_DAY}
     add(
         "valid-day-at-cap",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ... import _cbor
+from ...cose import CoseKey
 from ...errors import VitaleCredError
 from ...registry import CoseAlg, CoseHeader, TrustEntryLabel, TrustListLabel
 from ...trustlist import TRUST_LIST_TYP
@@ -293,6 +294,40 @@ def build(mat: Material) -> CaseList:
         {**second, TrustEntryLabel.KID: b""},
         "trust.list_invalid",
     )
+    # Booleans are not integers (true is not usage 1), and a null not_after never
+    # means "no end" (encoding.md section 2.3).
+    key_map = raw256.key.to_map()
+    for case_id, description, entry, code in (
+        ("entry-usages-true", "usages [true], which must not be read as [1]",
+         {**second, TrustEntryLabel.USAGES: [True]}, "trust.list_invalid"),
+        ("entry-algs-true", "algs [true]", {**second, TrustEntryLabel.ALGS: [True]},
+         "trust.list_invalid"),
+        ("entry-not-after-true", "not_after(7) true", {**second, TrustEntryLabel.NOT_AFTER: True},
+         "trust.list_invalid"),
+        ("entry-key-kty-true", "key(2) with kty(1) true",
+         {**second, TrustEntryLabel.KEY: {**key_map, 1: True}}, "trust.list_invalid"),
+        ("entry-not-after-null", "not_after(7) null: the key would never expire",
+         {**second, TrustEntryLabel.NOT_AFTER: None}, "cbor.type_not_allowed"),
+        ("entry-not-before-null", "not_before(6) null",
+         {**second, TrustEntryLabel.NOT_BEFORE: None}, "cbor.type_not_allowed"),
+        ("entry-name-null", "name(8) null", {**second, TrustEntryLabel.NAME: None},
+         "cbor.type_not_allowed"),
+        ("entry-key-kid-null", "key(2) with kid(2) null",
+         {**second, TrustEntryLabel.KEY: {**key_map, 2: None}}, "cbor.type_not_allowed"),
+    ):  # fmt: skip
+        entry_case(case_id, description, entry, code)
+    compressed = [dict(e) for e in entries()]
+    compressed[0][TrustEntryLabel.KEY] = CoseKey.from_public_key(
+        raw256.key.public_key(), compressed=True
+    ).to_map()
+    add(
+        "valid-compressed-key",
+        _VERIFY,
+        "the ES256 raw key as a compressed point: y(-3) is a boolean sign bit, the one "
+        "place a COSE_Key takes a boolean",
+        [signed(payload(5, {TrustListLabel.ENTRIES: compressed}))],
+        None,
+    )
     ca = mat.variant_issuer("ES256 issuer, CA (trust list)", 0x1301, ca=True, path_length=0)
     entry_case(
         "entry-certificate-profile",
@@ -320,6 +355,21 @@ def build(mat: Material) -> CaseList:
         "trust.list_invalid",
     )
     add("seq-negative", _VERIFY, "seq(1) -1", [signed(payload(-1))], "trust.list_invalid")
+    add("seq-true", _VERIFY, "seq(1) true", [signed(payload(True))], "trust.list_invalid")
+    add(
+        "next-update-null",
+        _VERIFY,
+        "next_update(3) null: the list would never go stale",
+        [signed(payload(5, {TrustListLabel.NEXT_UPDATE: None}))],
+        "cbor.type_not_allowed",
+    )
+    add(
+        "typ-true",
+        _VERIFY,
+        "typ(16) true",
+        [signed(payload(), typ=True)],
+        "trust.list_invalid",
+    )
     good = _cbor.encode(payload())
     reordered = good[:1] + _reorder_first_two(good[1:])
     add(
