@@ -100,9 +100,10 @@ def status_reference(list_number: int, idx: int) -> StatusReference:
     Older releases take ``(idx, uri)``; protocol 1 takes ``(list number, idx)``.
     """
     names = [f.name for f in dataclasses.fields(StatusReference)]
-    if names == ["idx", "uri"]:
-        return StatusReference(idx, STATUS_URI.format(list_number))  # type: ignore[call-arg]
-    return StatusReference(list_number, idx)
+    args: tuple[Any, ...] = (
+        (idx, STATUS_URI.format(list_number)) if names == ["idx", "uri"] else (list_number, idx)
+    )
+    return StatusReference(*args)
 
 
 # --- QR versions ----------------------------------------------------------------------
@@ -227,7 +228,7 @@ def _map(
     scope: str,
     names: dict[int, str],
     categories: dict[str, str],
-    special: dict[str, Callable[[Any, str, Tally], None]],
+    special: Mapping[str, Callable[[Any, str, Tally], None]],
     tally: Tally,
 ) -> None:
     """A labelled map: each entry (label and value) counted under ``scope.name``."""
