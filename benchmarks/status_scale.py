@@ -32,6 +32,7 @@ from vitale_cred.status import (
 from vitale_cred.trust import TrustStore
 
 URI = "https://status.ameli.example/lists/all"
+LIST = 1
 NOT_BEFORE = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 NOW = int(NOT_BEFORE.timestamp()) + 86_400
 T = TypeVar("T")
@@ -78,6 +79,7 @@ def run(entries: int, rate: float, bits: int, seed: int) -> dict[str, float]:
             material.signer(),
             kid=material.kid,
             uri=URI,
+            list_id=LIST,
             status_list=built,
             iat=NOW,
             exp=NOW + 86_400,
@@ -87,20 +89,22 @@ def run(entries: int, rate: float, bits: int, seed: int) -> dict[str, float]:
 
     load_s, loaded = _timed(lambda: StatusList.from_compressed(compressed, bits))
     verify_s, verified_list = _timed(
-        lambda: verify_status_list(token, trust, now=NOW, expected_uri=URI)
+        lambda: verify_status_list(
+            token, trust, now=NOW, expected_uri=URI, expected_kid=material.kid, expected_list=LIST
+        )
     )
     if any(verified_list.status(idx) != StatusValue.INVALID for idx in revoked):
         raise SystemExit("a revoked entry did not read back as INVALID")
 
     probes = [rng.randrange(entries) for _ in range(200_000)]
-    provider = InMemoryStatusProvider({URI: token})
+    provider = InMemoryStatusProvider([token])
     checker = StatusChecker(provider, trust, policy=StatusPolicy(on_undetermined="accept"))
     valid = [idx for idx in probes if loaded.get(idx) == StatusValue.VALID]
-    refs = [StatusReference(idx, URI) for idx in valid[:100_000]]
-    checker.check(refs[0], NOW)  # fetch, verify and cache once
+    refs = [StatusReference(LIST, idx) for idx in valid[:100_000]]
+    checker.check(refs[0], NOW, issuer_kid=material.kid)  # fetch, verify and cache once
 
     def check_ref(position: int) -> object:
-        return checker.check(refs[position], NOW)
+        return checker.check(refs[position], NOW, issuer_kid=material.kid)
 
     return {
         "bits": bits,

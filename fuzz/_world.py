@@ -50,7 +50,12 @@ ROOT = Path(__file__).resolve().parent.parent
 T0 = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 NOW = int((T0 + dt.timedelta(days=2)).timestamp())
 STATUS_URI = "https://status.example.test/lists/1"
+#: The number the issuer gives its status list (credentials carry [STATUS_LIST, idx]).
+STATUS_LIST = 1
+#: A key trusted for status lists only: it signs the credentials of no issuer.
 STATUS_KID = b"status-1"
+#: Label of the issuer's fixed key, which signs the credentials and their status list.
+ISSUER_KEY_LABEL = "fuzz issuer"
 AUTHORITY_KID = b"trust-authority"
 RAW_ISSUER_KID = b"raw-issuer"
 T = TypeVar("T")
@@ -92,6 +97,7 @@ class FuzzWorld:
     status_token: bytes
     trust_list: bytes
     status_provider: InMemoryStatusProvider
+    issuer_kid: bytes
 
     def verifier(self, **policy: object) -> Verifier:
         """A verifier at NOW with a status checker over the published list."""
@@ -120,7 +126,7 @@ def build() -> FuzzWorld:
     clock = FixedClock(NOW)
     issue_clock = FixedClock(T0 + dt.timedelta(days=1))
     root_key = fixed_key("fuzz root")
-    issuer_key = fixed_key("fuzz issuer")
+    issuer_key = fixed_key(ISSUER_KEY_LABEL)
     with mock.patch.object(x509.CertificateBuilder, "sign", _deterministic_sign):
         root = make_root_certificate(root_key, "Fuzz root", T0, T0 + dt.timedelta(days=3650))
         cert = make_issuer_certificate(
@@ -128,10 +134,11 @@ def build() -> FuzzWorld:
         )
     device = SoftwareDeviceKey(fixed_key("fuzz device"))
     card = family5()
-    refs = [StatusReference(i, STATUS_URI) for i in range(len(card.beneficiaries))]
+    refs = [StatusReference(STATUS_LIST, i) for i in range(len(card.beneficiaries))]
+    issuer_kid = kid_for_certificate(cert)
     issuer = Issuer(
         cose.SoftwareSigner(issuer_key),
-        kid=kid_for_certificate(cert),
+        kid=issuer_kid,
         clock=issue_clock,
         x5chain=[cert],
     )
@@ -145,10 +152,12 @@ def build() -> FuzzWorld:
     status_list = StatusList(2, 64)
     status_list.set(3, StatusValue.INVALID)
     status_list.set(4, StatusValue.SUSPENDED)
+    # The list speaks for the credentials only when their issuer key signs it.
     status_token = issue_status_list(
-        status_signer,
-        kid=STATUS_KID,
+        cose.SoftwareSigner(issuer_key),
+        kid=issuer_kid,
         uri=STATUS_URI,
+        list_id=STATUS_LIST,
         status_list=status_list,
         iat=NOW - 3600,
         exp=NOW + 86_400,
@@ -166,7 +175,7 @@ def build() -> FuzzWorld:
             raw_key(cose.CoseKey.from_public_key(raw_signer.public_key()), RAW_ISSUER_KID),
         ],
     )
-    provider = InMemoryStatusProvider({STATUS_URI: status_token})
+    provider = InMemoryStatusProvider([status_token])
 
     authority_signer = cose.SoftwareSigner(fixed_key("fuzz trust authority"))
     authority = TrustStore(
@@ -211,6 +220,7 @@ def build() -> FuzzWorld:
         status_token,
         trust_list,
         provider,
+        issuer_kid,
     )
 
 

@@ -1,4 +1,4 @@
-"""Fuzz Status List Tokens: verification, the URI peek, inflation, references, checking.
+"""Fuzz Status List Tokens: verification, the peek, inflation, references, checking.
 
 Input: token bytes (first byte also picks the ``bits`` for the raw inflation).
 Expected: only ``VerificationError`` subclasses; ``StatusChecker.check`` returns
@@ -22,13 +22,13 @@ with atheris.instrument_imports(include=["vitale_cred"]):
         StatusList,
         StatusPolicy,
         StatusReference,
-        status_list_uri,
+        peek_status_list,
         verify_status_list,
     )
 
 WORLD = _world.build()
 call = _world.call
-REFERENCE = StatusReference(3, _world.STATUS_URI)
+REFERENCE = StatusReference(_world.STATUS_LIST, 3)
 MAX_BYTES = 1 << 20  # keeps one input under a few milliseconds
 
 
@@ -45,7 +45,8 @@ def TestOneInput(data: bytes) -> None:
     )
     if verified is not None and verified.size:
         call(VerificationError, verified.status, data[0] % (verified.size + 1))
-    call(VerificationError, status_list_uri, data)
+    call(VerificationError, peek_status_list, data)
+    call(VerificationError, InMemoryStatusProvider().publish, data)
     bits = 1 << (data[0] & 3)
     status_list = call(
         VerificationError, StatusList.from_compressed, data[1:], bits, max_bytes=4096
@@ -55,9 +56,21 @@ def TestOneInput(data: bytes) -> None:
     value = call(VerificationError, _cbor.decode, data, deterministic=False)
     if value is not None:
         call(VerificationError, StatusReference.from_wire, value)
-    provider = InMemoryStatusProvider({_world.STATUS_URI: data})
-    checker = StatusChecker(provider, WORLD.trust, policy=StatusPolicy(on_undetermined="accept"))
-    call(VerificationError, checker.check, REFERENCE, _world.NOW)
+    # Whatever the channel hands over for the issuer's list is checked as that list.
+    checker = StatusChecker(
+        _Channel(data), WORLD.trust, policy=StatusPolicy(on_undetermined="accept")
+    )
+    call(VerificationError, checker.check, REFERENCE, _world.NOW, issuer_kid=WORLD.issuer_kid)
+
+
+class _Channel:
+    """A provider serving the same bytes for every list."""
+
+    def __init__(self, token: bytes) -> None:
+        self._token = token
+
+    def fetch(self, kid: bytes, list_id: int) -> bytes | None:
+        return self._token
 
 
 def main() -> None:

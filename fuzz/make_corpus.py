@@ -119,14 +119,15 @@ def _tokens(world: _world.FuzzWorld, corpus: Corpus) -> None:
 def _lists(world: _world.FuzzWorld, corpus: Corpus) -> None:
     corpus.add("status_list", "status-token", world.status_token)
     corpus.add("cose", "status-token", world.status_token)
-    signer = cose.SoftwareSigner(_world.fixed_key("fuzz status"))
+    signer = cose.SoftwareSigner(_world.fixed_key(_world.ISSUER_KEY_LABEL))
     for bits in (1, 4, 8):
         status_list = StatusList(bits, 32)
         status_list.set(1, StatusValue.INVALID)
         token = issue_status_list(
             signer,
-            kid=_world.STATUS_KID,
+            kid=world.issuer_kid,
             uri=_world.STATUS_URI,
+            list_id=_world.STATUS_LIST,
             status_list=status_list,
             iat=_world.NOW - 60,
             aggregation_uri="https://status.example.test/all",
@@ -141,7 +142,7 @@ def _lists(world: _world.FuzzWorld, corpus: Corpus) -> None:
     claims = cose.decode_sign1(world.status_token).payload
     corpus.add("status_list", "status-claims", claims)
     corpus.add("cbor", "status-claims", b"\x00" + claims)
-    reference = {"status_list": {"idx": 3, "uri": _world.STATUS_URI}}
+    reference = [_world.STATUS_LIST, 3]
     corpus.add("status_list", "status-reference", _cbor.encode(reference))
     corpus.add("trust_list", "trust-list", world.trust_list)
     corpus.add("cose", "trust-list", world.trust_list)

@@ -330,11 +330,17 @@ def test_delegated_credentials(material: Material) -> None:
         check(credential, "credential")
 
 
-def test_credentials_with_status(material: Material) -> None:
-    refs = [StatusReference(1000 + i, STATUS_URI) for i in range(5)]
+@pytest.mark.parametrize(
+    ("list_id", "first"), [(1, 1000), (0, 0), (2**32 - 1, 2**32 - 5)], ids=["1", "0", "max"]
+)
+def test_credentials_with_status(material: Material, list_id: int, first: int) -> None:
+    refs = [StatusReference(list_id, first + i) for i in range(5)]
     for credential in _bundle(material, status=refs).credentials:
-        assert decode_claims(cose.decode_sign1(credential).payload).status is not None
+        claims = decode_claims(cose.decode_sign1(credential).payload)
+        assert claims.status is not None
+        assert claims.status.list_id == list_id
         check(credential, "credential")
+        check(strip_x5chain(credential), "credential")
 
 
 @pytest.mark.parametrize(
@@ -453,8 +459,14 @@ def _proof_with(material: Material, label: int, value: Any) -> bytes:
     return cose.sign1(_cbor.encode(payload), material.device)
 
 
-def _status(uri: str, **extra: Any) -> dict[str, Any]:
-    return {"status_list": {"idx": 1, "uri": uri, **extra}}
+def _with_card(claims: dict[Any, Any], label: int, value: Any) -> dict[Any, Any]:
+    card = {**claims[-65537], label: value}
+    if value is _OMIT:
+        del card[label]
+    return {**claims, -65537: card}
+
+
+_OMIT = object()
 
 
 def _decode_credential_claims(data: bytes) -> None:
@@ -537,9 +549,21 @@ INVALID: list[tuple[str, str, Mutation, Callable[[bytes], None] | None]] = [
         None,
     ),
     (
-        "card-version-2",
+        "card-version-label-0",
         "claims",
-        lambda m: _cbor.encode({**_claims(m), -65537: {**_claims(m)[-65537], 0: 2}}),
+        lambda m: _cbor.encode(_with_card(_claims(m), 0, 1)),
+        _decode_credential_claims,
+    ),
+    (
+        "card-index-0-written",
+        "claims",
+        lambda m: _cbor.encode(_with_card(_claims(m), 6, 0)),
+        _decode_credential_claims,
+    ),
+    (
+        "card-dependant-without-index",
+        "claims",
+        lambda m: _cbor.encode(_with_card(_claims(m, 1), 6, _OMIT)),
         _decode_credential_claims,
     ),
     (
@@ -557,7 +581,7 @@ INVALID: list[tuple[str, str, Mutation, Callable[[bytes], None] | None]] = [
     (
         "beneficiary-unknown-label",
         "claims",
-        lambda m: _cbor.encode(_with_beneficiary(_claims(m), 11, "diagnosis")),
+        lambda m: _cbor.encode(_with_beneficiary(_claims(m), 12, "diagnosis")),
         _decode_credential_claims,
     ),
     (
@@ -579,41 +603,127 @@ INVALID: list[tuple[str, str, Mutation, Callable[[bytes], None] | None]] = [
         _decode_credential_claims,
     ),
     (
+        "beneficiary-dependant-qualite-assure",
+        "claims",
+        lambda m: _cbor.encode(_with_beneficiary(_claims(m, 1), 5, 0)),
+        _decode_credential_claims,
+    ),
+    (
+        "beneficiary-insured-qualite-written",
+        "claims",
+        lambda m: _cbor.encode(_with_beneficiary(_claims(m), 5, 0)),
+        _decode_credential_claims,
+    ),
+    (
         "beneficiary-empty-amo",
         "claims",
         lambda m: _cbor.encode(_with_beneficiary(_claims(m), 6, [])),
         _decode_credential_claims,
     ),
     (
-        "period-unknown-label",
+        "period-as-a-map",
         "claims",
-        lambda m: _cbor.encode(_with_beneficiary(_claims(m), 6, [{1: 18262, 3: 1}])),
+        lambda m: _cbor.encode(_with_beneficiary(_claims(m), 6, [{1: 18262}])),
+        _decode_credential_claims,
+    ),
+    (
+        "period-empty",
+        "claims",
+        lambda m: _cbor.encode(_with_beneficiary(_claims(m), 6, [[]])),
+        _decode_credential_claims,
+    ),
+    (
+        "period-three-items",
+        "claims",
+        lambda m: _cbor.encode(_with_beneficiary(_claims(m), 6, [[18262, 18263, 18264]])),
+        _decode_credential_claims,
+    ),
+    (
+        "css-not-an-array",
+        "claims",
+        lambda m: _cbor.encode(_with_beneficiary(_claims(m), 8, 18262)),
         _decode_credential_claims,
     ),
     (
         "exoneration-code-6",
         "claims",
-        lambda m: _cbor.encode(_with_beneficiary(_claims(m, 1), 7, [{1: 19783, 3: 6}])),
+        lambda m: _cbor.encode(_with_beneficiary(_claims(m, 1), 7, [[6, 19783]])),
+        _decode_credential_claims,
+    ),
+    (
+        "exoneration-without-start",
+        "claims",
+        lambda m: _cbor.encode(_with_beneficiary(_claims(m, 1), 7, [[1]])),
+        _decode_credential_claims,
+    ),
+    (
+        "exoneration-four-items",
+        "claims",
+        lambda m: _cbor.encode(_with_beneficiary(_claims(m, 1), 7, [[1, 19783, 21608, 0]])),
         _decode_credential_claims,
     ),
     (
         "amc-organisation-not-digits",
         "claims",
+        lambda m: _cbor.encode(_with_beneficiary(_claims(m), 9, ["7550001A", "MUT", 20454])),
+        _decode_credential_claims,
+    ),
+    (
+        "amc-without-start",
+        "claims",
+        lambda m: _cbor.encode(_with_beneficiary(_claims(m), 9, ["75500017", "MUT"])),
+        _decode_credential_claims,
+    ),
+    (
+        "amc-as-a-map",
+        "claims",
         lambda m: _cbor.encode(
-            _with_beneficiary(_claims(m), 9, {1: "7550001A", 2: "MUT", 3: 20454})
+            _with_beneficiary(_claims(m), 9, {1: "75500017", 2: "MUT", 3: 20454})
         ),
         _decode_credential_claims,
     ),
     (
-        "status-http-uri",
+        "status-draft-claim",
         "claims",
-        lambda m: _cbor.encode({**_claims(m), 65535: _status("http://status.example.fr/l")}),
+        lambda m: _cbor.encode(
+            {**_claims(m), 65535: {"status_list": {"idx": 1, "uri": STATUS_URI}}}
+        ),
         _decode_credential_claims,
     ),
     (
-        "status-extra-member",
+        "status-one-item",
         "claims",
-        lambda m: _cbor.encode({**_claims(m), 65535: _status(STATUS_URI, bits=1)}),
+        lambda m: _cbor.encode(_with_card(_claims(m), 7, [1])),
+        _decode_credential_claims,
+    ),
+    (
+        "status-three-items",
+        "claims",
+        lambda m: _cbor.encode(_with_card(_claims(m), 7, [1, 2, 3])),
+        _decode_credential_claims,
+    ),
+    (
+        "status-idx-2^32",
+        "claims",
+        lambda m: _cbor.encode(_with_card(_claims(m), 7, [1, 2**32])),
+        _decode_credential_claims,
+    ),
+    (
+        "status-list-2^32",
+        "claims",
+        lambda m: _cbor.encode(_with_card(_claims(m), 7, [2**32, 1])),
+        _decode_credential_claims,
+    ),
+    (
+        "status-list-bool",
+        "claims",
+        lambda m: _cbor.encode(_with_card(_claims(m), 7, [True, 1])),
+        _decode_credential_claims,
+    ),
+    (
+        "status-uri-instead-of-list",
+        "claims",
+        lambda m: _cbor.encode(_with_card(_claims(m), 7, [STATUS_URI, 1])),
         _decode_credential_claims,
     ),
     (
@@ -657,6 +767,12 @@ INVALID: list[tuple[str, str, Mutation, Callable[[bytes], None] | None]] = [
         "presentation-unknown-label",
         "presentation-payload",
         lambda m: _cbor.encode({**_payload(m), 7: b""}),
+        decode_presentation_payload,
+    ),
+    (
+        "presentation-ttl-60-written",
+        "presentation-payload",
+        lambda m: _cbor.encode({**_payload(m), 3: 60}),
         decode_presentation_payload,
     ),
     (

@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 
 from vitale_cred.cli import EXIT_INVALID, EXIT_OK, EXIT_USAGE, main
+from vitale_cred.cose import decode_sign1
+from vitale_cred.credential import CredentialBundle, decode_claims
+from vitale_cred.status import StatusReference, peek_status_list
 
 from conftest import ROOT
 
@@ -598,3 +601,187 @@ def test_reporting_commands_print_one_json_object_with_ok(tmp_path: Path) -> Non
         "code": "usage.invalid_argument",
         "message": json.loads(out)["message"],
     }
+
+
+# --- status-list numbering ----------------------------------------------------------
+
+
+def _issue(issuer: Path, device_public_key: Path, out: Path, *extra: str) -> int:
+    code, _ = run(
+        "issue",
+        "--issuer",
+        str(issuer),
+        "--card",
+        str(ROOT / "spec/examples/family5.json"),
+        "--device-public-key",
+        str(device_public_key),
+        "--out",
+        str(out),
+        "--at",
+        "2026-11-02T00:00:00Z",
+        *extra,
+    )
+    return code
+
+
+def _references(bundle: Path) -> list[StatusReference | None]:
+    return [
+        decode_claims(decode_sign1(credential).payload).status
+        for credential in CredentialBundle.decode(bundle.read_bytes()).credentials
+    ]
+
+
+@pytest.fixture
+def numbering(tmp_path: Path) -> Path:
+    """A fresh issuer directory (numbering starts empty) and a device public key."""
+    assert (
+        run("init-issuer", "--out", str(tmp_path / "issuer"), "--at", "2026-11-01T00:00:00Z")[0]
+        == EXIT_OK
+    )
+    code, public = run("device-key", "--out", str(tmp_path / "dev.pem"))
+    assert code == EXIT_OK
+    (tmp_path / "dev.pub.pem").write_text(public)
+    readers = (tmp_path / "issuer/root.pem").read_text() + (
+        tmp_path / "issuer/issuer.pem"
+    ).read_text()
+    (tmp_path / "readers.pem").write_text(readers)
+    return tmp_path
+
+
+def test_issue_numbers_each_status_uri_once_in_the_issuer_directory(numbering: Path) -> None:
+    d = numbering
+    first, second = "https://status.vitale.example/a", "https://status.vitale.example/b"
+    assert _issue(d / "issuer", d / "dev.pub.pem", d / "1.cbor", "--status-uri", first) == EXIT_OK
+    assert _issue(d / "issuer", d / "dev.pub.pem", d / "2.cbor", "--status-uri", second) == EXIT_OK
+    assert (
+        _issue(
+            d / "issuer",
+            d / "dev.pub.pem",
+            d / "3.cbor",
+            "--status-uri",
+            first,
+            "--status-index",
+            "100",
+        )
+        == EXIT_OK
+    )
+    assert _references(d / "1.cbor") == [StatusReference(1, i) for i in range(5)]
+    assert _references(d / "2.cbor") == [StatusReference(2, i) for i in range(5)]
+    assert _references(d / "3.cbor") == [StatusReference(1, 100 + i) for i in range(5)]
+    registry = json.loads((d / "issuer/status-lists.json").read_text())
+    assert registry == {first: 1, second: 2}
+
+
+def test_issue_without_a_status_uri_carries_no_reference_and_numbers_nothing(
+    numbering: Path,
+) -> None:
+    d = numbering
+    assert _issue(d / "issuer", d / "dev.pub.pem", d / "c.cbor") == EXIT_OK
+    assert _references(d / "c.cbor") == [None] * 5
+    assert not (d / "issuer/status-lists.json").exists()
+
+
+def test_status_index_without_a_status_uri_is_a_usage_error(
+    numbering: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    d = numbering
+    code = _issue(d / "issuer", d / "dev.pub.pem", d / "c.cbor", "--status-index", "40")
+    assert code == EXIT_USAGE
+    assert "--status-uri" in capsys.readouterr().err
+    assert not (d / "c.cbor").exists()
+
+
+def test_status_list_build_signs_the_number_issue_gave_its_uri(numbering: Path) -> None:
+    d = numbering
+    first, second = "https://status.vitale.example/a", "https://status.vitale.example/b"
+    assert _issue(d / "issuer", d / "dev.pub.pem", d / "c.cbor", "--status-uri", first) == EXIT_OK
+    for uri, number in ((second, 2), (first, 1)):
+        code, out = run(
+            "status-list",
+            "build",
+            "--issuer",
+            str(d / "issuer"),
+            "--size",
+            "64",
+            "--uri",
+            uri,
+            "--out",
+            str(d / f"{number}.cwt"),
+            "--at",
+            AT,
+            "--json",
+        )
+        assert code == EXIT_OK
+        assert json.loads(out)["list"] == number
+        locator = peek_status_list((d / f"{number}.cwt").read_bytes())
+        assert (locator.list_id, locator.uri) == (number, uri)
+        assert locator.kid == decode_sign1(_first_credential(d / "c.cbor")).kid
+    registry = json.loads((d / "issuer/status-lists.json").read_text())
+    assert registry == {first: 1, second: 2}
+
+
+def _first_credential(bundle: Path) -> bytes:
+    return CredentialBundle.decode(bundle.read_bytes()).credentials[0]
+
+
+def test_verify_with_a_status_list_file_checks_revocation_end_to_end(numbering: Path) -> None:
+    d = numbering
+    first, second = "https://status.vitale.example/a", "https://status.vitale.example/b"
+    assert _issue(d / "issuer", d / "dev.pub.pem", d / "a.cbor", "--status-uri", first) == EXIT_OK
+    assert _issue(d / "issuer", d / "dev.pub.pem", d / "b.cbor", "--status-uri", second) == EXIT_OK
+    (d / "revoked.txt").write_text("1\n")
+
+    def build(uri: str, out: str) -> None:
+        code, _ = run(
+            "status-list",
+            "build",
+            "--issuer",
+            str(d / "issuer"),
+            "--size",
+            "64",
+            "--revoked",
+            str(d / "revoked.txt"),
+            "--uri",
+            uri,
+            "--out",
+            str(d / out),
+            "--at",
+            AT,
+        )
+        assert code == EXIT_OK
+
+    build(first, "a.cwt")
+    build(second, "b.cwt")
+
+    def verify(bundle: str, beneficiary: int, status_list: str) -> dict[str, object]:
+        code, text = run(
+            "present",
+            "--credential",
+            str(d / bundle),
+            "--device-key",
+            str(d / "dev.pem"),
+            "--beneficiary",
+            str(beneficiary),
+            "--at",
+            AT,
+        )
+        assert code == EXIT_OK
+        _, out = run(
+            "verify",
+            "--trust",
+            str(d / "readers.pem"),
+            "--status-list",
+            str(d / status_list),
+            "--at",
+            AT,
+            "--json",
+            text.strip(),
+        )
+        return json.loads(out)  # type: ignore[no-any-return]
+
+    assert verify("a.cbor", 0, "a.cwt")["valid"] is True
+    assert verify("a.cbor", 1, "a.cwt")["code"] == "status.revoked"
+    assert verify("b.cbor", 1, "b.cwt")["code"] == "status.revoked"
+    # List 2 says nothing about credentials that point into list 1.
+    assert verify("a.cbor", 0, "b.cwt")["code"] == "status.undetermined"
+    assert verify("a.cbor", 1, "b.cwt")["code"] == "status.undetermined"

@@ -118,15 +118,18 @@ def test_hsm_backed_issuer_issues_credentials_the_software_verifier_accepts(
     assert done.returncode == 0, done.stderr
 
     from vitale_cred.pki import load_certificates
-    from vitale_cred.status import InMemoryStatusProvider, StatusChecker, StatusPolicy
+    from vitale_cred.status import (
+        InMemoryStatusProvider,
+        StatusChecker,
+        StatusPolicy,
+        StatusReference,
+    )
 
     root = load_certificates((issuer_dir / "root.pem").read_bytes())[0]
     issuer_cert = load_certificates((issuer_dir / "issuer.pem").read_bytes())[0]
     trust = TrustStore(roots=[root], certificates=[issuer_cert])
     checker = StatusChecker(
-        InMemoryStatusProvider(
-            {"https://status.vitale.example/hsm": (tmp_path / "list.cwt").read_bytes()}
-        ),
+        InMemoryStatusProvider([(tmp_path / "list.cwt").read_bytes()]),
         trust,
         policy=StatusPolicy(),
     )
@@ -136,6 +139,7 @@ def test_hsm_backed_issuer_issues_credentials_the_software_verifier_accepts(
     for index, credential in enumerate(bundle.credentials):
         result = verifier.verify_presentation(present(credential, device, clock=clock))
         assert result.beneficiary_index == index
+        assert result.credential.status == StatusReference(1, index)
         assert "CN=Caisse primaire (HSM)" in result.credential.issuer.name
 
 

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from vitale_cred._cbor import decode, encode
 from vitale_cred.errors import (
     CardDataError,
+    CborTypeNotAllowed,
     DateInvalid,
     NirInvalid,
     OrganismeInvalid,
@@ -39,12 +40,7 @@ from vitale_cred.model import (
     Qualite,
 )
 from vitale_cred.nir import Nir, nir_key
-from vitale_cred.registry import (
-    AmcLabel,
-    BeneficiaryLabel,
-    CardLabel,
-    PeriodLabel,
-)
+from vitale_cred.registry import BeneficiaryLabel, CardLabel
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC_FAMILY5 = ROOT / "spec" / "examples" / "family5.json"
@@ -74,13 +70,18 @@ def _family5() -> Card:
 
 
 def _mutated(document: Any, path: tuple[Any, ...], value: Any) -> Any:
-    """A deep copy of ``document`` with the node at ``path`` replaced (or deleted)."""
+    """A deep copy of ``document`` with the node at ``path`` replaced (or deleted).
+
+    In an array, a ``path`` ending one past the last item appends ``value``.
+    """
     out = copy.deepcopy(document)
     node = out
     for step in path[:-1]:
         node = node[step]
     if value is _DELETE:
         del node[path[-1]]
+    elif isinstance(node, list) and path[-1] == len(node):
+        node.append(value)
     else:
         node[path[-1]] = value
     return out
@@ -97,6 +98,17 @@ def _refused(cls: type[VitaleCredError], code: str, call: Any, *args: Any) -> No
 def _wire(index: int) -> dict[int, Any]:
     """The wire map of family5's view ``index``, as the decoder returns it."""
     value: dict[int, Any] = decode(encode(_family5().view(index).to_wire()))
+    return value
+
+
+def _bare_wire(index: int) -> dict[int, Any]:
+    """``_wire(index)`` without the INS, whose own rules tests/test_ins.py covers.
+
+    The INS repeats what it does not say from the beneficiary's names and birth date,
+    so a bad name would otherwise be reported by the INS first.
+    """
+    value = _wire(index)
+    value[CardLabel.BENEFICIARY].pop(BeneficiaryLabel.INS, None)
     return value
 
 
@@ -205,7 +217,7 @@ def test_birth_rank_is_on_the_wire_only_when_it_is_not_the_default() -> None:
 
 def test_family5_insured_wire_form_uses_compact_integers() -> None:
     wire = _wire(0)
-    assert wire[CardLabel.VERSION] == 1
+    assert 0 not in wire  # the card map has no version label
     assert wire[CardLabel.NIR] == 1_780_475_056_123
     assert wire[CardLabel.ORGANISME] == 17_510_001
     assert wire[CardLabel.ISSUED] == (dt.date(2026, 11, 1) - EPOCH).days
@@ -393,8 +405,10 @@ def test_json_explicit_birth_rank_1_and_null_options_equal_their_omission() -> N
     document = _mutated(document, ("beneficiaries", 2, "amo"), [])
     document = _mutated(document, ("beneficiaries", 3, "nir"), None)
     card = Card.from_json(document)
+    without_nir = _mutated(_family5_json(), ("beneficiaries", 3, "nir"), _DELETE)
     assert card.beneficiaries[2].amo == ()
-    assert card.beneficiaries[3] == _family5().beneficiaries[3]
+    assert card.beneficiaries[3].nir is None
+    assert card.beneficiaries[3] == Card.from_json(without_nir).beneficiaries[3]
     assert card.beneficiaries[0] == _family5().beneficiaries[0]
     assert card.beneficiaries[1].exonerations == ()
 
@@ -473,7 +487,7 @@ def test_spec_day_numbers_match_the_calendar() -> None:
     assert MAX_DAY == 84_005
     wire = _wire(0)
     assert wire[CardLabel.ISSUED] == 20_758
-    assert wire[BEN][BeneficiaryLabel.AMO][0][PeriodLabel.START] == 18_262
+    assert wire[BEN][BeneficiaryLabel.AMO][0] == [18_262]
     assert BirthDate.from_json("2016-00-00").to_wire() == 20_160_000
 
 
@@ -700,20 +714,22 @@ AMO_0 = (BEN, BeneficiaryLabel.AMO, 0)
 EXON_0 = (BEN, BeneficiaryLabel.EXONERATIONS, 0)
 AMC = (BEN, BeneficiaryLabel.AMC)
 CSS = (BEN, BeneficiaryLabel.CSS)
+# Positions in the period arrays: [start, ?end], [code, start, ?end],
+# [organisation, contract, start, ?end].
+START, END = 0, 1
+EXON_CODE, EXON_START, EXON_END = 0, 1, 2
+AMC_ORG, AMC_CONTRACT, AMC_START, AMC_END = 0, 1, 2, 3
 
 WIRE_UNKNOWN_LABELS = [
-    (0, (7,)),
+    (0, (0,)),  # the version label of the draft wire
+    (0, (8,)),
+    (0, (CardLabel.STATUS,)),  # the credential takes status(7) out before the card is read
     (0, (-1,)),
     (0, ("nir",)),
     (0, (b"\x01",)),
-    (0, (BEN, 11)),
+    (0, (BEN, 12)),
     (0, (BEN, 0)),
     (0, (BEN, "family_name")),
-    (0, (*AMO_0, PeriodLabel.CODE)),
-    (0, (*AMO_0, 0)),
-    (0, (*AMC, 5)),
-    (1, (*EXON_0, 4)),
-    (4, (*CSS, PeriodLabel.CODE)),
 ]
 
 
@@ -724,23 +740,26 @@ def test_wire_unknown_labels_are_refused(index: int, path: tuple[Any, ...]) -> N
 
 
 WIRE_REQUIRED_LABELS = [
-    *((0, (label,)) for label in CardLabel),
+    *(
+        (0, (label,))
+        for label in (
+            CardLabel.NIR,
+            CardLabel.ORGANISME,
+            CardLabel.SERIAL,
+            CardLabel.ISSUED,
+            CardLabel.BENEFICIARY,
+        )
+    ),
     *(
         (0, (BEN, label))
         for label in (
             BeneficiaryLabel.FAMILY_NAME,
             BeneficiaryLabel.GIVEN_NAMES,
             BeneficiaryLabel.BIRTH_DATE,
-            BeneficiaryLabel.QUALITE,
         )
     ),
-    (0, (*AMO_0, PeriodLabel.START)),
-    (1, (*EXON_0, PeriodLabel.START)),
-    (1, (*EXON_0, PeriodLabel.CODE)),
-    (0, (*AMC, AmcLabel.ORGANISATION)),
-    (0, (*AMC, AmcLabel.CONTRACT)),
-    (0, (*AMC, AmcLabel.START)),
-    (4, (*CSS, PeriodLabel.START)),
+    # qualite(5) is required of a dependant (index 1..15) only.
+    *((index, (BEN, BeneficiaryLabel.QUALITE)) for index in range(1, 5)),
 ]
 
 
@@ -753,9 +772,9 @@ def test_wire_missing_labels_are_refused(index: int, path: tuple[Any, ...]) -> N
 @pytest.mark.parametrize(
     ("index", "path"),
     [
-        (4, (*CSS, PeriodLabel.END)),
-        (1, (*EXON_0, PeriodLabel.END)),
-        (0, (*AMC, AmcLabel.END)),
+        (4, (*CSS, END)),
+        (1, (*EXON_0, EXON_END)),
+        (0, (*AMC, AMC_END)),
         (0, (BEN, BeneficiaryLabel.AMO)),
         (0, (BEN, BeneficiaryLabel.AMC)),
         (1, (BEN, BeneficiaryLabel.EXONERATIONS)),
@@ -769,10 +788,10 @@ def test_wire_optional_labels_may_be_omitted(index: int, path: tuple[Any, ...]) 
 
 
 SCHEMA_INVALID = (SchemaError, "schema.invalid")
+MISSING_LABEL = (SchemaMissingLabel, "schema.missing_label")
 
 WIRE_WRONG_VALUES = [
     (0, (BEN,), [], SCHEMA_INVALID),
-    (0, (BEN,), None, SCHEMA_INVALID),
     (0, (BEN, BeneficiaryLabel.GIVEN_NAMES), "Pierre", SCHEMA_INVALID),
     (0, (BEN, BeneficiaryLabel.GIVEN_NAMES), [], CARD_INVALID),
     (0, (BEN, BeneficiaryLabel.GIVEN_NAMES), [b"Pierre"], CARD_INVALID),
@@ -780,46 +799,103 @@ WIRE_WRONG_VALUES = [
     (0, (BEN, BeneficiaryLabel.FAMILY_NAME), 1, CARD_INVALID),
     (0, (BEN, BeneficiaryLabel.FAMILY_NAME), "", CARD_INVALID),
     (0, (BEN, BeneficiaryLabel.FAMILY_NAME), "MARTIN\n", CARD_INVALID),
+    # amo(6): a non-empty array of at most 8 periods [start, ?end].
     (0, (BEN, BeneficiaryLabel.AMO), [], SCHEMA_INVALID),
     (0, (BEN, BeneficiaryLabel.AMO), {1: 0}, SCHEMA_INVALID),
-    (0, (BEN, BeneficiaryLabel.AMO), [1], SCHEMA_INVALID),
-    (0, (BEN, BeneficiaryLabel.AMO), [{1: 0}] * 9, CARD_INVALID),
+    (0, (BEN, BeneficiaryLabel.AMO), [18262], SCHEMA_INVALID),
+    (0, (BEN, BeneficiaryLabel.AMO), [[]], SCHEMA_INVALID),
+    (0, (BEN, BeneficiaryLabel.AMO), [[18262, 18263, 18264]], SCHEMA_INVALID),
+    (0, (BEN, BeneficiaryLabel.AMO), [{1: 18262}], SCHEMA_INVALID),
+    (0, (BEN, BeneficiaryLabel.AMO), [{1: 18262, 2: 18263}], SCHEMA_INVALID),
+    (0, (BEN, BeneficiaryLabel.AMO), [[0]] * 9, CARD_INVALID),
+    (0, (*AMO_0, START), -1, DATE_INVALID),
+    (0, (*AMO_0, START), MAX_DAY + 1, DATE_INVALID),
+    (0, (*AMO_0, START), 2**64 - 1, DATE_INVALID),
+    (0, (*AMO_0, START), True, DATE_INVALID),
+    (0, (*AMO_0, START), "2020-01-01", DATE_INVALID),
+    (0, (*AMO_0, START), [18262], DATE_INVALID),
+    (0, (*AMO_0, END), 18261, DATE_INVALID),
+    (0, (*AMO_0, END), False, DATE_INVALID),
+    # exonerations(7): a non-empty array of at most 8 [code, start, ?end].
     (1, (BEN, BeneficiaryLabel.EXONERATIONS), [], SCHEMA_INVALID),
-    (1, (BEN, BeneficiaryLabel.EXONERATIONS), None, SCHEMA_INVALID),
+    (1, (BEN, BeneficiaryLabel.EXONERATIONS), [1, 19783], SCHEMA_INVALID),
+    (1, (BEN, BeneficiaryLabel.EXONERATIONS), [[1]], SCHEMA_INVALID),
+    (1, (BEN, BeneficiaryLabel.EXONERATIONS), [[1, 19783, 21608, 21609]], SCHEMA_INVALID),
+    (1, (BEN, BeneficiaryLabel.EXONERATIONS), [{3: 1, 1: 19783}], SCHEMA_INVALID),
+    (1, (BEN, BeneficiaryLabel.EXONERATIONS), [[1, 19783]] * 9, CARD_INVALID),
+    (1, (*EXON_0, EXON_CODE), 9, CARD_INVALID),
+    (1, (*EXON_0, EXON_CODE), 0, CARD_INVALID),
+    (1, (*EXON_0, EXON_CODE), "ald", CARD_INVALID),
+    (1, (*EXON_0, EXON_CODE), True, CARD_INVALID),
+    (1, (*EXON_0, EXON_START), -1, DATE_INVALID),
+    (1, (*EXON_0, EXON_START), True, DATE_INVALID),
+    (1, (*EXON_0, EXON_END), 0, DATE_INVALID),
+    (1, (*EXON_0, EXON_END), MAX_DAY + 1, DATE_INVALID),
+    # css(8): one period [start, ?end].
     (4, (BEN, BeneficiaryLabel.CSS), [], SCHEMA_INVALID),
-    (4, (BEN, BeneficiaryLabel.CSS), None, SCHEMA_INVALID),
+    (4, (BEN, BeneficiaryLabel.CSS), 20454, SCHEMA_INVALID),
+    (4, (BEN, BeneficiaryLabel.CSS), [20454, 20818, 20819], SCHEMA_INVALID),
+    (4, (BEN, BeneficiaryLabel.CSS), [[20454, 20818]], DATE_INVALID),
+    (4, (BEN, BeneficiaryLabel.CSS), {1: 20454, 2: 20818}, SCHEMA_INVALID),
+    (4, (*CSS, START), "2026-01-01", DATE_INVALID),
+    (4, (*CSS, END), 20453, DATE_INVALID),
+    # amc(9): [organisation, contract, start, ?end].
     (0, (BEN, BeneficiaryLabel.AMC), 1, SCHEMA_INVALID),
-    (0, (BEN, BeneficiaryLabel.AMC), None, SCHEMA_INVALID),
+    (0, (BEN, BeneficiaryLabel.AMC), [], SCHEMA_INVALID),
+    (0, (BEN, BeneficiaryLabel.AMC), ["75500017", "MUT-2026-0042"], SCHEMA_INVALID),
+    (
+        0,
+        (BEN, BeneficiaryLabel.AMC),
+        ["75500017", "MUT-2026-0042", 20454, 20818, 20819],
+        SCHEMA_INVALID,
+    ),
+    (0, (BEN, BeneficiaryLabel.AMC), {1: "75500017", 2: "MUT", 3: 20454}, SCHEMA_INVALID),
+    (0, (*AMC, AMC_ORG), 75500017, CARD_INVALID),
+    (0, (*AMC, AMC_ORG), b"75500017", CARD_INVALID),
+    (0, (*AMC, AMC_ORG), True, CARD_INVALID),
+    (0, (*AMC, AMC_ORG), "7550 017", CARD_INVALID),
+    (0, (*AMC, AMC_CONTRACT), 42, CARD_INVALID),
+    (0, (*AMC, AMC_CONTRACT), "", CARD_INVALID),
+    (0, (*AMC, AMC_START), MAX_DAY + 1, DATE_INVALID),
+    (0, (*AMC, AMC_START), "2026-01-01", DATE_INVALID),
+    (0, (*AMC, AMC_END), 0, DATE_INVALID),
     (3, (BEN, BeneficiaryLabel.BIRTH_RANK), 1, SCHEMA_INVALID),
     (3, (BEN, BeneficiaryLabel.BIRTH_RANK), 0, CARD_INVALID),
     (3, (BEN, BeneficiaryLabel.BIRTH_RANK), 10, CARD_INVALID),
     (3, (BEN, BeneficiaryLabel.BIRTH_RANK), "2", CARD_INVALID),
-    (0, (BEN, BeneficiaryLabel.QUALITE), 7, CARD_INVALID),
-    (0, (BEN, BeneficiaryLabel.QUALITE), "assure", CARD_INVALID),
-    (0, (BEN, BeneficiaryLabel.QUALITE), False, CARD_INVALID),
-    (0, (BEN, BeneficiaryLabel.QUALITE), int(Qualite.CONJOINT), CARD_INVALID),
+    # qualite(5): absent for the insured (index 0 says it), a dependant's own otherwise.
+    (0, (BEN, BeneficiaryLabel.QUALITE), int(Qualite.ASSURE), SCHEMA_INVALID),
+    (0, (BEN, BeneficiaryLabel.QUALITE), int(Qualite.CONJOINT), SCHEMA_INVALID),
+    (0, (BEN, BeneficiaryLabel.QUALITE), 7, SCHEMA_INVALID),
+    (0, (BEN, BeneficiaryLabel.QUALITE), "assure", SCHEMA_INVALID),
     (1, (BEN, BeneficiaryLabel.QUALITE), int(Qualite.ASSURE), CARD_INVALID),
+    (1, (BEN, BeneficiaryLabel.QUALITE), 7, CARD_INVALID),
+    (1, (BEN, BeneficiaryLabel.QUALITE), -1, CARD_INVALID),
+    (1, (BEN, BeneficiaryLabel.QUALITE), "conjoint", CARD_INVALID),
+    (1, (BEN, BeneficiaryLabel.QUALITE), False, CARD_INVALID),
+    (1, (BEN, BeneficiaryLabel.QUALITE), True, CARD_INVALID),
     (0, (BEN, BeneficiaryLabel.BIRTH_DATE), 19780432, DATE_INVALID),
     (0, (BEN, BeneficiaryLabel.BIRTH_DATE), 1978, DATE_INVALID),
     (0, (BEN, BeneficiaryLabel.BIRTH_DATE), "19780412", DATE_INVALID),
     (0, (BEN, BeneficiaryLabel.BIRTH_DATE), 19780012, DATE_INVALID),
     (0, (BEN, BeneficiaryLabel.NIR), "178047505612327", NIR_INVALID),
     (0, (BEN, BeneficiaryLabel.NIR), -1, NIR_INVALID),
-    (0, (CardLabel.VERSION,), 2, SCHEMA_INVALID),
-    (0, (CardLabel.VERSION,), 0, SCHEMA_INVALID),
-    (0, (CardLabel.VERSION,), "1", SCHEMA_INVALID),
-    (0, (CardLabel.VERSION,), None, SCHEMA_INVALID),
     (0, (CardLabel.SERIAL,), "7511000042", SCHEMA_INVALID),
     (0, (CardLabel.SERIAL,), -1, SCHEMA_INVALID),
     (0, (CardLabel.SERIAL,), True, SCHEMA_INVALID),
     (0, (CardLabel.SERIAL,), 2**63, SCHEMA_INVALID),
     (0, (CardLabel.SERIAL,), 2**64 - 1, SCHEMA_INVALID),
+    # index(6): omitted for the insured, never written as 0.
+    (0, (CardLabel.INDEX,), 0, SCHEMA_INVALID),
+    (1, (CardLabel.INDEX,), 0, SCHEMA_INVALID),
+    (1, (CardLabel.INDEX,), "1", SCHEMA_INVALID),
+    (1, (CardLabel.INDEX,), -1, SCHEMA_INVALID),
+    (1, (CardLabel.INDEX,), True, SCHEMA_INVALID),
+    (0, (CardLabel.INDEX,), False, SCHEMA_INVALID),
     (0, (CardLabel.INDEX,), "0", SCHEMA_INVALID),
-    (0, (CardLabel.INDEX,), -1, SCHEMA_INVALID),
-    (0, (CardLabel.INDEX,), None, SCHEMA_INVALID),
-    (0, (CardLabel.INDEX,), 1, CARD_INVALID),
-    (1, (CardLabel.INDEX,), 0, CARD_INVALID),
+    (0, (CardLabel.INDEX,), 1, MISSING_LABEL),  # a dependant's view needs its qualite(5)
     (1, (CardLabel.INDEX,), 16, CARD_INVALID),
+    (1, (CardLabel.INDEX,), 2**32, CARD_INVALID),
     (0, (CardLabel.NIR,), "178047505612327", NIR_INVALID),
     (0, (CardLabel.NIR,), 3 * 10**13, NIR_INVALID),
     (0, (CardLabel.NIR,), 0, NIR_INVALID),
@@ -830,21 +906,6 @@ WIRE_WRONG_VALUES = [
     (0, (CardLabel.ISSUED,), MAX_DAY + 1, DATE_INVALID),
     (0, (CardLabel.ISSUED,), "2026-11-01", DATE_INVALID),
     (0, (CardLabel.ISSUED,), True, DATE_INVALID),
-    (0, (*AMO_0, PeriodLabel.START), -1, DATE_INVALID),
-    (0, (*AMO_0, PeriodLabel.START), MAX_DAY + 1, DATE_INVALID),
-    (0, (*AMO_0, PeriodLabel.START), 2**64 - 1, DATE_INVALID),
-    (0, (*AMO_0, PeriodLabel.END), 18261, DATE_INVALID),
-    (1, (*EXON_0, PeriodLabel.CODE), 9, CARD_INVALID),
-    (1, (*EXON_0, PeriodLabel.CODE), "ald", CARD_INVALID),
-    (1, (*EXON_0, PeriodLabel.CODE), True, CARD_INVALID),
-    (1, (*EXON_0, PeriodLabel.END), 0, DATE_INVALID),
-    (0, (*AMC, AmcLabel.ORGANISATION), 75500017, CARD_INVALID),
-    (0, (*AMC, AmcLabel.ORGANISATION), "7550 017", CARD_INVALID),
-    (0, (*AMC, AmcLabel.CONTRACT), 42, CARD_INVALID),
-    (0, (*AMC, AmcLabel.CONTRACT), "", CARD_INVALID),
-    (0, (*AMC, AmcLabel.START), MAX_DAY + 1, DATE_INVALID),
-    (0, (*AMC, AmcLabel.END), 0, DATE_INVALID),
-    (4, (*CSS, PeriodLabel.START), "2026-01-01", DATE_INVALID),
 ]
 
 
@@ -859,7 +920,7 @@ def test_wire_wrong_values_are_refused_with_their_exact_error(
     value: Any,
     expected: tuple[type[VitaleCredError], str],
 ) -> None:
-    wire = _mutated(_wire(index), path, value)
+    wire = _mutated(_bare_wire(index), path, value)
     _refused(*expected, CardView.from_wire, decode(encode(wire)))
 
 
@@ -875,8 +936,11 @@ def test_wire_card_that_is_not_a_map_is_refused(value: Any) -> None:
         ((CardLabel.ISSUED,), MAX_DAY),
         ((CardLabel.SERIAL,), 2**63 - 1),
         ((CardLabel.SERIAL,), 0),
-        ((*AMO_0, PeriodLabel.START), 0),
-        ((*AMO_0, PeriodLabel.END), MAX_DAY),
+        ((*AMO_0, START), 0),
+        ((*AMO_0, END), MAX_DAY),
+        ((*AMO_0, END), 18_262),  # a period of one day
+        ((*AMC, AMC_END), MAX_DAY),
+        ((BEN, BeneficiaryLabel.AMO), [[0]] * 8),
         ((BEN, BeneficiaryLabel.BIRTH_DATE), 18_500_000),
         ((BEN, BeneficiaryLabel.BIRTH_DATE), 21_991_231),
         ((BEN, BeneficiaryLabel.BIRTH_RANK), 9),
@@ -886,7 +950,7 @@ def test_wire_card_that_is_not_a_map_is_refused(value: Any) -> None:
 def test_wire_boundary_values_are_accepted_and_reencode_identically(
     path: tuple[Any, ...], value: int
 ) -> None:
-    data = encode(_mutated(_wire(0), path, value))
+    data = encode(_mutated(_bare_wire(0), path, value))
     view = CardView.from_wire(decode(data))
     assert encode(view.to_wire()) == data
 
@@ -897,28 +961,128 @@ def test_wire_index_15_is_accepted_for_a_dependant() -> None:
     assert not view.is_insured
 
 
-def test_wire_version_true_is_refused_as_not_the_integer_1() -> None:
-    wire = _mutated(_wire(0), (CardLabel.VERSION,), True)
-    _refused(SchemaError, "schema.invalid", CardView.from_wire, decode(encode(wire)))
+# --- the compact wire rules (arrays, defaults never written) ------------------------------------
+
+
+def test_wire_periods_exonerations_and_amc_are_arrays_in_their_order() -> None:
+    insured, conjoint, last = _wire(0)[BEN], _wire(1)[BEN], _wire(4)[BEN]
+    assert insured[BeneficiaryLabel.AMO] == [[18_262]]
+    assert insured[BeneficiaryLabel.AMC] == ["75500017", "MUT-2026-0042", 20_454, 20_818]
+    assert conjoint[BeneficiaryLabel.EXONERATIONS] == [[int(ExonerationCode.ALD), 19_783, 21_608]]
+    assert last[BeneficiaryLabel.CSS] == [20_454, 20_818]
+
+
+def test_period_wire_form_holds_the_end_only_when_there_is_one() -> None:
+    start, end = dt.date(2020, 1, 1), dt.date(2020, 12, 31)
+    assert Period(start).to_wire() == [18_262]
+    assert Period(start, end).to_wire() == [18_262, 18_627]
+    assert Period.from_wire([18_262]) == Period(start)
+    assert Period.from_wire([18_262, 18_627]) == Period(start, end)
+    exoneration = Exoneration(ExonerationCode.MATERNITE, Period(start))
+    assert exoneration.to_wire() == [2, 18_262]
+    assert Exoneration.from_wire([2, 18_262]) == exoneration
+    amc = Amc("75500017", "C-1", Period(start, end))
+    assert amc.to_wire() == ["75500017", "C-1", 18_262, 18_627]
+    assert Amc.from_wire(["75500017", "C-1", 18_262]) == Amc("75500017", "C-1", Period(start))
 
 
 @pytest.mark.parametrize(
-    ("index", "path"),
+    ("parse", "value"),
     [
-        (0, (BEN, BeneficiaryLabel.NIR)),
-        (0, (*AMO_0, PeriodLabel.END)),
-        (0, (*AMC, AmcLabel.END)),
-        (1, (*EXON_0, PeriodLabel.END)),
-        (4, (*CSS, PeriodLabel.END)),
+        (Period.from_wire, []),
+        (Period.from_wire, [1, 2, 3]),
+        (Period.from_wire, {1: 1}),
+        (Period.from_wire, (1,)),
+        (Period.from_wire, 18_262),
+        (Exoneration.from_wire, [1]),
+        (Exoneration.from_wire, [1, 2, 3, 4]),
+        (Exoneration.from_wire, {3: 1, 1: 2}),
+        (Amc.from_wire, ["75500017", "C-1"]),
+        (Amc.from_wire, ["75500017", "C-1", 1, 2, 3]),
+        (Amc.from_wire, {1: "75500017", 2: "C-1", 3: 1}),
     ],
-    ids=["beneficiary-nir", "amo-end", "amc-end", "exoneration-end", "css-end"],
+    ids=repr,
 )
-def test_wire_null_for_an_optional_label_is_refused(index: int, path: tuple[Any, ...]) -> None:
+def test_period_arrays_of_the_wrong_length_or_type_are_schema_invalid(
+    parse: Any, value: Any
+) -> None:
+    _refused(SchemaError, "schema.invalid", parse, value)
+
+
+def test_qualite_is_on_the_wire_iff_the_view_is_a_dependants() -> None:
+    assert BeneficiaryLabel.QUALITE not in _wire(0)[BEN]
+    for index, qualite in ((1, Qualite.CONJOINT), (2, Qualite.ENFANT), (4, Qualite.ENFANT)):
+        assert _wire(index)[BEN][BeneficiaryLabel.QUALITE] == int(qualite)
+
+
+def test_beneficiary_from_wire_takes_the_qualite_of_the_insured_from_the_index() -> None:
+    insured = _bare_wire(0)[BEN]
+    assert Beneficiary.from_wire(insured, insured=True).qualite is Qualite.ASSURE
+    _refused(SchemaMissingLabel, "schema.missing_label", Beneficiary.from_wire, insured)
+    conjoint = _bare_wire(1)[BEN]
+    assert Beneficiary.from_wire(conjoint).qualite is Qualite.CONJOINT
+    with pytest.raises(SchemaError) as info:
+        Beneficiary.from_wire(conjoint, insured=True)
+    assert type(info.value) is SchemaError
+    assert info.value.code == "schema.invalid"
+    dependant_as_insured = _mutated(conjoint, (BeneficiaryLabel.QUALITE,), 0)
+    _refused(
+        CardDataError,
+        "card.invalid",
+        CardView.from_wire,
+        {**_bare_wire(1), BEN: dependant_as_insured},
+    )
+
+
+def test_dependant_view_without_its_index_is_refused_as_carrying_a_qualite() -> None:
+    # Dropping index(6) makes the view the insured's, whose qualite(5) must be absent.
+    wire = _mutated(_wire(1), (CardLabel.INDEX,), _DELETE)
+    _refused(SchemaError, "schema.invalid", CardView.from_wire, wire)
+
+
+def test_index_0_is_never_written_and_a_dependants_index_always_is() -> None:
+    card = _family5()
+    assert CardLabel.INDEX not in card.view(0).to_wire()
+    for index in range(1, 5):
+        assert card.view(index).to_wire()[CardLabel.INDEX] == index
+
+
+def test_card_map_is_exactly_the_v1_labels() -> None:
+    assert set(_wire(0)) == {
+        CardLabel.NIR,
+        CardLabel.ORGANISME,
+        CardLabel.SERIAL,
+        CardLabel.ISSUED,
+        CardLabel.BENEFICIARY,
+    }
+    assert set(_wire(1)) == set(_wire(0)) | {CardLabel.INDEX}
+
+
+@pytest.mark.parametrize(
+    ("index", "path", "expected"),
+    [
+        (0, (BEN,), SCHEMA_INVALID),
+        (0, (BEN, BeneficiaryLabel.NIR), NIR_INVALID),
+        (0, (BEN, BeneficiaryLabel.AMC), SCHEMA_INVALID),
+        (1, (BEN, BeneficiaryLabel.EXONERATIONS), SCHEMA_INVALID),
+        (4, (BEN, BeneficiaryLabel.CSS), SCHEMA_INVALID),
+        (0, (*AMO_0, END), DATE_INVALID),
+        (0, (*AMC, AMC_END), DATE_INVALID),
+        (1, (*EXON_0, EXON_END), DATE_INVALID),
+        (4, (*CSS, END), DATE_INVALID),
+        (1, (CardLabel.INDEX,), SCHEMA_INVALID),
+    ],
+    ids=str,
+)
+def test_wire_null_for_an_optional_value_is_refused(
+    index: int, path: tuple[Any, ...], expected: tuple[type[VitaleCredError], str]
+) -> None:
     # spec/encoding.md 2.2 and 3.7: an absent optional field is omitted, never null;
-    # accepting null would give one card two encodings.
+    # accepting null would give one card two encodings. The strict decoder refuses
+    # null on sight, and the model refuses it too when handed a value directly.
     wire = _mutated(_wire(index), path, None)
-    with pytest.raises(SchemaError):
-        CardView.from_wire(decode(encode(wire)))
+    _refused(CborTypeNotAllowed, "cbor.type_not_allowed", decode, encode(wire))
+    _refused(*expected, CardView.from_wire, wire)
 
 
 # --- property tests -------------------------------------------------------------------------------

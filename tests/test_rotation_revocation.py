@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import cbor2
 import pytest
 
 from vitale_cred import cose
@@ -24,7 +25,7 @@ from vitale_cred.errors import (
 )
 from vitale_cred.pki import generate_private_key
 from vitale_cred.presentation import present
-from vitale_cred.registry import CoseAlg
+from vitale_cred.registry import CardLabel, CoseAlg, CwtClaim
 from vitale_cred.status import (
     InMemoryStatusProvider,
     StatusChecker,
@@ -232,6 +233,7 @@ def test_certificate_entries_bring_their_validity(world: World, fund: Fund) -> N
 # --- revocation through the verifier ----------------------------------------------
 
 URI = "https://status.vitale.example/lists/1"
+LIST = 1
 
 
 @dataclasses.dataclass
@@ -243,18 +245,20 @@ class Revocation:
     provider: InMemoryStatusProvider
     statuses: StatusList
     verifier: Verifier
+    other_signer: cose.SoftwareSigner
 
     def publish(self) -> None:
-        self.provider.publish(
-            URI,
-            issue_status_list(
-                self.signer,
-                kid=b"S",
-                uri=URI,
-                status_list=self.statuses,
-                iat=self.clock.now(),
-                ttl=60,
-            ),
+        self.provider.publish(self.sign(self.signer, b"S", self.statuses))
+
+    def sign(self, signer: cose.SoftwareSigner, kid: bytes, statuses: StatusList) -> bytes:
+        return issue_status_list(
+            signer,
+            kid=kid,
+            uri=URI,
+            list_id=LIST,
+            status_list=statuses,
+            iat=self.clock.now(),
+            ttl=60,
         )
 
 
@@ -262,7 +266,14 @@ class Revocation:
 def revocation() -> Revocation:
     clock = FixedClock(NOW)
     signer = cose.SoftwareSigner(generate_private_key(CoseAlg.ES256))
-    trust = TrustStore(keys=[raw_key(cose.CoseKey.from_public_key(signer.public_key()), b"S")])
+    # "T" is another issuer key of the same trust store, with lists of its own.
+    other = cose.SoftwareSigner(generate_private_key(CoseAlg.ES256))
+    trust = TrustStore(
+        keys=[
+            raw_key(cose.CoseKey.from_public_key(signer.public_key()), b"S"),
+            raw_key(cose.CoseKey.from_public_key(other.public_key()), b"T"),
+        ]
+    )
     provider = InMemoryStatusProvider()
     checker = StatusChecker(provider, trust, policy=StatusPolicy())
     rev = Revocation(
@@ -273,6 +284,7 @@ def revocation() -> Revocation:
         provider,
         StatusList(2, 1024),
         Verifier(Policy(trust=trust, clock=clock, status=checker)),
+        other,
     )
     rev.publish()
     return rev
@@ -283,7 +295,7 @@ def issue_with_status(rev: Revocation, index: int, **kw: object) -> bytes:
         family5(),
         ProvenDeviceKey.unsafe_without_proof(rev.device.cose_key()),
         valid_days=30,
-        status=[StatusReference(index, URI)],
+        status=[StatusReference(LIST, index)],
         beneficiaries=[0],
         **kw,  # type: ignore[arg-type]
     )
@@ -323,7 +335,7 @@ def test_delegation_is_revoked_independently_of_the_holder(revocation: Revocatio
         family5(),
         ProvenDeviceKey.unsafe_without_proof(delegate.cose_key()),
         valid_days=30,
-        status=[StatusReference(2, URI)],
+        status=[StatusReference(LIST, 2)],
         beneficiaries=[0],
         delegation=Delegation("MARTIN Pierre", "DURAND Anne"),
     ).credentials[0]
@@ -347,8 +359,38 @@ def test_missing_list_or_reference_is_undetermined_never_valid(revocation: Revoc
     with pytest.raises(StatusUndetermined):
         rev.verifier.verify_credential(no_ref)
     cred = issue_with_status(rev, 3)
-    rev.provider.withdraw(URI)
+    rev.provider.withdraw(b"S", LIST)
     rev.clock.advance(61)
     with pytest.raises(StatusUndetermined) as info:
         rev.verifier.verify_credential(cred)
     assert info.value.code == "status.undetermined"
+
+
+def test_list_of_another_issuer_key_never_speaks_for_a_credential(revocation: Revocation) -> None:
+    rev = revocation
+    cred = issue_with_status(rev, 7)
+    # T's list 1 revokes entry 7: S's credential pointing at its own list 1, entry 7,
+    # stays valid.
+    revoking = StatusList(2, 1024)
+    revoking.set(7, StatusValue.INVALID)
+    rev.provider.publish(rev.sign(rev.other_signer, b"T", revoking))
+    rev.clock.advance(61)
+    assert rev.verifier.verify_credential(cred)
+    # S's list gone, T's list 1 (all VALID) cannot vouch for S's credential.
+    rev.provider.withdraw(b"S", LIST)
+    rev.provider.publish(rev.sign(rev.other_signer, b"T", StatusList(2, 1024)))
+    rev.clock.advance(61)
+    with pytest.raises(StatusUndetermined) as info:
+        rev.verifier.verify_credential(cred)
+    assert info.value.code == "status.undetermined"
+
+
+def test_credential_carries_the_compact_reference_in_its_card_map(
+    revocation: Revocation,
+) -> None:
+    rev = revocation
+    cred = issue_with_status(rev, 9)
+    claims = cbor2.loads(cose.decode_sign1(cred).payload)
+    assert CwtClaim.STATUS not in claims
+    assert claims[CwtClaim.CARD][CardLabel.STATUS] == [LIST, 9]
+    assert rev.verifier.verify_credential(cred).status == StatusReference(LIST, 9)

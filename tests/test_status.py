@@ -6,7 +6,6 @@ Section numbers refer to the working group's editor's copy of the draft (June 20
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime as dt
 import random
 import zlib
@@ -23,6 +22,7 @@ from vitale_cred.clock import FixedClock
 from vitale_cred.cose import CoseKey, SoftwareSigner, decode_sign1, sign1
 from vitale_cred.errors import (
     CborTagNotAllowed,
+    CborTypeNotAllowed,
     CompressionError,
     CoseBadSignature,
     CoseError,
@@ -51,6 +51,7 @@ from vitale_cred.status import (
     InMemoryStatusProvider,
     StatusChecker,
     StatusList,
+    StatusListLocator,
     StatusPolicy,
     StatusProvider,
     StatusReference,
@@ -59,6 +60,7 @@ from vitale_cred.status import (
     StatusValue,
     VerifiedStatusList,
     issue_status_list,
+    peek_status_list,
     verify_status_list,
 )
 from vitale_cred.trust import TrustStore, Usage, raw_key
@@ -68,12 +70,22 @@ NOT_BEFORE = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 T0 = int(NOT_BEFORE.timestamp()) + 86_400
 URI = "https://status.ameli.example/lists/1"
 OTHER_URI = "https://status.ameli.example/lists/2"
+LIST = 1
+OTHER_LIST = 2
 TYP = 16  # RFC 9596 typ header parameter
 
 MATERIAL = IssuerMaterial.generate(CoseAlg.ES256, NOT_BEFORE)
 SIGNER = MATERIAL.signer()
 KID = MATERIAL.kid
 TRUST = TrustStore(roots=[MATERIAL.root_certificate], certificates=[MATERIAL.issuer_certificate])
+# A second issuer, trusted alongside the first: its lists never speak for the first's
+# credentials.
+OTHER_MATERIAL = IssuerMaterial.generate(CoseAlg.ES256, NOT_BEFORE)
+OTHER_KID = OTHER_MATERIAL.kid
+BOTH_TRUSTED = TrustStore(
+    roots=[MATERIAL.root_certificate, OTHER_MATERIAL.root_certificate],
+    certificates=[MATERIAL.issuer_certificate, OTHER_MATERIAL.issuer_certificate],
+)
 
 REJECT = StatusPolicy(on_undetermined="reject")
 ACCEPT = StatusPolicy(on_undetermined="accept")
@@ -90,12 +102,21 @@ def _token(
     lst: StatusList | None = None,
     *,
     uri: str = URI,
+    list_id: int = LIST,
     iat: int = T0,
     exp: int | None = T0 + 86_400,
     ttl: int | None = 3_600,
+    material: IssuerMaterial = MATERIAL,
 ) -> bytes:
     return issue_status_list(
-        SIGNER, kid=KID, uri=uri, status_list=lst or _list(), iat=iat, exp=exp, ttl=ttl
+        material.signer(),
+        kid=material.kid,
+        uri=uri,
+        list_id=list_id,
+        status_list=lst or _list(),
+        iat=iat,
+        exp=exp,
+        ttl=ttl,
     )
 
 
@@ -108,6 +129,7 @@ def _signed(claims: Any, *, protected: dict[int, Any] | None = None, kid: bytes 
 def _claims(**overrides: Any) -> dict[int, Any]:
     claims: dict[int, Any] = {
         CwtClaim.SUB: URI,
+        CwtClaim.LIST: LIST,
         CwtClaim.IAT: T0,
         CwtClaim.EXP: T0 + 86_400,
         CwtClaim.TTL: 3_600,
@@ -401,16 +423,31 @@ DRAFT_REFERENCED_TOKEN = bytes.fromhex(
 )
 
 
-def test_draft_section_6_3_status_claim_parses_to_its_reference() -> None:
+def test_draft_section_6_3_status_claim_is_not_a_v1_reference() -> None:
+    # Protocol 1 carries [list, idx] in the card map instead of the draft's claim.
     claims = cbor2.loads(decode_sign1(DRAFT_REFERENCED_TOKEN).payload)
-    ref = StatusReference.from_wire(claims[CwtClaim.STATUS])
-    assert ref == StatusReference(0, "https://example.com/statuslists/1")
-    assert ref.to_wire() == claims[CwtClaim.STATUS]
+    assert claims[CwtClaim.STATUS] == {
+        "status_list": {"idx": 0, "uri": "https://example.com/statuslists/1"}
+    }
+    with pytest.raises(StatusReferenceInvalid) as info:
+        StatusReference.from_wire(claims[CwtClaim.STATUS])
+    assert info.value.code == "status.reference_invalid"
 
 
-@given(idx=st.integers(min_value=0, max_value=2**64 - 1))
-def test_status_reference_round_trips_through_its_wire_form(idx: int) -> None:
-    ref = StatusReference(idx, URI)
+def test_status_reference_wire_form_is_list_then_index() -> None:
+    ref = StatusReference(3, 70_000)
+    assert (ref.list_id, ref.idx) == (3, 70_000)
+    assert ref.to_wire() == [3, 70_000]
+    assert cbor2.dumps(ref.to_wire()) == bytes.fromhex("82031a00011170")
+    assert StatusReference.from_wire([3, 70_000]) == ref
+
+
+@given(
+    list_id=st.integers(min_value=0, max_value=2**32 - 1),
+    idx=st.integers(min_value=0, max_value=2**32 - 1),
+)
+def test_status_reference_round_trips_through_its_wire_form(list_id: int, idx: int) -> None:
+    ref = StatusReference(list_id, idx)
     wire = cbor2.loads(cbor2.dumps(ref.to_wire()))
     assert StatusReference.from_wire(wire) == ref
 
@@ -418,45 +455,53 @@ def test_status_reference_round_trips_through_its_wire_form(idx: int) -> None:
 @pytest.mark.parametrize(
     "value",
     [
-        pytest.param(None, id="not-a-map"),
+        pytest.param(None, id="null"),
         pytest.param({}, id="empty-map"),
-        pytest.param({"status_list": {"idx": 0, "uri": URI}, "other": 1}, id="other-mechanism"),
-        pytest.param({"status_list": [0, URI]}, id="info-not-a-map"),
-        pytest.param({"status_list": {"idx": 0}}, id="missing-uri"),
-        pytest.param({"status_list": {"uri": URI}}, id="missing-idx"),
-        pytest.param({"status_list": {"idx": 0, "uri": URI, "x": 1}}, id="extra-member"),
-        pytest.param({"status_list": {"idx": -1, "uri": URI}}, id="negative-idx"),
-        pytest.param({"status_list": {"idx": True, "uri": URI}}, id="bool-idx"),
-        pytest.param({"status_list": {"idx": "0", "uri": URI}}, id="text-idx"),
-        pytest.param({"status_list": {"idx": 0, "uri": b"https://x"}}, id="bytes-uri"),
-        pytest.param({"status_list": {"idx": 0, "uri": "http://x.example/1"}}, id="http"),
-        pytest.param({"status_list": {"idx": 0, "uri": "https:///path"}}, id="no-host"),
-        pytest.param({"status_list": {"idx": 0, "uri": URI + "#frag"}}, id="fragment"),
-        pytest.param({"status_list": {"idx": 0, "uri": URI + " x"}}, id="space"),
-        pytest.param({"status_list": {"idx": 0, "uri": URI + "é"}}, id="non-ascii"),
-        pytest.param({"status_list": {"idx": 0, "uri": "https://x/" + "a" * 247}}, id="too-long"),
-        pytest.param({1: {"idx": 0, "uri": URI}}, id="integer-key"),
+        pytest.param({0: 1, 1: 0}, id="map"),
+        pytest.param({"status_list": {"idx": 0, "uri": URI}}, id="draft-claim"),
+        pytest.param([], id="empty-array"),
+        pytest.param([1], id="one-item"),
+        pytest.param([1, 0, 0], id="three-items"),
+        pytest.param((1, 0), id="tuple-not-a-decoded-array"),
+        pytest.param([-1, 0], id="negative-list"),
+        pytest.param([1, -1], id="negative-idx"),
+        pytest.param([2**32, 0], id="list-2^32"),
+        pytest.param([1, 2**32], id="idx-2^32"),
+        pytest.param([2**64 - 1, 0], id="list-2^64-1"),
+        pytest.param([True, 0], id="bool-list"),
+        pytest.param([1, True], id="bool-idx"),
+        pytest.param([1, False], id="false-idx"),
+        pytest.param(["1", 0], id="text-list"),
+        pytest.param([1, "0"], id="text-idx"),
+        pytest.param([b"\x01", 0], id="bytes-list"),
+        pytest.param([1, 0.0], id="float-idx"),
+        pytest.param([[1], 0], id="nested-list"),
+        pytest.param([1, None], id="null-idx"),
+        pytest.param([URI, 0], id="uri-instead-of-list"),
+        pytest.param(1, id="integer"),
     ],
 )
-def test_status_reference_from_wire_refuses_malformed_claims(value: Any) -> None:
+def test_status_reference_from_wire_refuses_malformed_references(value: Any) -> None:
     with pytest.raises(StatusReferenceInvalid) as info:
         StatusReference.from_wire(value)
     assert info.value.code == "status.reference_invalid"
     assert isinstance(info.value, SchemaError)
 
 
-def test_status_reference_accepts_a_uri_of_exactly_the_maximum_length() -> None:
-    uri = "https://x/" + "a" * 246
-    assert len(uri) == status_module.MAX_URI_LENGTH
-    assert StatusReference.from_wire({"status_list": {"idx": 0, "uri": uri}}).uri == uri
+@pytest.mark.parametrize("wire", [[0, 0], [2**32 - 1, 2**32 - 1], [0, 2**32 - 1]], ids=str)
+def test_status_reference_accepts_the_bounds_below_2_32(wire: list[int]) -> None:
+    assert StatusReference.from_wire(wire).to_wire() == wire
 
 
-@pytest.mark.parametrize(("idx", "uri"), [(-1, URI), (0, "ftp://x/1"), ("1", URI)])
+@pytest.mark.parametrize(
+    ("list_id", "idx"),
+    [(-1, 0), (0, -1), (2**32, 0), (0, 2**32), (True, 0), (0, False), ("1", 0), (1, URI)],
+)
 def test_status_reference_constructor_refuses_bad_values_as_invalid_argument(
-    idx: Any, uri: Any
+    list_id: Any, idx: Any
 ) -> None:
     with pytest.raises(InvalidArgument):
-        StatusReference(idx, uri)
+        StatusReference(list_id, idx)
 
 
 # --- issuing and verifying Status List Tokens (section 5.2) ------------------------
@@ -469,8 +514,9 @@ def test_issued_token_has_the_section_5_2_shape() -> None:
     assert message.protected[TYP] == "application/statuslist+cwt"
     assert message.kid == KID
     claims = cbor2.loads(message.payload)
-    assert set(claims) == {2, 4, 6, 65533, 65534}
+    assert set(claims) == {2, 4, 6, 65533, 65534, -65539}
     assert claims[2] == URI
+    assert claims[-65539] == LIST
     assert claims[65534] == 600
     assert claims[65533]["bits"] == 2
     assert set(claims[65533]) == {"bits", "lst"}
@@ -488,10 +534,14 @@ def test_issue_then_verify_round_trips_claims_and_entries(
     data: st.DataObject, bits: int, size: int, ttl: int | None, exp: int | None
 ) -> None:
     entries = data.draw(st.dictionaries(st.integers(0, size - 1), st.integers(0, (1 << bits) - 1)))
+    list_id = data.draw(st.integers(0, 2**32 - 1))
     lst = _list(bits, size, entries)
-    token = _token(lst, exp=None if exp is None else T0 + exp, ttl=ttl)
-    verified = verify_status_list(token, TRUST, now=T0, expected_uri=URI)
+    token = _token(lst, list_id=list_id, exp=None if exp is None else T0 + exp, ttl=ttl)
+    verified = verify_status_list(
+        token, TRUST, now=T0, expected_uri=URI, expected_kid=KID, expected_list=list_id
+    )
     assert (verified.uri, verified.iat, verified.ttl, verified.bits) == (URI, T0, ttl, bits)
+    assert verified.list_id == list_id
     assert verified.exp == (None if exp is None else T0 + exp)
     assert verified.kid == KID
     for idx in range(size):
@@ -520,6 +570,7 @@ def test_verified_status_list_cannot_be_built_by_a_caller() -> None:
         VerifiedStatusList(
             object(),
             uri=URI,
+            list_id=LIST,
             iat=T0,
             exp=None,
             ttl=None,
@@ -546,7 +597,9 @@ def test_list_signed_by_a_key_trusted_only_for_credentials_is_refused() -> None:
     trust = TrustStore(
         keys=[raw_key(CoseKey.from_public_key(key.public_key()), kid, usages=[Usage.CREDENTIAL])]
     )
-    token = issue_status_list(SoftwareSigner(key), kid=kid, uri=URI, status_list=_list(), iat=T0)
+    token = issue_status_list(
+        SoftwareSigner(key), kid=kid, uri=URI, list_id=LIST, status_list=_list(), iat=T0
+    )
     with pytest.raises(KeyUsageNotAllowed) as info:
         verify_status_list(token, trust, now=T0)
     assert info.value.code == "trust.usage_not_allowed"
@@ -558,12 +611,16 @@ def test_list_signed_by_a_raw_key_trusted_for_status_lists_verifies() -> None:
     trust = TrustStore(
         keys=[raw_key(CoseKey.from_public_key(key.public_key()), kid, usages=[Usage.STATUS_LIST])]
     )
-    token = issue_status_list(SoftwareSigner(key), kid=kid, uri=URI, status_list=_list(), iat=T0)
+    token = issue_status_list(
+        SoftwareSigner(key), kid=kid, uri=URI, list_id=LIST, status_list=_list(), iat=T0
+    )
     assert verify_status_list(token, trust, now=T0).kid == kid
 
 
 def test_list_from_an_unknown_signer_is_refused() -> None:
-    token = issue_status_list(SIGNER, kid=b"nobody", uri=URI, status_list=_list(), iat=T0)
+    token = issue_status_list(
+        SIGNER, kid=b"nobody", uri=URI, list_id=LIST, status_list=_list(), iat=T0
+    )
     with pytest.raises(UnknownIssuer) as info:
         verify_status_list(token, TRUST, now=T0)
     assert info.value.code == "trust.unknown_issuer"
@@ -594,6 +651,29 @@ def test_sub_that_differs_from_the_referenced_uri_is_refused() -> None:
     assert verify_status_list(token, TRUST, now=T0, expected_uri=OTHER_URI).uri == OTHER_URI
 
 
+def test_list_number_that_differs_from_the_referenced_one_is_refused() -> None:
+    token = _token(list_id=OTHER_LIST)
+    with pytest.raises(StatusListInvalid) as info:
+        verify_status_list(token, TRUST, now=T0, expected_list=LIST)
+    assert info.value.code == "status.list_invalid"
+    assert verify_status_list(token, TRUST, now=T0, expected_list=OTHER_LIST).list_id == OTHER_LIST
+
+
+def test_list_signed_by_another_trusted_issuer_key_is_refused_for_this_issuer() -> None:
+    token = _token(material=OTHER_MATERIAL)
+    assert verify_status_list(token, BOTH_TRUSTED, now=T0).kid == OTHER_KID
+    with pytest.raises(StatusListInvalid) as info:
+        verify_status_list(token, BOTH_TRUSTED, now=T0, expected_kid=KID, expected_list=LIST)
+    assert info.value.code == "status.list_invalid"
+    assert verify_status_list(token, BOTH_TRUSTED, now=T0, expected_kid=OTHER_KID).kid == OTHER_KID
+
+
+@pytest.mark.parametrize("list_id", [0, 2**32 - 1], ids=str)
+def test_list_numbers_0_and_2_32_minus_1_are_accepted(list_id: int) -> None:
+    verified = verify_status_list(_signed(_claims(list=list_id)), TRUST, now=T0)
+    assert verified.list_id == list_id
+
+
 @pytest.mark.parametrize(
     "protected",
     [
@@ -618,7 +698,7 @@ def test_typ_in_the_unprotected_header_is_refused() -> None:
         verify_status_list(token, TRUST, now=T0)
 
 
-@pytest.mark.parametrize("bits", [0, 3, 5, 16, -1, "1", None])
+@pytest.mark.parametrize("bits", [0, 3, 5, 16, -1, "1", True])
 def test_token_with_wrong_bits_is_refused(bits: Any) -> None:
     body = {"bits": bits, "lst": _list().compressed()}
     with pytest.raises(StatusListInvalid) as info:
@@ -626,10 +706,25 @@ def test_token_with_wrong_bits_is_refused(bits: Any) -> None:
     assert info.value.code == "status.list_invalid"
 
 
+def test_token_with_null_bits_is_refused_by_the_decoder() -> None:
+    body = {"bits": None, "lst": _list().compressed()}
+    with pytest.raises(CborTypeNotAllowed) as info:
+        verify_status_list(_signed(_claims(status_list=body)), TRUST, now=T0)
+    assert info.value.code == "cbor.type_not_allowed"
+
+
 @pytest.mark.parametrize(
     "claims",
     [
         pytest.param(_claims(sub=_DROP), id="no-sub"),
+        pytest.param(_claims(list=_DROP), id="no-list"),
+        pytest.param(_claims(list=-1), id="negative-list"),
+        pytest.param(_claims(list=2**32), id="list-2^32"),
+        pytest.param(_claims(list=2**64 - 1), id="list-2^64-1"),
+        pytest.param(_claims(list=True), id="bool-list"),
+        pytest.param(_claims(list="1"), id="text-list"),
+        pytest.param(_claims(list=b"\x01"), id="bytes-list"),
+        pytest.param(_claims(list=[1]), id="array-list"),
         pytest.param(_claims(iat=_DROP), id="no-iat"),
         pytest.param(_claims(status_list=_DROP), id="no-status-list"),
         pytest.param(_claims(sub="http://status.example/1"), id="sub-not-https"),
@@ -731,8 +826,23 @@ def test_draft_section_5_2_claims_verify_when_signed_by_a_trusted_key() -> None:
     key = generate_private_key(CoseAlg.ES256)
     trust = TrustStore(keys=[raw_key(CoseKey.from_public_key(key.public_key()), b"12")])
     token = sign1(payload, SoftwareSigner(key), kid=b"12", protected={TYP: STATUS_LIST_TYP})
+    now = 1_686_920_170 + 60
+    # The draft's token has no list(-65539): protocol 1 requires it.
+    with pytest.raises(StatusListInvalid) as info:
+        verify_status_list(token, trust, now=now)
+    assert info.value.code == "status.list_invalid"
+    assert "list(-65539)" in info.value.message
+    claims = cbor2.loads(payload)
+    claims[CwtClaim.LIST] = 1
+    payload = cbor2.dumps(claims)
+    token = sign1(payload, SoftwareSigner(key), kid=b"12", protected={TYP: STATUS_LIST_TYP})
     verified = verify_status_list(
-        token, trust, now=1_686_920_170 + 60, expected_uri="https://example.com/statuslists/1"
+        token,
+        trust,
+        now=now,
+        expected_uri="https://example.com/statuslists/1",
+        expected_kid=b"12",
+        expected_list=1,
     )
     assert (verified.iat, verified.exp, verified.ttl) == (1_686_920_170, 2_291_720_170, 43_200)
     assert verified.bits == 1
@@ -781,13 +891,15 @@ _CBOR_VALUES = st.recursive(
     ),
     max_leaves=12,
 )
-_CLAIM_LABELS = st.sampled_from([1, 2, 4, 6, 7, 65533, 65534, 65535, -65537]) | st.integers()
+_CLAIM_LABELS = (
+    st.sampled_from([1, 2, 4, 6, 7, 65533, 65534, 65535, -65537, -65539]) | st.integers()
+)
 
 
 @settings(max_examples=200, deadline=None)
 @given(
     overrides=st.dictionaries(_CLAIM_LABELS.filter(lambda k: -(2**64) <= k < 2**64), _CBOR_VALUES),
-    dropped=st.sets(st.sampled_from([2, 4, 6, 65533, 65534])),
+    dropped=st.sets(st.sampled_from([2, 4, 6, 65533, 65534, -65539])),
 )
 def test_verify_of_arbitrary_signed_claims_raises_only_library_errors(
     overrides: dict[int, Any], dropped: set[int]
@@ -804,41 +916,55 @@ def test_verify_of_arbitrary_signed_claims_raises_only_library_errors(
 
 
 class CountingProvider:
-    """An in-memory provider that counts fetches."""
+    """A provider that counts fetches and serves whatever bytes it is given for a list.
+
+    ``publish(token)`` files a token under what it claims (as the in-memory provider
+    does); ``at=(kid, list)`` serves any bytes there, as a corrupt or mislabelled
+    download would.
+    """
 
     def __init__(self) -> None:
-        self.inner = InMemoryStatusProvider()
+        self.tokens: dict[tuple[bytes, int], bytes] = {}
         self.fetches = 0
+        self.asked: list[tuple[bytes, int]] = []
 
-    def publish(self, uri: str, token: bytes) -> None:
-        self.inner.publish(uri, token)
+    def publish(self, token: bytes, *, at: tuple[bytes, int] | None = None) -> None:
+        if at is None:
+            locator = peek_status_list(token)
+            at = (locator.kid, locator.list_id)
+        self.tokens[at] = token
 
-    def withdraw(self, uri: str) -> None:
-        self.inner.withdraw(uri)
+    def withdraw(self, kid: bytes, list_id: int) -> None:
+        self.tokens.pop((kid, list_id), None)
 
-    def fetch(self, uri: str) -> bytes | None:
+    def fetch(self, kid: bytes, list_id: int) -> bytes | None:
         self.fetches += 1
-        return self.inner.fetch(uri)
+        self.asked.append((kid, list_id))
+        return self.tokens.get((kid, list_id))
 
 
 def _checker(
-    token: bytes | None = None, *, policy: StatusPolicy = REJECT
+    token: bytes | None = None,
+    *,
+    policy: StatusPolicy = REJECT,
+    at: tuple[bytes, int] | None = None,
+    trust: TrustStore = TRUST,
 ) -> tuple[StatusChecker, CountingProvider]:
     provider = CountingProvider()
     if token is not None:
-        provider.publish(URI, token)
-    return StatusChecker(provider, TRUST, policy=policy), provider
+        provider.publish(token, at=at)
+    return StatusChecker(provider, trust, policy=policy), provider
 
 
 def test_providers_satisfy_the_protocol() -> None:
     assert isinstance(InMemoryStatusProvider(), StatusProvider)
-    assert isinstance(FileStatusProvider({}), StatusProvider)
+    assert isinstance(FileStatusProvider([]), StatusProvider)
     assert isinstance(CountingProvider(), StatusProvider)
 
 
 def test_valid_entry_checks_valid() -> None:
     checker, _ = _checker(_token(_list(2, 64, {1: 1})))
-    result = checker.check(StatusReference(0, URI), T0)
+    result = checker.check(StatusReference(LIST, 0), T0, issuer_kid=KID)
     assert result.state is StatusState.VALID
     assert result.code is None
 
@@ -846,7 +972,7 @@ def test_valid_entry_checks_valid() -> None:
 def test_revoked_entry_raises_revoked() -> None:
     checker, _ = _checker(_token(_list(2, 64, {7: StatusValue.INVALID})))
     with pytest.raises(Revoked) as info:
-        checker.check(StatusReference(7, URI), T0)
+        checker.check(StatusReference(LIST, 7), T0, issuer_kid=KID)
     assert info.value.code == "status.revoked"
 
 
@@ -854,37 +980,37 @@ def test_revoked_entry_raises_revoked() -> None:
 def test_revoked_and_suspended_raise_under_every_policy(policy: StatusPolicy) -> None:
     checker, _ = _checker(_token(_list(2, 64, {7: 1, 8: 2})), policy=policy)
     with pytest.raises(Revoked):
-        checker.check(StatusReference(7, URI), T0)
+        checker.check(StatusReference(LIST, 7), T0, issuer_kid=KID)
     with pytest.raises(Suspended):
-        checker.check(StatusReference(8, URI), T0)
+        checker.check(StatusReference(LIST, 8), T0, issuer_kid=KID)
 
 
 def test_suspended_entry_raises_suspended() -> None:
     checker, _ = _checker(_token(_list(2, 64, {9: StatusValue.SUSPENDED})))
     with pytest.raises(Suspended) as info:
-        checker.check(StatusReference(9, URI), T0)
+        checker.check(StatusReference(LIST, 9), T0, issuer_kid=KID)
     assert info.value.code == "status.suspended"
 
 
 def test_reinstated_entry_is_valid_again_once_a_newer_list_is_fetched() -> None:
     lst = _list(2, 64, {9: StatusValue.SUSPENDED})
     checker, provider = _checker(_token(lst, ttl=60))
-    ref = StatusReference(9, URI)
+    ref = StatusReference(LIST, 9)
     with pytest.raises(Suspended):
-        checker.check(ref, T0)
+        checker.check(ref, T0, issuer_kid=KID)
     lst.set(9, StatusValue.VALID)
-    provider.publish(URI, _token(lst, iat=T0 + 30, ttl=60))
-    assert checker.check(ref, T0 + 60).state is StatusState.VALID
+    provider.publish(_token(lst, iat=T0 + 30, ttl=60))
+    assert checker.check(ref, T0 + 60, issuer_kid=KID).state is StatusState.VALID
 
 
 def test_application_specific_value_is_undetermined_never_valid() -> None:
     token = _token(_list(2, 64, {4: StatusValue.APPLICATION_SPECIFIC}))
     rejecting, _ = _checker(token, policy=REJECT)
     with pytest.raises(StatusUndetermined) as info:
-        rejecting.check(StatusReference(4, URI), T0)
+        rejecting.check(StatusReference(LIST, 4), T0, issuer_kid=KID)
     assert info.value.code == "status.undetermined"
     accepting, _ = _checker(token, policy=ACCEPT)
-    result = accepting.check(StatusReference(4, URI), T0)
+    result = accepting.check(StatusReference(LIST, 4), T0, issuer_kid=KID)
     assert result.state is StatusState.UNDETERMINED
     assert result.code == "status.undetermined"
 
@@ -893,21 +1019,21 @@ def test_application_specific_value_is_undetermined_never_valid() -> None:
 def test_index_out_of_range_is_rejected_under_every_policy(policy: StatusPolicy) -> None:
     checker, _ = _checker(_token(_list(1, 64)), policy=policy)
     with pytest.raises(StatusIndexOutOfRange) as info:
-        checker.check(StatusReference(64, URI), T0)
+        checker.check(StatusReference(LIST, 64), T0, issuer_kid=KID)
     assert info.value.code == "status.index_out_of_range"
 
 
 def test_missing_list_raises_undetermined_under_reject() -> None:
     checker, _ = _checker(None, policy=REJECT)
     with pytest.raises(StatusUndetermined) as info:
-        checker.check(StatusReference(0, URI), T0)
+        checker.check(StatusReference(LIST, 0), T0, issuer_kid=KID)
     assert info.value.code == "status.undetermined"
     assert "no list is published" in info.value.message
 
 
 def test_missing_list_returns_undetermined_under_accept() -> None:
     checker, _ = _checker(None, policy=ACCEPT)
-    result = checker.check(StatusReference(0, URI), T0)
+    result = checker.check(StatusReference(LIST, 0), T0, issuer_kid=KID)
     assert result == StatusResult(StatusState.UNDETERMINED, result.reason, "status.undetermined")
     assert "no list is published" in result.reason
 
@@ -915,14 +1041,14 @@ def test_missing_list_returns_undetermined_under_accept() -> None:
 def test_expired_list_raises_undetermined_under_reject() -> None:
     checker, _ = _checker(_token(iat=T0 - 200, exp=T0 - 100))
     with pytest.raises(StatusUndetermined) as info:
-        checker.check(StatusReference(0, URI), T0)
+        checker.check(StatusReference(LIST, 0), T0, issuer_kid=KID)
     assert info.value.code == "status.undetermined"
     assert isinstance(info.value.__cause__, StatusListExpired)
 
 
 def test_expired_list_returns_undetermined_under_accept() -> None:
     checker, _ = _checker(_token(iat=T0 - 200, exp=T0 - 100), policy=ACCEPT)
-    result = checker.check(StatusReference(0, URI), T0)
+    result = checker.check(StatusReference(LIST, 0), T0, issuer_kid=KID)
     assert result.state is StatusState.UNDETERMINED
     assert result.code == "status.list_expired"
 
@@ -932,38 +1058,41 @@ def test_expired_list_returns_undetermined_under_accept() -> None:
     [
         pytest.param(b"\xd2\x84", "cbor.length_exceeds_input", id="truncated"),
         pytest.param(b"\x1c", "cbor.malformed", id="reserved-head"),
-        pytest.param(_token(uri=OTHER_URI), "status.list_invalid", id="other-subject"),
+        pytest.param(_token(list_id=OTHER_LIST), "status.list_invalid", id="other-list-number"),
+        pytest.param(
+            _signed(_claims(list=_DROP)), "status.list_invalid", id="token-without-list-claim"
+        ),
     ],
 )
 def test_unverifiable_list_is_undetermined_with_the_cause_code(token: bytes, code: str) -> None:
-    checker, _ = _checker(token, policy=ACCEPT)
-    result = checker.check(StatusReference(0, URI), T0)
+    checker, _ = _checker(token, policy=ACCEPT, at=(KID, LIST))
+    result = checker.check(StatusReference(LIST, 0), T0, issuer_kid=KID)
     assert result.state is StatusState.UNDETERMINED
     assert result.code == code
-    rejecting, _ = _checker(token, policy=REJECT)
+    rejecting, _ = _checker(token, policy=REJECT, at=(KID, LIST))
     with pytest.raises(StatusUndetermined):
-        rejecting.check(StatusReference(0, URI), T0)
+        rejecting.check(StatusReference(LIST, 0), T0, issuer_kid=KID)
 
 
 def test_cache_honours_ttl_counted_from_the_fetch() -> None:
     lst = _list(1, 64)
     checker, provider = _checker(_token(lst, ttl=60))
-    ref = StatusReference(3, URI)
-    assert checker.check(ref, T0).state is StatusState.VALID
+    ref = StatusReference(LIST, 3)
+    assert checker.check(ref, T0, issuer_kid=KID).state is StatusState.VALID
     lst.set(3, StatusValue.INVALID)
-    provider.publish(URI, _token(lst, iat=T0 + 10, ttl=60))
-    assert checker.check(ref, T0 + 59).state is StatusState.VALID  # cached copy
+    provider.publish(_token(lst, iat=T0 + 10, ttl=60))
+    assert checker.check(ref, T0 + 59, issuer_kid=KID).state is StatusState.VALID  # cached copy
     assert provider.fetches == 1
     with pytest.raises(Revoked):
-        checker.check(ref, T0 + 60)
+        checker.check(ref, T0 + 60, issuer_kid=KID)
     assert provider.fetches == 2
 
 
 def test_cache_never_outlives_exp_even_with_a_longer_ttl() -> None:
     checker, provider = _checker(_token(exp=T0 + 30, ttl=3_600), policy=ACCEPT)
-    ref = StatusReference(0, URI)
-    assert checker.check(ref, T0 + 29).state is StatusState.VALID
-    result = checker.check(ref, T0 + 30)
+    ref = StatusReference(LIST, 0)
+    assert checker.check(ref, T0 + 29, issuer_kid=KID).state is StatusState.VALID
+    result = checker.check(ref, T0 + 30, issuer_kid=KID)
     assert result.state is StatusState.UNDETERMINED
     assert "expired" in result.reason
     assert provider.fetches == 2
@@ -971,26 +1100,26 @@ def test_cache_never_outlives_exp_even_with_a_longer_ttl() -> None:
 
 def test_list_without_ttl_is_cached_until_exp() -> None:
     checker, provider = _checker(_token(exp=T0 + 1_000, ttl=None))
-    ref = StatusReference(0, URI)
+    ref = StatusReference(LIST, 0)
     for t in (T0, T0 + 500, T0 + 999):
-        assert checker.check(ref, t).state is StatusState.VALID
+        assert checker.check(ref, t, issuer_kid=KID).state is StatusState.VALID
     assert provider.fetches == 1
 
 
 def test_list_without_ttl_or_exp_is_fetched_on_every_check() -> None:
     checker, provider = _checker(_token(exp=None, ttl=None))
-    ref = StatusReference(0, URI)
-    checker.check(ref, T0)
-    checker.check(ref, T0)
+    ref = StatusReference(LIST, 0)
+    checker.check(ref, T0, issuer_kid=KID)
+    checker.check(ref, T0, issuer_kid=KID)
     assert provider.fetches == 2
 
 
 def test_stale_list_is_undetermined_without_max_age() -> None:
     checker, provider = _checker(_token(ttl=60), policy=ACCEPT)
-    ref = StatusReference(0, URI)
-    assert checker.check(ref, T0).state is StatusState.VALID
-    provider.withdraw(URI)
-    result = checker.check(ref, T0 + 61)
+    ref = StatusReference(LIST, 0)
+    assert checker.check(ref, T0, issuer_kid=KID).state is StatusState.VALID
+    provider.withdraw(KID, LIST)
+    result = checker.check(ref, T0 + 61, issuer_kid=KID)
     assert result.state is StatusState.UNDETERMINED
     assert "stale" in result.reason
 
@@ -998,26 +1127,26 @@ def test_stale_list_is_undetermined_without_max_age() -> None:
 def test_stale_list_is_used_within_max_age_of_its_fetch_then_undetermined() -> None:
     policy = StatusPolicy(on_undetermined="reject", max_age=600)
     checker, provider = _checker(_token(lst=_list(1, 64, {5: 1}), ttl=60), policy=policy)
-    assert checker.check(StatusReference(0, URI), T0).state is StatusState.VALID
-    provider.publish(URI, b"unverifiable now")
-    result = checker.check(StatusReference(0, URI), T0 + 600)
+    assert checker.check(StatusReference(LIST, 0), T0, issuer_kid=KID).state is StatusState.VALID
+    provider.publish(b"unverifiable now", at=(KID, LIST))
+    result = checker.check(StatusReference(LIST, 0), T0 + 600, issuer_kid=KID)
     assert result.state is StatusState.VALID
     assert "stale list" in result.reason
     with pytest.raises(Revoked):
-        checker.check(StatusReference(5, URI), T0 + 600)
+        checker.check(StatusReference(LIST, 5), T0 + 600, issuer_kid=KID)
     with pytest.raises(StatusUndetermined) as info:
-        checker.check(StatusReference(0, URI), T0 + 601)
+        checker.check(StatusReference(LIST, 0), T0 + 601, issuer_kid=KID)
     assert "stale" in info.value.message
 
 
 def test_stale_list_is_never_used_past_its_exp() -> None:
     policy = StatusPolicy(on_undetermined="accept", max_age=10_000)
     checker, provider = _checker(_token(exp=T0 + 120, ttl=60), policy=policy)
-    ref = StatusReference(0, URI)
-    checker.check(ref, T0)
-    provider.withdraw(URI)
-    assert checker.check(ref, T0 + 119).state is StatusState.VALID
-    assert checker.check(ref, T0 + 120).state is StatusState.UNDETERMINED
+    ref = StatusReference(LIST, 0)
+    checker.check(ref, T0, issuer_kid=KID)
+    provider.withdraw(KID, LIST)
+    assert checker.check(ref, T0 + 119, issuer_kid=KID).state is StatusState.VALID
+    assert checker.check(ref, T0 + 120, issuer_kid=KID).state is StatusState.UNDETERMINED
 
 
 def test_replayed_older_list_is_refused_and_the_newer_cached_list_kept() -> None:
@@ -1026,46 +1155,163 @@ def test_replayed_older_list_is_refused_and_the_newer_cached_list_kept() -> None
     policy = StatusPolicy(on_undetermined="accept", max_age=300)
     checker, provider = _checker(new, policy=policy)
     with pytest.raises(Revoked):
-        checker.check(StatusReference(2, URI), T0 + 20)
-    provider.publish(URI, old)
+        checker.check(StatusReference(LIST, 2), T0 + 20, issuer_kid=KID)
+    provider.publish(old)
     with pytest.raises(Revoked):
-        checker.check(StatusReference(2, URI), T0 + 100)  # stale newer copy, within max_age
-    result = checker.check(StatusReference(2, URI), T0 + 400)
+        checker.check(
+            StatusReference(LIST, 2), T0 + 100, issuer_kid=KID
+        )  # stale newer copy, within max_age
+    result = checker.check(StatusReference(LIST, 2), T0 + 400, issuer_kid=KID)
     assert result.state is StatusState.UNDETERMINED
     assert result.code == "status.list_invalid"
 
 
 def test_forget_drops_the_cached_list() -> None:
     checker, provider = _checker(_token(ttl=3_600))
-    ref = StatusReference(0, URI)
-    checker.check(ref, T0)
-    checker.forget(URI)
-    checker.check(ref, T0)
+    ref = StatusReference(LIST, 0)
+    checker.check(ref, T0, issuer_kid=KID)
+    checker.forget(KID, OTHER_LIST)
+    checker.check(ref, T0, issuer_kid=KID)
+    assert provider.fetches == 1  # another list's entry was dropped, not this one
+    checker.forget(KID, LIST)
+    checker.check(ref, T0, issuer_kid=KID)
     checker.forget()
-    checker.check(ref, T0)
+    checker.check(ref, T0, issuer_kid=KID)
     assert provider.fetches == 3
 
 
-@dataclasses.dataclass(frozen=True)
-class _ForeignRef:
-    """A reference type of another component, with just ``idx`` and ``uri``."""
+def test_checker_fetches_by_the_credential_issuer_kid_and_the_list_number() -> None:
+    checker, provider = _checker(_token(list_id=7, lst=_list(1, 64, {3: 1})))
+    assert checker.check(StatusReference(7, 0), T0, issuer_kid=KID).state is StatusState.VALID
+    with pytest.raises(Revoked) as info:
+        checker.check(StatusReference(7, 3), T0, issuer_kid=KID)
+    assert "list 7" in info.value.message
+    assert provider.asked == [(KID, 7)]
 
-    idx: int
-    uri: str
 
-
-def test_checker_accepts_any_reference_with_idx_and_uri() -> None:
-    checker, _ = _checker(_token(_list(1, 64, {6: 1})))
-    assert checker.check(_ForeignRef(0, URI), T0).state is StatusState.VALID
+def test_lists_of_one_issuer_are_cached_apart_by_number() -> None:
+    checker, provider = _checker(_token(list_id=LIST, lst=_list(1, 64, {5: 1})))
+    provider.publish(_token(list_id=OTHER_LIST, lst=_list(1, 64, {6: 1})))
     with pytest.raises(Revoked):
-        checker.check(_ForeignRef(6, URI), T0)
+        checker.check(StatusReference(LIST, 5), T0, issuer_kid=KID)
+    assert checker.check(StatusReference(LIST, 6), T0, issuer_kid=KID).state is StatusState.VALID
+    with pytest.raises(Revoked):
+        checker.check(StatusReference(OTHER_LIST, 6), T0, issuer_kid=KID)
+    other_5 = checker.check(StatusReference(OTHER_LIST, 5), T0, issuer_kid=KID)
+    assert other_5.state is StatusState.VALID
+    assert provider.fetches == 2
 
 
-def test_checker_holds_foreign_references_to_the_uri_profile() -> None:
+@pytest.mark.parametrize("policy", [REJECT, ACCEPT], ids=["reject", "accept"])
+def test_list_of_another_issuer_key_never_speaks_for_a_credential(policy: StatusPolicy) -> None:
+    # Issuer B publishes a list with the number this credential of issuer A carries,
+    # marking its entry VALID: A's credential stays undetermined, never VALID.
+    other = _token(_list(1, 64), material=OTHER_MATERIAL)
+    checker, provider = _checker(other, policy=policy, trust=BOTH_TRUSTED)
+    assert provider.tokens.keys() == {(OTHER_KID, LIST)}
+    ref = StatusReference(LIST, 0)
+    if policy is REJECT:
+        with pytest.raises(StatusUndetermined) as info:
+            checker.check(ref, T0, issuer_kid=KID)
+        assert info.value.code == "status.undetermined"
+    else:
+        result = checker.check(ref, T0, issuer_kid=KID)
+        assert result.state is StatusState.UNDETERMINED
+        assert result.code == "status.undetermined"
+    assert provider.asked == [(KID, LIST)]
+    # The same list does speak for B's own credentials.
+    assert checker.check(ref, T0, issuer_kid=OTHER_KID).state is StatusState.VALID
+
+
+@pytest.mark.parametrize("policy", [REJECT, ACCEPT], ids=["reject", "accept"])
+def test_list_signed_by_another_issuer_served_for_this_issuer_is_undetermined(
+    policy: StatusPolicy,
+) -> None:
+    # A provider (or an attacker in its place) hands over issuer B's list, revoking
+    # nothing, when asked for issuer A's list 1: it is refused as not A's.
+    other = _token(_list(1, 64), material=OTHER_MATERIAL)
+    checker, _ = _checker(other, policy=policy, at=(KID, LIST), trust=BOTH_TRUSTED)
+    ref = StatusReference(LIST, 0)
+    if policy is REJECT:
+        with pytest.raises(StatusUndetermined) as info:
+            checker.check(ref, T0, issuer_kid=KID)
+        assert isinstance(info.value.__cause__, StatusListInvalid)
+    else:
+        result = checker.check(ref, T0, issuer_kid=KID)
+        assert result.state is StatusState.UNDETERMINED
+        assert result.code == "status.list_invalid"
+
+
+def test_in_memory_provider_files_tokens_under_their_claimed_kid_and_list() -> None:
+    first, second = _token(list_id=LIST), _token(list_id=OTHER_LIST)
+    other = _token(list_id=LIST, material=OTHER_MATERIAL)
+    provider = InMemoryStatusProvider([first, other])
+    assert provider.fetch(KID, LIST) == first
+    assert provider.fetch(OTHER_KID, LIST) == other
+    assert provider.fetch(KID, OTHER_LIST) is None
+    assert provider.publish(second) == StatusListLocator(KID, OTHER_LIST, URI)
+    assert provider.fetch(KID, OTHER_LIST) == second
+    newer = _token(list_id=LIST, iat=T0 + 1)
+    provider.publish(newer)
+    assert provider.fetch(KID, LIST) == newer
+    provider.withdraw(KID, LIST)
+    assert provider.fetch(KID, LIST) is None
+    assert provider.fetch(OTHER_KID, LIST) == other
+
+
+def test_in_memory_provider_refuses_what_is_not_a_status_list_token() -> None:
+    provider = InMemoryStatusProvider()
+    with pytest.raises(InvalidArgument):
+        provider.publish("token")  # type: ignore[arg-type]
+    with pytest.raises(StatusListInvalid):
+        provider.publish(_signed(_claims(list=_DROP)))
+    with pytest.raises(VitaleCredError):
+        provider.publish(b"\x1c")
+
+
+def test_peek_reads_kid_list_and_uri_without_verifying() -> None:
+    token = bytearray(_token(list_id=9, uri=OTHER_URI))
+    token[-1] ^= 0x01  # the signature no longer verifies: peeking does not care
+    assert peek_status_list(bytes(token)) == StatusListLocator(KID, 9, OTHER_URI)
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        pytest.param(_signed(_claims(list=_DROP)), id="no-list"),
+        pytest.param(_signed(_claims(list=2**32)), id="list-2^32"),
+        pytest.param(_signed(_claims(list=True)), id="bool-list"),
+        pytest.param(_signed(_claims(sub=_DROP)), id="no-sub"),
+        pytest.param(_signed([URI, LIST]), id="claims-not-a-map"),
+        pytest.param(_signed(_claims(), kid=b""), id="empty-kid"),
+    ],
+)
+def test_peek_refuses_a_token_that_does_not_say_which_list_it_is(token: bytes) -> None:
+    with pytest.raises(StatusListInvalid) as info:
+        peek_status_list(token)
+    assert info.value.code == "status.list_invalid"
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [
+        pytest.param((LIST, 0), id="tuple"),
+        pytest.param([LIST, 0], id="wire-array"),
+        pytest.param(None, id="none"),
+    ],
+)
+def test_checker_refuses_anything_but_a_status_reference(ref: Any) -> None:
     checker, provider = _checker(_token())
-    with pytest.raises(StatusReferenceInvalid) as info:
-        checker.check(_ForeignRef(0, "http://status.ameli.example/lists/1"), T0)
-    assert info.value.code == "status.reference_invalid"
+    with pytest.raises(InvalidArgument):
+        checker.check(ref, T0, issuer_kid=KID)
+    assert provider.fetches == 0
+
+
+@pytest.mark.parametrize("issuer_kid", [b"", None, "kid", bytearray(b"kid")])
+def test_checker_requires_the_issuer_kid_as_bytes(issuer_kid: Any) -> None:
+    checker, provider = _checker(_token())
+    with pytest.raises(InvalidArgument):
+        checker.check(StatusReference(LIST, 0), T0, issuer_kid=issuer_kid)
     assert provider.fetches == 0
 
 
@@ -1077,19 +1323,58 @@ def test_checker_plugs_into_the_verifier_policy() -> None:
 
 def test_file_provider_serves_files_and_a_missing_file_is_undetermined(tmp_path: Path) -> None:
     (tmp_path / "1.cwt").write_bytes(_token(_list(1, 64, {1: 1})))
-    provider = FileStatusProvider({URI: tmp_path / "1.cwt", OTHER_URI: tmp_path / "absent.cwt"})
+    provider = FileStatusProvider([tmp_path / "1.cwt", tmp_path / "absent.cwt"])
     checker = StatusChecker(provider, TRUST, policy=ACCEPT)
-    assert checker.check(StatusReference(0, URI), T0).state is StatusState.VALID
+    assert checker.check(StatusReference(LIST, 0), T0, issuer_kid=KID).state is StatusState.VALID
     with pytest.raises(Revoked):
-        checker.check(StatusReference(1, URI), T0)
-    assert checker.check(StatusReference(0, OTHER_URI), T0).state is StatusState.UNDETERMINED
-    assert provider.fetch("https://unmapped.example/x") is None
+        checker.check(StatusReference(LIST, 1), T0, issuer_kid=KID)
+    result = checker.check(StatusReference(OTHER_LIST, 0), T0, issuer_kid=KID)
+    assert result.state is StatusState.UNDETERMINED
+    assert provider.fetch(KID, OTHER_LIST) is None
+
+
+def test_file_provider_indexes_files_by_the_kid_and_list_their_tokens_claim(
+    tmp_path: Path,
+) -> None:
+    # File names say nothing: "2.cwt" holds list 1 and "1.cwt" list 2.
+    tokens = {
+        "2.cwt": _token(list_id=LIST, uri=OTHER_URI),
+        "1.cwt": _token(list_id=OTHER_LIST),
+        "other-issuer.cwt": _token(list_id=LIST, material=OTHER_MATERIAL),
+        "garbage.cwt": b"not a token",
+        "no-list.cwt": _signed(_claims(list=_DROP)),
+    }
+    for name, token in tokens.items():
+        (tmp_path / name).write_bytes(token)
+    provider = FileStatusProvider(sorted(tmp_path.iterdir()))
+    assert provider.fetch(KID, LIST) == tokens["2.cwt"]
+    assert provider.fetch(KID, OTHER_LIST) == tokens["1.cwt"]
+    assert provider.fetch(OTHER_KID, LIST) == tokens["other-issuer.cwt"]
+    assert provider.fetch(OTHER_KID, OTHER_LIST) is None
+    assert provider.fetch(KID, 0) is None
+    assert "3 lists" in repr(provider)
+
+
+def test_file_provider_reads_the_file_again_at_every_fetch(tmp_path: Path) -> None:
+    path = tmp_path / "list.cwt"
+    path.write_bytes(_token(_list(1, 64), ttl=60))
+    provider = FileStatusProvider([path])
+    checker = StatusChecker(provider, TRUST, policy=REJECT)
+    ref = StatusReference(LIST, 4)
+    assert checker.check(ref, T0, issuer_kid=KID).state is StatusState.VALID
+    path.write_bytes(_token(_list(1, 64, {4: 1}), iat=T0 + 10, ttl=60))
+    with pytest.raises(Revoked):
+        checker.check(ref, T0 + 60, issuer_kid=KID)
+    path.unlink()
+    assert provider.fetch(KID, LIST) is None
 
 
 def test_file_provider_reads_at_most_one_byte_past_its_cap(tmp_path: Path) -> None:
-    (tmp_path / "big").write_bytes(bytes(5_000))
-    provider = FileStatusProvider({URI: tmp_path / "big"}, max_bytes=1_000)
-    assert len(provider.fetch(URI) or b"") == 1_001
+    path = tmp_path / "list.cwt"
+    path.write_bytes(_token())
+    provider = FileStatusProvider([path], max_bytes=1_000)
+    path.write_bytes(bytes(5_000))  # replaced by an oversized file after indexing
+    assert len(provider.fetch(KID, LIST) or b"") == 1_001
 
 
 @pytest.mark.parametrize(
@@ -1117,6 +1402,12 @@ def test_checker_requires_a_status_policy() -> None:
     "kwargs",
     [
         {"uri": "http://status.example/1"},
+        {"uri": "https://x/" + "a" * 247},
+        {"list_id": -1},
+        {"list_id": 2**32},
+        {"list_id": True},
+        {"list_id": "1"},
+        {"list_id": None},
         {"iat": -1},
         {"exp": T0},
         {"ttl": 0},
@@ -1126,10 +1417,22 @@ def test_checker_requires_a_status_policy() -> None:
     ],
 )
 def test_issue_refuses_bad_arguments_as_invalid_argument(kwargs: dict[str, Any]) -> None:
-    arguments: dict[str, Any] = {"kid": KID, "uri": URI, "status_list": _list(), "iat": T0}
+    arguments: dict[str, Any] = {
+        "kid": KID,
+        "uri": URI,
+        "list_id": LIST,
+        "status_list": _list(),
+        "iat": T0,
+    }
     arguments.update(kwargs)
     with pytest.raises(InvalidArgument):
         issue_status_list(SIGNER, **arguments)
+
+
+def test_uri_of_exactly_the_maximum_length_is_issued_and_verified() -> None:
+    uri = "https://x/" + "a" * 246
+    assert len(uri) == status_module.MAX_URI_LENGTH
+    assert verify_status_list(_token(uri=uri), TRUST, now=T0, expected_uri=uri).uri == uri
 
 
 def test_aggregation_uri_round_trips() -> None:
@@ -1137,6 +1440,7 @@ def test_aggregation_uri_round_trips() -> None:
         SIGNER,
         kid=KID,
         uri=URI,
+        list_id=LIST,
         status_list=_list(),
         iat=T0,
         aggregation_uri="https://status.ameli.example/lists",

@@ -20,7 +20,7 @@ from vitale_cred.status import (
     MAX_TOKEN_CLAIMS_DEPTH,
     STATUS_LIST_TYP,
     StatusList,
-    status_list_uri,
+    peek_status_list,
     verify_status_list,
 )
 from vitale_cred.trust import TrustStore
@@ -39,6 +39,7 @@ _TYP = 16
 def _claims(**changes: Any) -> dict[int, Any]:
     claims: dict[int, Any] = {
         CwtClaim.SUB: URI,
+        CwtClaim.LIST: 1,
         CwtClaim.IAT: T0,
         CwtClaim.EXP: EXP,
         CwtClaim.TTL: 3_600,
@@ -55,13 +56,15 @@ def _signed(claims: Any) -> bytes:
 
 def _code(token: bytes, now: int) -> str:
     with pytest.raises(VitaleCredError) as info:
-        verify_status_list(token, TRUST, now=now, expected_uri=URI)
+        verify_status_list(token, TRUST, now=now, expected_kid=KID, expected_list=1)
     return info.value.code
 
 
 def test_the_valid_token_verifies_before_exp_and_is_expired_at_exp() -> None:
     token = _signed(_claims())
-    assert verify_status_list(token, TRUST, now=EXP - 1, expected_uri=URI).size == 64
+    assert (
+        verify_status_list(token, TRUST, now=EXP - 1, expected_kid=KID, expected_list=1).size == 64
+    )
     assert _code(token, EXP) == "status.list_expired"
 
 
@@ -113,21 +116,21 @@ def test_claims_nested_deeper_than_the_depth_cap_are_refused() -> None:
 def test_one_token_size_cap_for_reading_the_uri_and_verifying() -> None:
     assert MAX_STATUS_TOKEN_BYTES == MAX_STATUS_LIST_BYTES + 64 * 1024
     token = _signed(_claims())
-    assert status_list_uri(token) == URI
+    assert peek_status_list(token).uri == URI
     filler = MAX_STATUS_TOKEN_BYTES - len(token) + 1
     oversized = token + bytes(filler)
     with pytest.raises(VitaleCredError) as info:
-        status_list_uri(oversized)
+        peek_status_list(oversized)
     assert info.value.code == "cbor.too_large"
 
 
-def test_status_list_uri_reads_a_token_between_the_list_and_the_token_caps() -> None:
+def test_peek_reads_a_token_between_the_list_and_the_token_caps() -> None:
     # A list at the 16 MiB cap stored without compression makes a token above 16 MiB;
     # reading its URI must accept what verification accepts.
     big = cbor2.dumps(_claims(iss="x" * (MAX_STATUS_LIST_BYTES + 16)))
     token = sign1(big, SIGNER, kid=KID, protected={_TYP: STATUS_LIST_TYP})
     assert MAX_STATUS_LIST_BYTES < len(token) <= MAX_STATUS_TOKEN_BYTES
-    assert status_list_uri(token) == URI
+    assert peek_status_list(token).uri == URI
 
 
 def test_indices_and_sizes_stay_below_two_to_the_32() -> None:

@@ -63,9 +63,16 @@ from vitale_cred.pki import (
     kid_for_certificate,
     make_issuer_certificate,
 )
-from vitale_cred.presentation import MAX_TTL, PresentationPayload, present, present_qr
+from vitale_cred.presentation import (
+    MAX_TTL,
+    PresentationPayload,
+    decode_presentation_payload,
+    present,
+    present_qr,
+)
 from vitale_cred.qrtext import encode_qr_text
-from vitale_cred.registry import CoseAlg, CoseHeader, CwtClaim, PresentationLabel
+from vitale_cred.registry import CardLabel, CoseAlg, CoseHeader, CwtClaim, PresentationLabel
+from vitale_cred.status import StatusReference
 from vitale_cred.trust import TrustStore, Usage, raw_key
 from vitale_cred.verify import Policy, VerifiedCredential, VerifiedPresentation, Verifier
 
@@ -441,9 +448,47 @@ def test_presentation_discloses_no_other_dependant(world: World) -> None:
         assert ben.given_names[0].encode() not in token
     assert b"MARTIN" in token
     payload = _cbor.decode(cose.decode_sign1(token).payload)
-    assert set(payload) == {1, 2, 3, 4}
+    assert set(payload) == {1, 2, 4}  # ttl(3) omitted at its default of 60
     claims = claims_of(payload[PresentationLabel.CREDENTIAL])
     assert claims.card.beneficiary == world.card.beneficiaries[2]
+
+
+def test_presentation_ttl_is_written_only_when_it_is_not_60(world: World) -> None:
+    credential = world.bundle.credentials[0]
+    default = _cbor.decode(
+        cose.decode_sign1(present(credential, world.device, clock=world.clock)).payload
+    )
+    assert PresentationLabel.TTL not in default
+    longer = present(credential, world.device, clock=world.clock, ttl=120)
+    assert _cbor.decode(cose.decode_sign1(longer).payload)[PresentationLabel.TTL] == 120
+    assert PresentationPayload(b"c", NOW, 60, b"\x07" * 16).to_wire().keys() == {1, 2, 4}
+    verified = world.verifier().verify_presentation(longer)
+    assert verified.token_exp - verified.token_iat == 120
+
+
+def test_presentation_with_ttl_60_written_out_is_refused(world: World) -> None:
+    wire = PresentationPayload(
+        strip_x5chain(world.bundle.credentials[0]), NOW, 60, b"\x07" * 16
+    ).to_wire()
+    assert PresentationLabel.TTL not in wire
+    wire[PresentationLabel.TTL] = 60
+    forged = cose.sign1(_cbor.encode(wire), world.device)
+    expect(SchemaError, "schema.invalid", world.verifier().verify_presentation, forged)
+    with pytest.raises(SchemaError) as info:
+        decode_presentation_payload(_cbor.encode(wire))
+    assert "ttl(3)" in info.value.message
+
+
+@pytest.mark.parametrize("ttl", [0, -1, 0x10000, True, "60"])
+def test_presentation_ttl_outside_1_to_65535_is_refused(world: World, ttl: object) -> None:
+    wire = PresentationPayload(
+        strip_x5chain(world.bundle.credentials[0]), NOW, 60, b"\x07" * 16
+    ).to_wire()
+    wire[PresentationLabel.TTL] = ttl
+    with pytest.raises(SchemaError) as info:
+        decode_presentation_payload(_cbor.encode(wire))
+    assert type(info.value) is SchemaError
+    assert info.value.code == "schema.invalid"
 
 
 def test_expired_token_is_refused(world: World) -> None:
@@ -753,3 +798,50 @@ def test_material_generated_for_each_algorithm_signs_verifiable_credentials() ->
     for alg in (CoseAlg.ES384, CoseAlg.EDDSA):
         material = IssuerMaterial.generate(alg, T0)
         assert material.signer().alg is alg
+
+
+class _RecordingStatus:
+    """A status check that records what the verifier asks it."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[StatusReference, int, bytes]] = []
+
+    def undetermined(self, reason: str) -> str:
+        return f"undetermined: {reason}"
+
+    def check(self, ref: StatusReference, now: int, *, issuer_kid: bytes) -> str:
+        self.asked.append((ref, now, issuer_kid))
+        return "checked"
+
+
+def test_verifier_asks_the_status_check_with_the_credentials_issuer_kid(world: World) -> None:
+    credential = resign(world, world.bundle.credentials[1], status=StatusReference(5, 17))
+    status = _RecordingStatus()
+    verified = world.verifier(status=status).verify_credential(credential)
+    assert verified.status == StatusReference(5, 17)
+    assert verified.status_result == "checked"
+    assert status.asked == [(StatusReference(5, 17), NOW, world.material.kid)]
+
+
+def test_credential_without_a_status_reference_is_reported_undetermined(world: World) -> None:
+    status = _RecordingStatus()
+    verified = world.verifier(status=status).verify_credential(world.bundle.credentials[0])
+    assert verified.status is None
+    assert verified.status_result == "undetermined: credential carries no status(7) reference"
+    assert status.asked == []
+
+
+def test_status_reference_travels_in_the_card_map_not_as_a_claim(world: World) -> None:
+    credential = resign(world, world.bundle.credentials[1], status=StatusReference(5, 17))
+    claims = _cbor.decode(cose.decode_sign1(credential).payload)
+    assert CwtClaim.STATUS not in claims
+    assert claims[CwtClaim.CARD][CardLabel.STATUS] == [5, 17]
+    assert claims_of(credential).status == StatusReference(5, 17)
+    assert CardLabel.STATUS not in claims_of(credential).card.to_wire()
+
+
+def test_draft_status_claim_in_a_signed_credential_is_an_unknown_label(world: World) -> None:
+    claims = _cbor.decode(cose.decode_sign1(world.bundle.credentials[0]).payload)
+    claims[CwtClaim.STATUS] = {"status_list": {"idx": 0, "uri": "https://s.example/1"}}
+    forged = sign_payload(world, claims)
+    expect(SchemaUnknownLabel, "schema.unknown_label", world.verifier().verify_credential, forged)

@@ -1501,6 +1501,7 @@ def _status(world: _World, settings: Settings) -> list[dict[str, Any]]:
                 es256.material.signer(),
                 kid=es256.material.kid,
                 uri=_STATUS_URI,
+                list_id=1,
                 status_list=lst,
                 iat=world.now,
                 exp=world.now + 86_400,
@@ -1508,7 +1509,7 @@ def _status(world: _World, settings: Settings) -> list[dict[str, Any]]:
             )
             start = time.perf_counter()
             verified = verify_status_list(
-                token, es256.trust, now=world.now, expected_uri=_STATUS_URI
+                token, es256.trust, now=world.now, expected_kid=es256.material.kid, expected_list=1
             )
             verify_s = time.perf_counter() - start
             if verified.status(revoked[0]) != StatusValue.INVALID:

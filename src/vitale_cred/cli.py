@@ -49,7 +49,6 @@ from .status import (
     StatusReference,
     StatusValue,
     issue_status_list,
-    status_list_uri,
     verify_status_list,
 )
 from .trust import TrustStore, Usage, raw_key
@@ -237,11 +236,12 @@ def cmd_issue(args: argparse.Namespace, out: TextIO) -> int:
         public = load_public_pem(_read(args.device_public_key))
         device = ProvenDeviceKey.unsafe_without_proof(public)
     status = None
+    if args.status_index is not None and not args.status_uri:
+        raise _Usage("--status-index needs --status-uri (the list the index points into)")
     if args.status_uri:
-        status = [
-            StatusReference(args.status_index + i, args.status_uri)
-            for i in range(len(card.beneficiaries))
-        ]
+        list_id = _status_list_number(Path(args.issuer), args.status_uri)
+        first = args.status_index or 0
+        status = [StatusReference(list_id, first + i) for i in range(len(card.beneficiaries))]
     with _issuer_signer(args.issuer, args.pin_env) as (material, signer):
         issuer = Issuer(
             signer, kid=material.kid, clock=clock, x5chain=[material.issuer_certificate]
@@ -297,6 +297,13 @@ def _verify_result(result: VerifiedPresentation) -> str:
     ]
     if ben.css is not None:
         lines.append(f"  CSS           {ben.css.start}..{ben.css.end or 'open'}")
+    if result.ins is not None:
+        record = result.ins.to_record()
+        lines.append(
+            f"  INS           {record['matricule']} ({record['oid']}) {record['birth_name']} "
+            f"{record['birth_given_names']} {record['sex']} born {record['birth_date']} "
+            f"in {record['birth_place']}"
+        )
     if result.delegation is not None:
         lines.append(
             f"  delegated     by {result.delegation.delegator} to {result.delegation.delegate}"
@@ -377,9 +384,39 @@ def _alg_of(cert: x509.Certificate) -> CoseAlg:
 
 
 def _status_checker(path: str, trust: TrustStore) -> StatusChecker:
-    token = _read(path)
-    uri = status_list_uri(token)
-    return StatusChecker(InMemoryStatusProvider({uri: token}), trust, policy=StatusPolicy())
+    return StatusChecker(InMemoryStatusProvider([_read(path)]), trust, policy=StatusPolicy())
+
+
+_STATUS_REGISTRY = "status-lists.json"
+
+
+def _status_list_number(issuer_dir: Path, uri: str) -> int:
+    """The issuer-scoped number of the status list at ``uri``, assigned on first use.
+
+    Credentials carry the number, not the URI (``spec/status.md`` section 3); the
+    issuer directory keeps the mapping so that ``issue`` and ``status-list build``
+    agree on it.
+    """
+    path = issuer_dir / _STATUS_REGISTRY
+    lists: dict[str, int] = {}
+    if path.exists():
+        try:
+            loaded = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InvalidArgument(f"{path} is not a status-list registry: {exc}") from exc
+        if not isinstance(loaded, dict) or not all(
+            isinstance(k, str) and type(v) is int and 1 <= v < 2**32 for k, v in loaded.items()
+        ):
+            raise InvalidArgument(f"{path} must map status-list URIs to numbers 1..2^32-1")
+        lists = loaded
+    if uri in lists:
+        return lists[uri]
+    number = max(lists.values(), default=0) + 1
+    lists[uri] = number
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(lists, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(temporary, path)
+    return number
 
 
 def _parse_revoked(path: str, size: int) -> dict[int, StatusValue]:
@@ -408,11 +445,22 @@ _STATES = {
 
 
 def _sign_list(
-    args: argparse.Namespace, uri: str, statuses: StatusList, now: int, ttl: int
+    args: argparse.Namespace,
+    uri: str,
+    list_id: int,
+    statuses: StatusList,
+    now: int,
+    ttl: int,
 ) -> bytes:
     with _issuer_signer(args.issuer, args.pin_env) as (material, signer):
         return issue_status_list(
-            signer, kid=material.kid, uri=uri, status_list=statuses, iat=now, ttl=ttl
+            signer,
+            kid=material.kid,
+            uri=uri,
+            list_id=list_id,
+            status_list=statuses,
+            iat=now,
+            ttl=ttl,
         )
 
 
@@ -425,14 +473,16 @@ def cmd_status_list_build(args: argparse.Namespace, out: TextIO) -> int:
     if args.size >= 1_000_000:
         # Compressing tens of millions of entries takes seconds: say what is going on.
         print(f"compressing and signing {args.size:,} entries...", file=sys.stderr, flush=True)
-    token = _sign_list(args, args.uri, statuses, clock.now(), args.ttl)
+    list_id = _status_list_number(Path(args.issuer), args.uri)
+    token = _sign_list(args, args.uri, list_id, statuses, clock.now(), args.ttl)
     _write(args.out, token)
     _emit(
         args,
         out,
-        f"status list {args.uri}: {args.size} entries, {len(revoked)} not valid, "
+        f"status list {list_id} ({args.uri}): {args.size} entries, {len(revoked)} not valid, "
         f"{len(token)} bytes -> {args.out}",
         uri=args.uri,
+        list=list_id,
         entries=args.size,
         not_valid=len(revoked),
         bytes=len(token),
@@ -453,7 +503,10 @@ def cmd_status_list_set(args: argparse.Namespace, out: TextIO) -> int:
     if not 0 <= args.index < statuses.size:
         raise InvalidArgument(f"index {args.index} is outside the list (size {statuses.size})")
     statuses.set(args.index, _STATES[args.state])
-    _write(args.list, _sign_list(args, current.uri, statuses, clock.now(), current.ttl or 3600))
+    _write(
+        args.list,
+        _sign_list(args, current.uri, current.list_id, statuses, clock.now(), current.ttl or 3600),
+    )
     _emit(
         args,
         out,
@@ -796,8 +849,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--nonce", help="hex nonce the proof must be over")
     p.add_argument("--valid-days", type=int, default=365, help=f"1..{MAX_VALIDITY_DAYS}")
     p.add_argument("--pin-env", help="environment variable holding the HSM PIN")
-    p.add_argument("--status-uri", help="status list URI; beneficiary i gets index START+i")
-    p.add_argument("--status-index", type=int, default=0, metavar="START")
+    p.add_argument(
+        "--status-uri",
+        help="status list URI (numbered in the issuer directory); beneficiary i gets index START+i",
+    )
+    p.add_argument(
+        "--status-index",
+        type=int,
+        metavar="START",
+        help="index of the first beneficiary in the status list (default 0)",
+    )
     p.add_argument("--out", required=True)
     p.add_argument("--at", help="ISO 8601 issuance instant (default: now)")
     p.add_argument("--json", action="store_true", help="print one JSON object")

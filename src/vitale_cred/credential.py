@@ -5,7 +5,7 @@ A credential is a tagged COSE_Sign1 (protected: ``alg``, ``kid``; unprotected:
 CWT claims set (``spec/credential.md`` section 3)::
 
     { iat(6), exp(4), ? nbf(5), ? iss(1), cnf(8): {1: COSE_Key},
-      card(-65537): CardView, ? delegation(-65538), ? status(65535) }
+      card(-65537): CardView + ? status(7): [list, idx], ? delegation(-65538) }
 
 An issued card is one credential per beneficiary, all bound to the same device
 key, stored together in a :class:`CredentialBundle`.
@@ -38,6 +38,7 @@ from .model import Card, CardView
 from .pki import kid_for_certificate
 from .registry import (
     BundleLabel,
+    CardLabel,
     CnfLabel,
     CoseCurve,
     CoseHeader,
@@ -73,7 +74,6 @@ _ALLOWED_CLAIMS = frozenset(
         CwtClaim.NBF,
         CwtClaim.IAT,
         CwtClaim.CNF,
-        CwtClaim.STATUS,
         CwtClaim.CARD,
         CwtClaim.DELEGATION,
     }
@@ -139,11 +139,14 @@ class Claims:
     status: StatusReference | None
 
     def to_wire(self) -> dict[int, Any]:
+        card = self.card.to_wire()
+        if self.status is not None:
+            card[CardLabel.STATUS] = self.status.to_wire()
         out: dict[int, Any] = {
             CwtClaim.IAT: self.iat,
             CwtClaim.EXP: self.exp,
             CwtClaim.CNF: {CnfLabel.COSE_KEY: self.device_key.to_map()},
-            CwtClaim.CARD: self.card.to_wire(),
+            CwtClaim.CARD: card,
         }
         if self.nbf is not None:
             out[CwtClaim.NBF] = self.nbf
@@ -151,8 +154,6 @@ class Claims:
             out[CwtClaim.ISS] = self.iss
         if self.delegation is not None:
             out[CwtClaim.DELEGATION] = self.delegation.to_wire()
-        if self.status is not None:
-            out[CwtClaim.STATUS] = self.status.to_wire()
         return out
 
 
@@ -186,24 +187,32 @@ def decode_claims(payload: bytes) -> Claims:
     if device_key.crv is not CoseCurve.P256:
         raise ConfirmationMissing("cnf(8) device key must be P-256")
     iss = claims.get(CwtClaim.ISS)
-    if iss is not None and not isinstance(iss, str):
+    if CwtClaim.ISS in claims and type(iss) is not str:
         raise SchemaError("iss(1) must be text")
     iat, exp = _time(claims, CwtClaim.IAT), _time(claims, CwtClaim.EXP)
     if exp <= iat:
         raise SchemaError("exp(4) must be after iat(6)")
+    nbf = _time(claims, CwtClaim.NBF) if CwtClaim.NBF in claims else None
+    card = claims[CwtClaim.CARD]
+    status_wire = None
+    if isinstance(card, dict) and CardLabel.STATUS in card:
+        # The status reference travels in the card map but belongs to the credential:
+        # the card is checked without it, then the reference (credential.md 3.5).
+        card = dict(card)
+        status_wire = card.pop(CardLabel.STATUS)
+    view = CardView.from_wire(card)
+    status = None if status_wire is None else StatusReference.from_wire(status_wire)
     return Claims(
         iat=iat,
         exp=exp,
-        nbf=_time(claims, CwtClaim.NBF) if CwtClaim.NBF in claims else None,
+        nbf=nbf,
         iss=iss,
         device_key=device_key,
-        card=CardView.from_wire(claims[CwtClaim.CARD]),
+        card=view,
         delegation=Delegation.from_wire(claims[CwtClaim.DELEGATION])
         if CwtClaim.DELEGATION in claims
         else None,
-        status=StatusReference.from_wire(claims[CwtClaim.STATUS])
-        if CwtClaim.STATUS in claims
-        else None,
+        status=status,
     )
 
 

@@ -36,6 +36,7 @@ from .verify import Policy, VerifiedPresentation, Verifier
 __all__ = ["run_demo"]
 
 STATUS_URI = "https://status.vitale.example/demo/1"
+STATUS_LIST_ID = 1
 
 
 def example_card() -> dict[str, Any]:
@@ -114,7 +115,7 @@ def run_demo(workdir: Path, out: TextIO, *, at: str | None = None) -> int:
     issuer = Issuer(
         material.signer(), kid=material.kid, clock=clock, x5chain=[material.issuer_certificate]
     )
-    status = [StatusReference(i, STATUS_URI) for i in range(len(card.beneficiaries))]
+    status = [StatusReference(STATUS_LIST_ID, i) for i in range(len(card.beneficiaries))]
     bundle = issuer.issue(card, proven, valid_days=365, status=status)
     (workdir / "card.cbor").write_bytes(bundle.encode())
     (workdir / "card.json").write_text(json.dumps(card.to_json(), ensure_ascii=False, indent=2))
@@ -129,11 +130,11 @@ def run_demo(workdir: Path, out: TextIO, *, at: str | None = None) -> int:
 
     def publish() -> None:
         provider.publish(
-            STATUS_URI,
             issue_status_list(
                 material.signer(),
                 kid=material.kid,
                 uri=STATUS_URI,
+                list_id=STATUS_LIST_ID,
                 status_list=statuses,
                 iat=clock.now(),
                 ttl=60,

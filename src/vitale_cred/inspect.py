@@ -115,7 +115,10 @@ def _credential(data: bytes, indent: str, now: int | None) -> list[str]:
         d = claims.delegation
         lines.append(f"{indent}  delegated by {d.delegator} to {d.delegate} {d.limits}".rstrip())
     if claims.status:
-        lines.append(f"{indent}  status: entry {claims.status.idx} of {claims.status.uri}")
+        lines.append(
+            f"{indent}  status: entry {claims.status.idx} of list {claims.status.list_id} "
+            "of this issuer key"
+        )
     if now is not None and now > claims.exp:
         lines.append(f"{indent}  ! expired at the given instant (validity.expired)")
     lines.append(f"{indent}  diagnostic: {diagnostic(_cbor.decode(message.payload))}")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
@@ -24,11 +24,11 @@ from .errors import (
     SchemaMissingLabel,
     SchemaUnknownLabel,
 )
+from .ins import Ins
 from .nir import Nir
-from .registry import AmcLabel, BeneficiaryLabel, CardLabel, PeriodLabel, label_name
+from .registry import BeneficiaryLabel, CardLabel, label_name
 
 __all__ = [
-    "CARD_FORMAT_VERSION",
     "MAX_BENEFICIARIES",
     "Amc",
     "Beneficiary",
@@ -42,8 +42,6 @@ __all__ = [
     "Qualite",
 ]
 
-#: Version of the card map (``card(-65537)`` key 0).
-CARD_FORMAT_VERSION = 1
 #: Most beneficiaries on one card (the insured included).
 MAX_BENEFICIARIES = 16
 #: Most rights periods of one kind per beneficiary.
@@ -219,20 +217,24 @@ class Period:
             None if end is None else _day_from_json(end, f"{what}.end"),
         )
 
-    def to_wire(self) -> dict[int, Any]:
-        out: dict[int, Any] = {PeriodLabel.START: _day_to_wire(self.start)}
-        if self.end is not None:
-            out[PeriodLabel.END] = _day_to_wire(self.end)
-        return out
+    def to_wire(self) -> list[int]:
+        """``[start]`` or ``[start, end]``: day numbers, the end only when the period has one."""
+        if self.end is None:
+            return [_day_to_wire(self.start)]
+        return [_day_to_wire(self.start), _day_to_wire(self.end)]
 
     @classmethod
     def from_wire(cls, value: Any, what: str = "period") -> Period:
-        data = _wire_map(value, PeriodLabel, _PERIOD_REQUIRED, _PERIOD_OPTIONAL, what)
-        end = data.get(PeriodLabel.END)
-        return cls(
-            _day_from_wire(data[PeriodLabel.START], f"{what}.start"),
-            None if end is None else _day_from_wire(end, f"{what}.end"),
-        )
+        days = _wire_array(value, 1, 2, what)
+        return cls._from_days(days, 0, what)
+
+    @classmethod
+    def _from_days(cls, days: list[Any], at: int, what: str) -> Period:
+        """The period whose start is ``days[at]`` and whose end, if any, follows it."""
+        start = _day_from_wire(days[at], f"{what}.start")
+        if len(days) == at + 1:
+            return cls(start)
+        return cls(start, _day_from_wire(days[at + 1], f"{what}.end"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,21 +254,15 @@ class Exoneration:
         period = Period.from_json({k: v for k, v in data.items() if k != "code"}, "exoneration")
         return cls(code, period)
 
-    def to_wire(self) -> dict[int, Any]:
-        return {**self.period.to_wire(), PeriodLabel.CODE: int(self.code)}
+    def to_wire(self) -> list[int]:
+        """``[code, start]`` or ``[code, start, end]``."""
+        return [int(self.code), *self.period.to_wire()]
 
     @classmethod
     def from_wire(cls, value: Any) -> Exoneration:
-        data = _wire_map(
-            value,
-            PeriodLabel,
-            _EXONERATION_REQUIRED,
-            _PERIOD_OPTIONAL,
-            "exoneration",
-        )
-        code = _enum_from_wire(ExonerationCode, data[PeriodLabel.CODE], "exoneration")
-        period = {k: v for k, v in data.items() if k != PeriodLabel.CODE}
-        return cls(code, Period.from_wire(period, "exoneration"))
+        items = _wire_array(value, 2, 3, "exoneration")
+        code = _enum_from_wire(ExonerationCode, items[0], "exoneration")
+        return cls(code, Period._from_days(items, 1, "exoneration"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,34 +297,17 @@ class Amc:
         period = Period.from_json({"start": data["start"], "end": data.get("end")}, "amc")
         return cls(data["organisation"], data["contract"], period)
 
-    def to_wire(self) -> dict[int, Any]:
-        out: dict[int, Any] = {
-            AmcLabel.ORGANISATION: self.organisation,
-            AmcLabel.CONTRACT: self.contract,
-            AmcLabel.START: _day_to_wire(self.period.start),
-        }
-        if self.period.end is not None:
-            out[AmcLabel.END] = _day_to_wire(self.period.end)
-        return out
+    def to_wire(self) -> list[Any]:
+        """``[organisation, contract, start]`` or ``[organisation, contract, start, end]``."""
+        return [self.organisation, self.contract, *self.period.to_wire()]
 
     @classmethod
     def from_wire(cls, value: Any) -> Amc:
-        data = _wire_map(
-            value,
-            AmcLabel,
-            {AmcLabel.ORGANISATION, AmcLabel.CONTRACT, AmcLabel.START},
-            {AmcLabel.END},
-            "amc",
-        )
-        org, contract = data[AmcLabel.ORGANISATION], data[AmcLabel.CONTRACT]
-        if not isinstance(org, str) or not isinstance(contract, str):
+        items = _wire_array(value, 3, 4, "amc")
+        org, contract = items[0], items[1]
+        if type(org) is not str or type(contract) is not str:
             raise CardDataError("AMC organisation and contract must be text")
-        end = data.get(AmcLabel.END)
-        period = Period(
-            _day_from_wire(data[AmcLabel.START], "amc.start"),
-            None if end is None else _day_from_wire(end, "amc.end"),
-        )
-        return cls(org, contract, period)
+        return cls(org, contract, Period._from_days(items, 2, "amc"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,20 +364,35 @@ def _check_text(value: Any, what: str, limit: int = MAX_NAME_CHARS) -> str:
     return value
 
 
+def _check_names(family_name: Any, given_names: tuple[Any, ...], birth_rank: Any) -> None:
+    _check_text(family_name, "family name")
+    if not 1 <= len(given_names) <= MAX_GIVEN_NAMES:
+        raise CardDataError(f"given names must be 1..{MAX_GIVEN_NAMES} names")
+    for name in given_names:
+        _check_text(name, "given name")
+    if type(birth_rank) is not int or not 1 <= birth_rank <= 9:
+        raise CardDataError("birth rank must be 1..9")
+
+
 _BENEFICIARY_REQUIRED = frozenset(
     {
         BeneficiaryLabel.FAMILY_NAME,
         BeneficiaryLabel.GIVEN_NAMES,
         BeneficiaryLabel.BIRTH_DATE,
-        BeneficiaryLabel.QUALITE,
     }
 )
 _BENEFICIARY_OPTIONAL = frozenset(BeneficiaryLabel) - _BENEFICIARY_REQUIRED
-_CARD_LABELS = frozenset(CardLabel)
-_PERIOD_REQUIRED = frozenset({PeriodLabel.START})
-_PERIOD_OPTIONAL = frozenset({PeriodLabel.END})
-_EXONERATION_REQUIRED = frozenset({PeriodLabel.START, PeriodLabel.CODE})
-_NOTHING: frozenset[int] = frozenset()
+_CARD_REQUIRED = frozenset(
+    {
+        CardLabel.NIR,
+        CardLabel.ORGANISME,
+        CardLabel.SERIAL,
+        CardLabel.ISSUED,
+        CardLabel.BENEFICIARY,
+    }
+)
+# STATUS belongs to the credential (credential.decode_claims takes it out first).
+_CARD_OPTIONAL = frozenset({CardLabel.INDEX})
 
 
 @dataclass(frozen=True, slots=True)
@@ -415,19 +409,16 @@ class Beneficiary:
     css: Period | None = None
     amc: Amc | None = None
     nir: Nir | None = None
+    ins: Ins | None = None
 
     def __post_init__(self) -> None:
-        _check_text(self.family_name, "family name")
-        if not 1 <= len(self.given_names) <= MAX_GIVEN_NAMES:
-            raise CardDataError(f"given names must be 1..{MAX_GIVEN_NAMES} names")
-        for name in self.given_names:
-            _check_text(name, "given name")
-        if type(self.birth_rank) is not int or not 1 <= self.birth_rank <= 9:
-            raise CardDataError("birth rank must be 1..9")
+        _check_names(self.family_name, self.given_names, self.birth_rank)
         if not isinstance(self.qualite, Qualite):
             raise CardDataError("qualité must be a Qualite")
         if len(self.amo) > MAX_PERIODS or len(self.exonerations) > MAX_PERIODS:
             raise CardDataError(f"at most {MAX_PERIODS} periods of each kind")
+        if self.ins is not None and self.ins.birth_date != self.birth_date:
+            raise CardDataError("the INS birth date is the beneficiary's birth date")
 
     def covered_on(self, day: _dt.date) -> bool:
         """True when an AMO period covers ``day``."""
@@ -447,6 +438,8 @@ class Beneficiary:
         }
         if self.nir is not None:
             out["nir"] = self.nir.value
+        if self.ins is not None:
+            out["ins"] = self.ins.to_json()
         return out
 
     @classmethod
@@ -455,15 +448,16 @@ class Beneficiary:
             value,
             "beneficiary",
             {"family_name", "given_names", "birth_date", "qualite"},
-            {"birth_rank", "amo", "exonerations", "css", "amc", "nir"},
+            {"birth_rank", "amo", "exonerations", "css", "amc", "nir", "ins"},
         )
         given = data["given_names"]
         if not isinstance(given, list):
             raise CardDataError("given_names must be a list")
+        birth_date = BirthDate.from_json(data["birth_date"])
         return cls(
             family_name=data["family_name"],
             given_names=tuple(given),
-            birth_date=BirthDate.from_json(data["birth_date"]),
+            birth_date=birth_date,
             qualite=_enum_from_json(Qualite, data["qualite"], "qualité"),
             birth_rank=data.get("birth_rank", 1),
             amo=tuple(Period.from_json(p, "amo") for p in _json_list(data.get("amo"), "amo")),
@@ -473,17 +467,26 @@ class Beneficiary:
             css=None if data.get("css") is None else Period.from_json(data["css"], "css"),
             amc=None if data.get("amc") is None else Amc.from_json(data["amc"]),
             nir=None if data.get("nir") is None else Nir.parse(data["nir"]),
+            ins=None
+            if data.get("ins") is None
+            else Ins.from_json(data["ins"], birth_date=birth_date),
         )
 
-    def to_wire(self) -> dict[int, Any]:
+    def to_wire(self, *, own_nir: Nir | None = None) -> dict[int, Any]:
+        """The beneficiary map; ``qualite`` is omitted for the insured (index 0 implies it).
+
+        ``own_nir`` is the beneficiary's own NIR (``nir``, or the card's NIR for the
+        insured): an INS matricule equal to it is not written.
+        """
         out: dict[int, Any] = {
             BeneficiaryLabel.FAMILY_NAME: self.family_name,
             BeneficiaryLabel.GIVEN_NAMES: list(self.given_names),
             BeneficiaryLabel.BIRTH_DATE: self.birth_date.to_wire(),
-            BeneficiaryLabel.QUALITE: int(self.qualite),
         }
         if self.birth_rank != 1:
             out[BeneficiaryLabel.BIRTH_RANK] = self.birth_rank
+        if self.qualite is not Qualite.ASSURE:
+            out[BeneficiaryLabel.QUALITE] = int(self.qualite)
         if self.amo:
             out[BeneficiaryLabel.AMO] = [p.to_wire() for p in self.amo]
         if self.exonerations:
@@ -494,10 +497,21 @@ class Beneficiary:
             out[BeneficiaryLabel.AMC] = self.amc.to_wire()
         if self.nir is not None:
             out[BeneficiaryLabel.NIR] = self.nir.to_wire()
+        if self.ins is not None:
+            out[BeneficiaryLabel.INS] = self.ins.to_wire(
+                self.nir or own_nir, self.family_name, self.given_names
+            )
         return out
 
     @classmethod
-    def from_wire(cls, value: Any) -> Beneficiary:
+    def from_wire(
+        cls, value: Any, *, insured: bool = False, card_nir: Nir | None = None
+    ) -> Beneficiary:
+        """Parse a beneficiary map.
+
+        ``insured`` says whether the card index is 0; ``card_nir`` is the card's NIR,
+        the insured's own NIR that an INS matricule may leave implicit.
+        """
         data = _wire_map(
             value, BeneficiaryLabel, _BENEFICIARY_REQUIRED, _BENEFICIARY_OPTIONAL, "beneficiary"
         )
@@ -505,32 +519,66 @@ class Beneficiary:
         if not isinstance(given, list):
             raise SchemaError("given_names(2) must be an array")
         rank = data.get(BeneficiaryLabel.BIRTH_RANK, 1)
+        if type(rank) is not int:
+            raise CardDataError("birth rank must be an integer 1..9")
         if rank == 1 and BeneficiaryLabel.BIRTH_RANK in data:
             # The default is never written: two encodings of one card would exist.
             raise SchemaError("birth_rank(4) equal to its default 1 must be omitted")
+        # The order of the checks below is the one spec/credential.md section 3.5 fixes.
+        if insured and BeneficiaryLabel.QUALITE in data:
+            raise SchemaError("qualite(5) of the insured (index 0) must be omitted")
+        if not insured and BeneficiaryLabel.QUALITE not in data:
+            raise SchemaMissingLabel("beneficiary of a dependant lacks qualite(5)")
         for label in (BeneficiaryLabel.AMO, BeneficiaryLabel.EXONERATIONS):
             if label in data and (not isinstance(data[label], list) or not data[label]):
                 raise SchemaError(
                     f"{label_name(BeneficiaryLabel, label)} must be a non-empty array"
                 )
-        nir = data.get(BeneficiaryLabel.NIR)
+        birth_date = BirthDate.from_wire(data[BeneficiaryLabel.BIRTH_DATE])
+        qualite = (
+            Qualite.ASSURE
+            if insured
+            else _enum_from_wire(Qualite, data[BeneficiaryLabel.QUALITE], "qualité")
+        )
+        amo = tuple(Period.from_wire(p, "amo") for p in data.get(BeneficiaryLabel.AMO, ()))
+        exonerations = tuple(
+            Exoneration.from_wire(e) for e in data.get(BeneficiaryLabel.EXONERATIONS, ())
+        )
+        css = (
+            None
+            if BeneficiaryLabel.CSS not in data
+            else Period.from_wire(data[BeneficiaryLabel.CSS], "css")
+        )
+        amc = (
+            None if BeneficiaryLabel.AMC not in data else Amc.from_wire(data[BeneficiaryLabel.AMC])
+        )
+        nir = (
+            None if BeneficiaryLabel.NIR not in data else Nir.from_wire(data[BeneficiaryLabel.NIR])
+        )
+        ins = None
+        if BeneficiaryLabel.INS in data:
+            # The text rules of the names come before the INS, which derives from them.
+            family, names = data[BeneficiaryLabel.FAMILY_NAME], tuple(given)
+            _check_names(family, names, rank)
+            ins = Ins.from_wire(
+                data[BeneficiaryLabel.INS],
+                own_nir=nir or (card_nir if insured else None),
+                family_name=family,
+                given_names=names,
+                birth_date=birth_date,
+            )
         return cls(
             family_name=data[BeneficiaryLabel.FAMILY_NAME],
             given_names=tuple(given),
-            birth_date=BirthDate.from_wire(data[BeneficiaryLabel.BIRTH_DATE]),
-            qualite=_enum_from_wire(Qualite, data[BeneficiaryLabel.QUALITE], "qualité"),
+            birth_date=birth_date,
+            qualite=qualite,
             birth_rank=rank,
-            amo=tuple(Period.from_wire(p, "amo") for p in data.get(BeneficiaryLabel.AMO, ())),
-            exonerations=tuple(
-                Exoneration.from_wire(e) for e in data.get(BeneficiaryLabel.EXONERATIONS, ())
-            ),
-            css=None
-            if BeneficiaryLabel.CSS not in data
-            else Period.from_wire(data[BeneficiaryLabel.CSS], "css"),
-            amc=None
-            if BeneficiaryLabel.AMC not in data
-            else Amc.from_wire(data[BeneficiaryLabel.AMC]),
-            nir=None if nir is None else Nir.from_wire(nir),
+            amo=amo,
+            exonerations=exonerations,
+            css=css,
+            amc=amc,
+            nir=nir,
+            ins=ins,
         )
 
 
@@ -603,7 +651,6 @@ class CardView:
     issued: _dt.date
     index: int
     beneficiary: Beneficiary
-    version: int = field(default=CARD_FORMAT_VERSION)
 
     def __post_init__(self) -> None:
         if not 0 <= self.index < MAX_BENEFICIARIES:
@@ -617,35 +664,42 @@ class CardView:
         return self.index == 0
 
     def to_wire(self) -> dict[int, Any]:
-        return {
-            CardLabel.VERSION: self.version,
+        """The card map; ``index`` is omitted for the insured (0)."""
+        out: dict[int, Any] = {
             CardLabel.NIR: self.nir.to_wire(),
             CardLabel.ORGANISME: self.organisme.to_wire(),
             CardLabel.SERIAL: self.serial,
             CardLabel.ISSUED: _day_to_wire(self.issued),
-            CardLabel.BENEFICIARY: self.beneficiary.to_wire(),
-            CardLabel.INDEX: self.index,
+            CardLabel.BENEFICIARY: self.beneficiary.to_wire(
+                own_nir=self.nir if self.index == 0 else None
+            ),
         }
+        if self.index:
+            out[CardLabel.INDEX] = self.index
+        return out
 
     @classmethod
     def from_wire(cls, value: Any) -> CardView:
-        data = _wire_map(value, CardLabel, _CARD_LABELS, _NOTHING, "card")
-        version = data[CardLabel.VERSION]
-        if type(version) is not int or version != CARD_FORMAT_VERSION:
-            raise SchemaError(f"card version {version!r} is not supported")
-        serial, index = data[CardLabel.SERIAL], data[CardLabel.INDEX]
+        data = _wire_map(value, CardLabel, _CARD_REQUIRED, _CARD_OPTIONAL, "card")
+        serial = data[CardLabel.SERIAL]
+        index = data.get(CardLabel.INDEX, 0)
         for name, number in (("serial", serial), ("index", index)):
             if type(number) is not int or number < 0:
                 raise SchemaError(f"card {name} must be an unsigned integer")
         if serial >= 2**63:
             raise SchemaError("card serial must be below 2**63")
+        if index == 0 and CardLabel.INDEX in data:
+            raise SchemaError("index(6) of the insured (0) must be omitted")
+        nir = Nir.from_wire(data[CardLabel.NIR])
         return cls(
-            nir=Nir.from_wire(data[CardLabel.NIR]),
+            nir=nir,
             organisme=Organisme.from_wire(data[CardLabel.ORGANISME]),
             serial=serial,
             issued=_day_from_wire(data[CardLabel.ISSUED], "issued"),
             index=index,
-            beneficiary=Beneficiary.from_wire(data[CardLabel.BENEFICIARY]),
+            beneficiary=Beneficiary.from_wire(
+                data[CardLabel.BENEFICIARY], insured=index == 0, card_nir=nir
+            ),
         )
 
 
@@ -691,7 +745,11 @@ def _wire_map(
     if not required <= keys:
         missing = min(required - keys)
         raise SchemaMissingLabel(f"{what} lacks {label_name(enum, missing)}")
-    if None in value.values():
-        # An absent optional field is omitted, never null: one card, one encoding.
-        raise SchemaError(f"{what} has a null value; omit the label instead")
+    return value
+
+
+def _wire_array(value: Any, shortest: int, longest: int, what: str) -> list[Any]:
+    """``value`` itself, once it is an array of ``shortest``..``longest`` items."""
+    if not isinstance(value, list) or not shortest <= len(value) <= longest:
+        raise SchemaError(f"{what} must be an array of {shortest} to {longest} items")
     return value

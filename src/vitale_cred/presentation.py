@@ -5,7 +5,8 @@ credential's ``cnf``; protected header ``{alg: ES256}``; payload
 (``spec/presentation.md`` section 2)::
 
     { 1: credential (bstr, the issuer-signed COSE_Sign1 as presented),
-      2: iat, 3: ttl (seconds; exp = iat + ttl), 4: nonce (16 random bytes),
+      2: iat, ? 3: ttl (seconds, omitted when 60; exp = iat + ttl),
+      4: nonce (16 random bytes),
       ? 5: audience (bstr, a verifier challenge or identifier),
       ? 6: transcript (bstr, SHA-256 of the NFC session transcript) }
 
@@ -52,7 +53,6 @@ _LABELS = frozenset(PresentationLabel)
 _REQUIRED = (
     PresentationLabel.CREDENTIAL,
     PresentationLabel.IAT,
-    PresentationLabel.TTL,
     PresentationLabel.NONCE,
 )
 
@@ -72,9 +72,10 @@ class PresentationPayload:
         out: dict[int, Any] = {
             PresentationLabel.CREDENTIAL: self.credential,
             PresentationLabel.IAT: self.iat,
-            PresentationLabel.TTL: self.ttl,
             PresentationLabel.NONCE: self.nonce,
         }
+        if self.ttl != DEFAULT_TTL:
+            out[PresentationLabel.TTL] = self.ttl
         if self.audience is not None:
             out[PresentationLabel.AUDIENCE] = self.audience
         if self.transcript is not None:
@@ -101,23 +102,28 @@ def decode_presentation_payload(payload: bytes) -> PresentationPayload:
             raise SchemaMissingLabel(f"presentation lacks {label_name(PresentationLabel, label)}")
     credential = value[PresentationLabel.CREDENTIAL]
     iat = value[PresentationLabel.IAT]
-    ttl = value[PresentationLabel.TTL]
+    ttl = value.get(PresentationLabel.TTL, DEFAULT_TTL)
     nonce = value[PresentationLabel.NONCE]
     audience = value.get(PresentationLabel.AUDIENCE)
     transcript = value.get(PresentationLabel.TRANSCRIPT)
+    has_audience = PresentationLabel.AUDIENCE in value
+    has_transcript = PresentationLabel.TRANSCRIPT in value
     if not isinstance(credential, bytes):
         raise SchemaError("credential(1) must be a byte string")
     if type(iat) is not int or not 0 <= iat < 2**40:
         raise SchemaError("iat(2) must be an unsigned integer time")
     if type(ttl) is not int or not 1 <= ttl <= 0xFFFF:
         raise SchemaError("ttl(3) must be an integer 1..65535")
+    if ttl == DEFAULT_TTL and PresentationLabel.TTL in value:
+        # The default is never written: one presentation, one encoding.
+        raise SchemaError(f"ttl(3) equal to its default {DEFAULT_TTL} must be omitted")
     if not isinstance(nonce, bytes) or len(nonce) != NONCE_LENGTH:
         raise SchemaError(f"nonce(4) must be {NONCE_LENGTH} bytes")
-    if audience is not None and (
+    if has_audience and (
         not isinstance(audience, bytes) or not 1 <= len(audience) <= MAX_AUDIENCE_BYTES
     ):
         raise SchemaError(f"audience(5) must be 1..{MAX_AUDIENCE_BYTES} bytes")
-    if transcript is not None and (
+    if has_transcript and (
         not isinstance(transcript, bytes) or len(transcript) != TRANSCRIPT_HASH_LENGTH
     ):
         raise SchemaError(f"transcript(6) must be {TRANSCRIPT_HASH_LENGTH} bytes")

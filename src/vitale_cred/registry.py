@@ -9,7 +9,6 @@ from __future__ import annotations
 from enum import IntEnum
 
 __all__ = [
-    "AmcLabel",
     "BeneficiaryLabel",
     "BundleLabel",
     "CardLabel",
@@ -24,7 +23,6 @@ __all__ = [
     "DelegationLabel",
     "InsLabel",
     "InvoiceLabel",
-    "PeriodLabel",
     "PresentationLabel",
     "ProofLabel",
     "StatementLabel",
@@ -111,9 +109,14 @@ class CwtClaim(IntEnum):
     CNF = 8
     STATUS_LIST = 65533
     TTL = 65534
+    #: The Token Status List reference claim. Protocol 1 credentials carry their
+    #: compact reference in the card map instead (``CardLabel.STATUS``); the member
+    #: stays so that errors name the label.
     STATUS = 65535
     CARD = -65537
     DELEGATION = -65538
+    #: The issuer-scoped number of a status list, in its Status List Token.
+    LIST = -65539
 
 
 class CnfLabel(IntEnum):
@@ -125,13 +128,14 @@ class CnfLabel(IntEnum):
 class CardLabel(IntEnum):
     """Keys of the card map held under ``card(-65537)``."""
 
-    VERSION = 0
     NIR = 1
     ORGANISME = 2
     SERIAL = 3
     ISSUED = 4
     BENEFICIARY = 5
     INDEX = 6
+    #: The credential's status reference ``[list, idx]`` (credential.md section 3.6).
+    STATUS = 7
 
 
 class BeneficiaryLabel(IntEnum):
@@ -147,23 +151,7 @@ class BeneficiaryLabel(IntEnum):
     CSS = 8
     AMC = 9
     NIR = 10
-
-
-class PeriodLabel(IntEnum):
-    """Keys of a rights period. Dates are day numbers since 1970-01-01."""
-
-    START = 1
-    END = 2
-    CODE = 3
-
-
-class AmcLabel(IntEnum):
-    """Keys of the complementary-insurance (AMC) block."""
-
-    ORGANISATION = 1
-    CONTRACT = 2
-    START = 3
-    END = 4
+    INS = 11
 
 
 class InsLabel(IntEnum):

@@ -12,8 +12,11 @@ as in the working group's editor's copy of June 2026):
   header ``typ(16)`` = ``"application/statuslist+cwt"`` (RFC 9596) and the claims
   ``sub(2)`` (the list's URI), ``iat(6)``, optional ``exp(4)`` and ``ttl(65534)``,
   and ``status_list(65533)``;
-* section 6.3: the credential's ``status(65535)`` claim
-  ``{"status_list": {"idx": uint, "uri": tstr}}``;
+* section 6.3: the referenced token's ``status(65535)`` claim. Protocol 1 replaces it
+  with a compact reference ``[list, idx]`` in the card map (``CardLabel.STATUS``):
+  ``list`` is a number scoped to the issuer key, which the Status List Token states
+  in its private claim ``list(-65539)``; the token must be signed by the same key as
+  the credential (``spec/status.md`` section 3);
 * section 7.1: status values 0x00 VALID, 0x01 INVALID, 0x02 SUSPENDED, 0x03
   application specific;
 * section 8.3: validation; an index out of the list's bounds MUST be rejected;
@@ -23,8 +26,7 @@ Profile (stricter than the draft, so that every verifier reads a list alike):
 
 * URIs are ``https://`` with a non-empty host, printable ASCII from the RFC 3986
   set, no fragment, at most :data:`MAX_URI_LENGTH` characters;
-* the ``status`` claim holds exactly ``status_list`` with exactly ``idx`` and
-  ``uri`` (the draft lets other mechanisms and members appear);
+* list numbers and indices are unsigned integers below 2^32;
 * the Status List Token carries only the claims above plus an ignored text
   ``iss(1)``; any other claim is refused; ``typ`` must be the media-type string
   (the numeric CoAP Content-Format is not accepted);
@@ -38,8 +40,9 @@ Profile (stricter than the draft, so that every verifier reads a list alike):
   token at most :data:`MAX_STATUS_TOKEN_BYTES`; every slot of the byte array is an
   entry (a list's size is its byte length times ``8 / bits``).
 
-No network here: a :class:`StatusProvider` hands over token bytes (the file-backed
-one is the only I/O), and time is the caller's ``now`` (POSIX seconds).
+No network here: a :class:`StatusProvider` hands over token bytes by issuer key and
+list number (the file-backed one is the only I/O), and time is the caller's ``now``
+(POSIX seconds).
 """
 
 from __future__ import annotations
@@ -47,7 +50,7 @@ from __future__ import annotations
 import enum
 import threading
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -84,16 +87,16 @@ __all__ = [
     "InMemoryStatusProvider",
     "StatusChecker",
     "StatusList",
+    "StatusListLocator",
     "StatusPolicy",
     "StatusProvider",
     "StatusReference",
-    "StatusReferenceLike",
     "StatusResult",
     "StatusState",
     "StatusValue",
     "VerifiedStatusList",
     "issue_status_list",
-    "status_list_uri",
+    "peek_status_list",
     "verify_status_list",
 ]
 
@@ -103,8 +106,10 @@ MAX_STATUS_LIST_BYTES = 16 * 1024 * 1024
 #: Largest Status List Token accepted: an incompressible list at the cap, plus room
 #: for DEFLATE's stored-block overhead, the claims and the signature.
 MAX_STATUS_TOKEN_BYTES = MAX_STATUS_LIST_BYTES + 64 * 1024
-#: Longest status list URI accepted (it travels inside every QR credential).
+#: Longest status list URI accepted.
 MAX_URI_LENGTH = 256
+#: List numbers and indices are below 2^32.
+MAX_LIST_ID = 2**32
 #: Deepest nesting of a Status List Token's claims: the claims map, then the
 #: ``status_list(65533)`` map inside it.
 MAX_TOKEN_CLAIMS_DEPTH = 2
@@ -139,6 +144,7 @@ _TOKEN_CLAIMS = frozenset(
         CwtClaim.EXP,
         CwtClaim.TTL,
         CwtClaim.STATUS_LIST,
+        CwtClaim.LIST,
     }
 )
 # RFC 3986 unreserved, reserved (minus "#": no fragment) and "%" of pct-encoding.
@@ -180,6 +186,12 @@ def _check_uri(value: object, error: type[VitaleCredError], what: str) -> str:
 def _check_uint(value: object, error: type[VitaleCredError], what: str) -> int:
     if type(value) is not int or value < 0:
         raise error(f"{what} must be an unsigned integer")
+    return value
+
+
+def _check_u32(value: object, error: type[VitaleCredError], what: str) -> int:
+    if type(value) is not int or not 0 <= value < MAX_LIST_ID:
+        raise error(f"{what} must be an unsigned integer below 2^32")
     return value
 
 
@@ -339,44 +351,34 @@ class StatusList:
 
 @dataclass(frozen=True, slots=True)
 class StatusReference:
-    """Where a credential's status lives: entry ``idx`` of the list at ``uri``."""
+    """Where a credential's status lives: entry ``idx`` of list number ``list_id``.
 
+    ``list_id`` is scoped to the issuer key: it names the list that key signs with
+    that number in its ``list(-65539)`` claim (``spec/status.md`` section 3).
+    """
+
+    list_id: int
     idx: int
-    uri: str
 
     def __post_init__(self) -> None:
-        _check_uint(self.idx, InvalidArgument, "idx")
-        _check_uri(self.uri, InvalidArgument, "uri")
+        _check_u32(self.list_id, InvalidArgument, "list")
+        _check_u32(self.idx, InvalidArgument, "idx")
 
-    def to_wire(self) -> dict[str, Any]:
-        """The value of the credential's ``status(65535)`` claim."""
-        return {_KEY_STATUS_LIST: {_KEY_IDX: self.idx, _KEY_URI: self.uri}}
+    def to_wire(self) -> list[int]:
+        """The value of the card map's ``status(7)``: ``[list, idx]``."""
+        return [self.list_id, self.idx]
 
     @classmethod
     def from_wire(cls, value: object) -> StatusReference:
-        """Parse a decoded ``status(65535)`` claim strictly (``status.reference_invalid``)."""
-        if not isinstance(value, dict) or set(value) != {_KEY_STATUS_LIST}:
-            raise StatusReferenceInvalid('status(65535) must be a map holding only "status_list"')
-        info = value[_KEY_STATUS_LIST]
-        if not isinstance(info, dict) or set(info) != {_KEY_IDX, _KEY_URI}:
-            raise StatusReferenceInvalid('"status_list" must be a map of exactly "idx" and "uri"')
-        idx = _check_uint(info[_KEY_IDX], StatusReferenceInvalid, '"idx"')
-        uri = _check_uri(info[_KEY_URI], StatusReferenceInvalid, '"uri"')
-        return cls(idx, uri)
+        """Parse a decoded ``status(7)`` strictly (``status.reference_invalid``)."""
+        if not isinstance(value, list) or len(value) != 2:
+            raise StatusReferenceInvalid("status(7) must be an array [list, idx]")
+        list_id = _check_u32(value[0], StatusReferenceInvalid, "status(7) list")
+        idx = _check_u32(value[1], StatusReferenceInvalid, "status(7) idx")
+        return cls(list_id, idx)
 
-
-class StatusReferenceLike(Protocol):
-    """Any reference with an ``idx`` and a ``uri`` (e.g. the credential model's)."""
-
-    @property
-    def idx(self) -> int:
-        """Index in the list."""
-        ...
-
-    @property
-    def uri(self) -> str:
-        """URI of the Status List Token."""
-        ...
+    def __str__(self) -> str:
+        return f"list {self.list_id} entry {self.idx}"
 
 
 # --- the Status List Token (section 5.2) -------------------------------------------
@@ -387,20 +389,26 @@ def issue_status_list(
     *,
     kid: bytes,
     uri: str,
+    list_id: int,
     status_list: StatusList,
     iat: int,
     exp: int | None = None,
     ttl: int | None = None,
     aggregation_uri: str | None = None,
 ) -> bytes:
-    """Sign ``status_list`` into a Status List Token (tagged COSE_Sign1, CWT claims)."""
+    """Sign ``status_list`` into a Status List Token (tagged COSE_Sign1, CWT claims).
+
+    ``kid`` must be the key that signs the credentials referencing this list, and
+    ``list_id`` the number those credentials carry (``spec/status.md`` section 3).
+    """
     if not isinstance(kid, bytes) or not kid:
         raise InvalidArgument("kid must be a non-empty byte string")
     if not isinstance(status_list, StatusList):
         raise InvalidArgument("status_list must be a StatusList")
     _check_uri(uri, InvalidArgument, "uri")
+    _check_u32(list_id, InvalidArgument, "list_id")
     _check_uint(iat, InvalidArgument, "iat")
-    claims: dict[int, Any] = {CwtClaim.SUB: uri, CwtClaim.IAT: iat}
+    claims: dict[int, Any] = {CwtClaim.SUB: uri, CwtClaim.IAT: iat, CwtClaim.LIST: list_id}
     if exp is not None:
         if _check_uint(exp, InvalidArgument, "exp") <= iat:
             raise InvalidArgument("exp must be after iat")
@@ -430,9 +438,10 @@ class VerifiedStatusList:
     Only :func:`verify_status_list` creates one; it cannot be changed afterwards.
     """
 
-    __slots__ = ("_list", "aggregation_uri", "exp", "iat", "kid", "ttl", "uri")
+    __slots__ = ("_list", "aggregation_uri", "exp", "iat", "kid", "list_id", "ttl", "uri")
 
     uri: str
+    list_id: int
     iat: int
     exp: int | None
     ttl: int | None
@@ -445,6 +454,7 @@ class VerifiedStatusList:
         token: object,
         *,
         uri: str,
+        list_id: int,
         iat: int,
         exp: int | None,
         ttl: int | None,
@@ -457,6 +467,7 @@ class VerifiedStatusList:
         status_list._read_only = True
         for name, value in (
             ("uri", uri),
+            ("list_id", list_id),
             ("iat", iat),
             ("exp", exp),
             ("ttl", ttl),
@@ -501,17 +512,29 @@ class VerifiedStatusList:
 
     def __repr__(self) -> str:
         return (
-            f"VerifiedStatusList(uri={self.uri!r}, iat={self.iat}, exp={self.exp}, "
-            f"ttl={self.ttl}, bits={self.bits}, size={self.size})"
+            f"VerifiedStatusList(uri={self.uri!r}, list_id={self.list_id}, iat={self.iat}, "
+            f"exp={self.exp}, ttl={self.ttl}, bits={self.bits}, size={self.size})"
         )
 
 
-def status_list_uri(token: bytes) -> str:
-    """The ``sub`` (URI) a Status List Token claims, read WITHOUT verification.
+@dataclass(frozen=True, slots=True)
+class StatusListLocator:
+    """What a Status List Token says it is, read WITHOUT verification (for indexing)."""
 
-    For indexing tokens in a provider only; :func:`verify_status_list` checks it.
+    kid: bytes
+    list_id: int
+    uri: str
+
+
+def peek_status_list(token: bytes) -> StatusListLocator:
+    """The signer ``kid``, ``list(-65539)`` and ``sub(2)`` a token claims, unverified.
+
+    For indexing tokens in a provider only; :func:`verify_status_list` checks them.
     """
     message = decode_sign1(token, max_size=MAX_STATUS_TOKEN_BYTES)
+    kid = message.protected.get(CoseHeader.KID)
+    if not isinstance(kid, bytes) or not kid:
+        raise StatusListInvalid("a Status List Token needs a protected kid(4)")
     claims = _cbor.decode(
         message.payload,
         max_size=MAX_STATUS_TOKEN_BYTES,
@@ -520,7 +543,11 @@ def status_list_uri(token: bytes) -> str:
     )
     if not isinstance(claims, dict):
         raise StatusListInvalid("status list claims must be a map")
-    return _check_uri(claims.get(CwtClaim.SUB), StatusListInvalid, "sub(2)")
+    return StatusListLocator(
+        kid=kid,
+        list_id=_check_u32(claims.get(CwtClaim.LIST), StatusListInvalid, "list(-65539)"),
+        uri=_check_uri(claims.get(CwtClaim.SUB), StatusListInvalid, "sub(2)"),
+    )
 
 
 def verify_status_list(
@@ -529,6 +556,8 @@ def verify_status_list(
     *,
     now: int,
     expected_uri: str | None = None,
+    expected_kid: bytes | None = None,
+    expected_list: int | None = None,
     max_bytes: int = MAX_STATUS_LIST_BYTES,
     max_token_bytes: int = MAX_STATUS_TOKEN_BYTES,
 ) -> VerifiedStatusList:
@@ -537,8 +566,9 @@ def verify_status_list(
     Order: envelope (deterministic COSE_Sign1, tag 18), ``typ(16)``, signer resolved
     in ``trust`` for :attr:`Usage.STATUS_LIST` (a key trusted only for credentials is
     refused), signature with the trust store's algorithms, claims, then the list.
-    ``sub(2)`` must equal ``expected_uri`` when given. A list whose ``exp(4)`` has
-    passed raises ``status.list_expired``.
+    ``sub(2)`` must equal ``expected_uri``, the signer's kid ``expected_kid`` and
+    ``list(-65539)`` ``expected_list`` when given (``status.list_invalid``). A list
+    whose ``exp(4)`` has passed raises ``status.list_expired``.
     """
     if type(now) is not int:
         raise InvalidArgument("now must be POSIX seconds (int)")
@@ -553,6 +583,12 @@ def verify_status_list(
         max_size=max_token_bytes,
         error=StatusListInvalid,
     )
+    if expected_kid is not None and key.kid != expected_kid:
+        # A list speaks only for the credentials its own signer issued.
+        raise StatusListInvalid(
+            f"status list signed by {key.kid.hex()}, not by the credential's issuer "
+            f"{expected_kid.hex()}"
+        )
 
     claims = _cbor.decode(
         message.payload,
@@ -572,6 +608,11 @@ def verify_status_list(
     uri = _check_uri(claims[CwtClaim.SUB], StatusListInvalid, "sub(2)")
     if expected_uri is not None and uri != expected_uri:
         raise StatusListInvalid(f"sub(2) {uri!r} is not the referenced {expected_uri!r}")
+    if CwtClaim.LIST not in claims:
+        raise StatusListInvalid("list(-65539) is required")
+    list_id = _check_u32(claims[CwtClaim.LIST], StatusListInvalid, "list(-65539)")
+    if expected_list is not None and list_id != expected_list:
+        raise StatusListInvalid(f"list(-65539) {list_id} is not the referenced {expected_list}")
     if CwtClaim.IAT not in claims:
         raise StatusListInvalid("iat(6) is required")
     iat = _check_uint(claims[CwtClaim.IAT], StatusListInvalid, "iat(6)")
@@ -607,6 +648,7 @@ def verify_status_list(
     return VerifiedStatusList(
         _CONSTRUCTION_TOKEN,
         uri=uri,
+        list_id=list_id,
         iat=iat,
         exp=exp,
         ttl=ttl,
@@ -621,73 +663,93 @@ def verify_status_list(
 
 @runtime_checkable
 class StatusProvider(Protocol):
-    """Hands over the Status List Token published at ``uri``.
+    """Hands over the Status List Token number ``list_id`` of the issuer key ``kid``.
 
     Returns ``None`` when no token can be obtained; raises nothing else. Network
     adapters live outside the library.
     """
 
-    def fetch(self, uri: str) -> bytes | None:
+    def fetch(self, kid: bytes, list_id: int) -> bytes | None:
         """The token bytes, or None."""
         ...
 
 
 class InMemoryStatusProvider:
-    """Tokens held in a dict (tests, a reader fed by a sync job, a holder's cache)."""
+    """Tokens held in memory (tests, a reader fed by a sync job, a holder's cache).
+
+    Tokens are indexed by the signer ``kid`` and ``list(-65539)`` they claim, read
+    without verification: the checker verifies whatever it is handed.
+    """
 
     __slots__ = ("_lock", "_tokens")
 
-    def __init__(self, tokens: Mapping[str, bytes] | None = None) -> None:
-        self._tokens: dict[str, bytes] = dict(tokens or {})
+    def __init__(self, tokens: Iterable[bytes] = ()) -> None:
+        self._tokens: dict[tuple[bytes, int], bytes] = {}
         self._lock = threading.Lock()
+        for token in tokens:
+            self.publish(token)
 
-    def publish(self, uri: str, token: bytes) -> None:
-        """Serve ``token`` at ``uri`` (replacing the previous one)."""
+    def publish(self, token: bytes) -> StatusListLocator:
+        """Serve ``token`` under what it claims to be (replacing the previous one)."""
         if not isinstance(token, bytes):
             raise InvalidArgument("token must be bytes")
+        locator = peek_status_list(token)
         with self._lock:
-            self._tokens[uri] = token
+            self._tokens[(locator.kid, locator.list_id)] = token
+        return locator
 
-    def withdraw(self, uri: str) -> None:
-        """Stop serving ``uri``."""
+    def withdraw(self, kid: bytes, list_id: int) -> None:
+        """Stop serving that list."""
         with self._lock:
-            self._tokens.pop(uri, None)
+            self._tokens.pop((kid, list_id), None)
 
-    def fetch(self, uri: str) -> bytes | None:
-        return self._tokens.get(uri)
+    def fetch(self, kid: bytes, list_id: int) -> bytes | None:
+        return self._tokens.get((kid, list_id))
 
     def __repr__(self) -> str:
         return f"InMemoryStatusProvider({len(self._tokens)} lists)"
 
 
 class FileStatusProvider:
-    """Tokens read from files, one per URI (an offline reader's synced directory).
+    """Tokens read from files (an offline reader's synced directory).
 
-    Reads at most ``max_bytes + 1`` bytes, so an oversized file reaches the verifier
-    as too large instead of being loaded whole. A missing or unreadable file is
-    ``None``.
+    Each file is read again at every fetch (a sync job may replace it), at most
+    ``max_bytes + 1`` bytes, so an oversized file reaches the verifier as too large
+    instead of being loaded whole. A file is indexed by what its token claims
+    (``kid``, ``list``) when the provider is built; a missing, unreadable or
+    unparsable file serves nothing.
     """
 
     __slots__ = ("_max_bytes", "_paths")
 
     def __init__(
         self,
-        paths: Mapping[str, str | PathLike[str]],
+        paths: Iterable[str | PathLike[str]],
         *,
         max_bytes: int = MAX_STATUS_TOKEN_BYTES,
     ) -> None:
-        self._paths = {uri: Path(path) for uri, path in paths.items()}
         self._max_bytes = max_bytes
+        self._paths: dict[tuple[bytes, int], Path] = {}
+        for path in map(Path, paths):
+            token = self._read(path)
+            if token is None:
+                continue
+            try:
+                locator = peek_status_list(token)
+            except VitaleCredError:
+                continue
+            self._paths[(locator.kid, locator.list_id)] = path
 
-    def fetch(self, uri: str) -> bytes | None:
-        path = self._paths.get(uri)
-        if path is None:
-            return None
+    def _read(self, path: Path) -> bytes | None:
         try:
             with path.open("rb") as handle:
                 return handle.read(self._max_bytes + 1)
         except OSError:
             return None
+
+    def fetch(self, kid: bytes, list_id: int) -> bytes | None:
+        path = self._paths.get((kid, list_id))
+        return None if path is None else self._read(path)
 
     def __repr__(self) -> str:
         return f"FileStatusProvider({len(self._paths)} lists)"
@@ -774,7 +836,7 @@ class StatusChecker:
         self._trust = trust
         self._policy = policy
         self._max_bytes = max_bytes
-        self._cache: dict[str, _Cached] = {}
+        self._cache: dict[tuple[bytes, int], _Cached] = {}
         self._lock = threading.Lock()
 
     @property
@@ -782,62 +844,67 @@ class StatusChecker:
         """The policy in force."""
         return self._policy
 
-    def forget(self, uri: str | None = None) -> None:
-        """Drop the cached list of ``uri`` (all lists when None)."""
+    def forget(self, kid: bytes | None = None, list_id: int | None = None) -> None:
+        """Drop the cached list ``list_id`` of ``kid`` (every list when both are None)."""
         with self._lock:
-            if uri is None:
+            if kid is None:
                 self._cache.clear()
             else:
-                self._cache.pop(uri, None)
+                self._cache.pop((kid, -1 if list_id is None else list_id), None)
 
-    def check(self, ref: StatusReferenceLike, now: int) -> StatusResult:
-        """The status of ``ref`` at ``now``.
+    def check(self, ref: StatusReference, now: int, *, issuer_kid: bytes) -> StatusResult:
+        """The status of ``ref``, in a credential signed by ``issuer_kid``, at ``now``.
 
         Returns VALID; raises ``status.revoked`` or ``status.suspended``; raises
         ``status.index_out_of_range`` whatever the policy (section 8.3 step 6). When
-        no fresh, trusted list is at hand, or the value has no meaning here, raises
-        ``status.undetermined`` under "reject" and returns UNDETERMINED under "accept".
-        A reference other than a :class:`StatusReference` must meet the same profile
-        (``status.reference_invalid`` otherwise).
+        no fresh, trusted list of that issuer key is at hand, or the value has no
+        meaning here, raises ``status.undetermined`` under "reject" and returns
+        UNDETERMINED under "accept".
         """
         if not isinstance(ref, StatusReference):
-            # Another reference type (the credential model's) came from a credential:
-            # hold it to this module's profile as remote input.
-            idx = _check_uint(getattr(ref, "idx", None), StatusReferenceInvalid, '"idx"')
-            uri = _check_uri(getattr(ref, "uri", None), StatusReferenceInvalid, '"uri"')
-            ref = StatusReference(idx, uri)
+            raise InvalidArgument("ref must be a StatusReference")
         if type(now) is not int:
             raise InvalidArgument("now must be POSIX seconds (int)")
-        cached = self._cache.get(ref.uri)
+        if not isinstance(issuer_kid, bytes) or not issuer_kid:
+            raise InvalidArgument("issuer_kid must be a non-empty byte string")
+        key = (issuer_kid, ref.list_id)
+        name = f"list {ref.list_id} of issuer {issuer_kid.hex()}"
+        cached = self._cache.get(key)
         source = "list"
         if cached is None or now >= cached.refresh_at:
-            refreshed, failure = self._refresh(ref.uri, now, cached)
+            refreshed, failure = self._refresh(key, now, cached)
             if refreshed is not None:
                 cached = refreshed
             elif cached is not None and self._usable_when_stale(cached, now):
                 source = f"stale list fetched at {cached.fetched_at} (within max_age)"
             else:
-                return self._undetermined(self._explain(ref.uri, now, cached, failure), failure)
+                return self._undetermined(self._explain(name, now, cached, failure), failure)
         value = cached.verified.status(ref.idx)
         if value == StatusValue.VALID:
-            return StatusResult(StatusState.VALID, f"{ref.uri} #{ref.idx} is VALID in the {source}")
+            return StatusResult(StatusState.VALID, f"{name} #{ref.idx} is VALID in the {source}")
         if value == StatusValue.INVALID:
-            raise Revoked(f"{ref.uri} #{ref.idx} is INVALID (revoked)")
+            raise Revoked(f"{name} #{ref.idx} is INVALID (revoked)")
         if value == StatusValue.SUSPENDED:
-            raise Suspended(f"{ref.uri} #{ref.idx} is SUSPENDED")
+            raise Suspended(f"{name} #{ref.idx} is SUSPENDED")
         return self._undetermined(
-            f"{ref.uri} #{ref.idx} has status value {value}, which has no meaning here", None
+            f"{name} #{ref.idx} has status value {value}, which has no meaning here", None
         )
 
     def _refresh(
-        self, uri: str, now: int, cached: _Cached | None
+        self, key: tuple[bytes, int], now: int, cached: _Cached | None
     ) -> tuple[_Cached | None, VitaleCredError | None]:
-        token = self._provider.fetch(uri)
+        kid, list_id = key
+        token = self._provider.fetch(kid, list_id)
         if token is None:
             return None, None
         try:
             verified = verify_status_list(
-                token, self._trust, now=now, expected_uri=uri, max_bytes=self._max_bytes
+                token,
+                self._trust,
+                now=now,
+                expected_kid=kid,
+                expected_list=list_id,
+                max_bytes=self._max_bytes,
             )
         except VerificationError as exc:
             return None, exc
@@ -854,7 +921,7 @@ class StatusChecker:
             refresh_at = verified.exp if verified.exp is not None else now
         entry = _Cached(verified, now, refresh_at)
         with self._lock:
-            self._cache[uri] = entry
+            self._cache[key] = entry
         return entry, None
 
     def _usable_when_stale(self, cached: _Cached, now: int) -> bool:
@@ -862,15 +929,15 @@ class StatusChecker:
 
     @staticmethod
     def _explain(
-        uri: str, now: int, cached: _Cached | None, failure: VitaleCredError | None
+        name: str, now: int, cached: _Cached | None, failure: VitaleCredError | None
     ) -> str:
         why = f"fetching failed: {failure}" if failure is not None else "no list is published"
         if cached is None:
-            return f"no usable status list for {uri} ({why})"
+            return f"no usable status list for {name} ({why})"
         if cached.verified.expired(now):
-            return f"the cached list for {uri} expired at {cached.verified.exp} ({why})"
+            return f"the cached {name} expired at {cached.verified.exp} ({why})"
         return (
-            f"the cached list for {uri} is stale (fetched at {cached.fetched_at}, "
+            f"the cached {name} is stale (fetched at {cached.fetched_at}, "
             f"refresh due at {cached.refresh_at}) ({why})"
         )
 

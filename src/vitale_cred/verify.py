@@ -47,6 +47,7 @@ from .errors import (
     UsageError,
     VitaleCredError,
 )
+from .ins import Ins
 from .model import Beneficiary, CardView, Organisme
 from .nir import Nir
 from .presentation import (
@@ -83,10 +84,11 @@ class StatusCheck(Protocol):
         """Raise ``status.undetermined``, or return an UNDETERMINED result if accepted."""
         ...
 
-    def check(self, ref: StatusReference, now: int) -> Any:
+    def check(self, ref: StatusReference, now: int, *, issuer_kid: bytes) -> Any:
         """Raise a ``status.*`` error for a revoked or suspended status; an undetermined
         one raises too, or is returned (and reported in ``status_result``) when the
-        status policy explicitly accepts it."""
+        status policy explicitly accepts it. ``issuer_kid`` is the key that signed the
+        credential: only a list signed by that key speaks for it."""
         ...
 
 
@@ -184,6 +186,12 @@ class VerifiedPresentation:
         """Set when the holder acts under a delegation."""
         return self.credential.delegation
 
+    @property
+    def ins(self) -> Ins | None:
+        """The beneficiary's INS, when the credential carries one: what a practice
+        system records before referencing health data (``Ins.to_record()``)."""
+        return self.credential.card.beneficiary.ins
+
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready summary (what ``vitale-cred verify --json`` prints)."""
         cred = self.credential
@@ -195,6 +203,7 @@ class VerifiedPresentation:
             "card_serial": cred.card.serial,
             "beneficiary_index": cred.card.index,
             "beneficiary": cred.card.beneficiary.to_json(),
+            "ins": None if self.ins is None else self.ins.to_record(),
             "delegation": None
             if cred.delegation is None
             else {
@@ -285,10 +294,12 @@ class Verifier:
             if claims.status is None:
                 # A credential that names no status list could never be revoked.
                 status_result = self.policy.status.undetermined(
-                    "credential carries no status(65535) reference"
+                    "credential carries no status(7) reference"
                 )
             else:
-                status_result = self.policy.status.check(claims.status, now)
+                status_result = self.policy.status.check(
+                    claims.status, now, issuer_kid=entry.issuer.kid
+                )
         return VerifiedCredential(
             card=claims.card,
             device_key=claims.device_key,

@@ -117,10 +117,21 @@ def test_duplicate_key_written_in_two_encodings_is_refused_by_the_lax_claims_par
         ]
     )
     genuine = issue_status_list(
-        signer, kid=b"sl", uri="https://a.example/1", status_list=StatusList(1, 8), iat=NOW
+        signer,
+        kid=b"sl",
+        uri="https://a.example/1",
+        list_id=1,
+        status_list=StatusList(1, 8),
+        iat=NOW,
     )
     claims = _cbor.decode(cose.decode_sign1(genuine).payload)
     pairs = _map_items(claims) + head(0, 2, width=1) + _cbor.encode("https://b.example/1")
+    payload = head(5, len(claims) + 1) + pairs
+    forged = cose.sign1(payload, signer, kid=b"sl", protected={16: "application/statuslist+cwt"})
+    expect(CborDuplicateKey, "cbor.duplicate_key", verify_status_list, forged, trust, now=NOW)
+    # Two list numbers: a reader keeping the first and a verifier the last would
+    # disagree on which list this is.
+    pairs = _map_items(claims) + _cbor.encode(-65539) + _cbor.encode(2)
     payload = head(5, len(claims) + 1) + pairs
     forged = cose.sign1(payload, signer, kid=b"sl", protected={16: "application/statuslist+cwt"})
     expect(CborDuplicateKey, "cbor.duplicate_key", verify_status_list, forged, trust, now=NOW)

@@ -128,6 +128,7 @@ def test_status_list_is_expired_from_its_exp_on_with_no_skew() -> None:
         signer,
         kid=b"sl",
         uri="https://status.example/1",
+        list_id=1,
         status_list=StatusList(1, 8),
         iat=NOW - 100,
         exp=NOW + 1,
@@ -144,6 +145,7 @@ def test_status_list_iat_ahead_is_honoured_to_the_second_of_the_maximum_skew() -
             signer,
             kid=b"sl",
             uri="https://status.example/1",
+            list_id=1,
             status_list=StatusList(1, 8),
             iat=iat,
         )

@@ -114,7 +114,7 @@ def test_signed_status_list_inflating_past_the_cap_is_refused() -> None:
     )
     huge = StatusList(8, 1 << 20)  # 1 MiB of zeros, about 1 KiB compressed
     bomb = issue_status_list(
-        signer, kid=b"sl", uri="https://status.example/1", status_list=huge, iat=NOW
+        signer, kid=b"sl", uri="https://status.example/1", list_id=1, status_list=huge, iat=NOW
     )
     assert len(bomb) < 2048
     expect(

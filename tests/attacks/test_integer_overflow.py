@@ -7,10 +7,18 @@ what any other implementation stores. Every integer field has a stated range.
 
 from __future__ import annotations
 
-from vitale_cred import _cbor, cose
-from vitale_cred.errors import SchemaError, StatusIndexOutOfRange
-from vitale_cred.pki import generate_private_key
-from vitale_cred.registry import CardLabel, CoseAlg, CwtClaim, PresentationLabel
+from typing import Any
+
+import pytest
+
+from vitale_cred import _cbor
+from vitale_cred.errors import (
+    SchemaError,
+    StatusIndexOutOfRange,
+    StatusListInvalid,
+    StatusReferenceInvalid,
+)
+from vitale_cred.registry import CardLabel, CwtClaim, PresentationLabel
 from vitale_cred.status import (
     InMemoryStatusProvider,
     StatusChecker,
@@ -18,8 +26,8 @@ from vitale_cred.status import (
     StatusPolicy,
     StatusReference,
     issue_status_list,
+    verify_status_list,
 )
-from vitale_cred.trust import TrustStore, Usage, raw_key
 from vitale_cred.verify import Policy, Verifier
 
 from ._support import claims_map, device_signs, expect, issuer_signs, payload_map, resign
@@ -84,29 +92,79 @@ def test_card_serial_of_2_to_the_63_is_refused_even_when_signed(world: World) ->
     expect(SchemaError, "schema.invalid", world.verifier().verify_credential, forged)
 
 
-def test_status_index_of_2_to_the_64_minus_1_is_out_of_range(world: World) -> None:
-    uri = "https://status.example/1"
-    signer = cose.SoftwareSigner(generate_private_key(CoseAlg.ES256))
+def _status_verifier(world: World) -> Verifier:
+    """A verifier whose checker holds list 1 (1024 entries) signed by the world's issuer."""
     list_token = issue_status_list(
-        signer, kid=b"sl", uri=uri, status_list=StatusList(1, 1024), iat=NOW - 10
-    )
-    status_trust = TrustStore(
-        keys=[
-            raw_key(
-                cose.CoseKey.from_public_key(signer.public_key()),
-                b"sl",
-                usages=[Usage.STATUS_LIST],
-            )
-        ]
+        world.material.signer(),
+        kid=world.material.kid,
+        uri="https://status.example/1",
+        list_id=1,
+        status_list=StatusList(1, 1024),
+        iat=NOW - 10,
     )
     checker = StatusChecker(
-        InMemoryStatusProvider({uri: list_token}), status_trust, policy=StatusPolicy()
+        InMemoryStatusProvider([list_token]), world.trust, policy=StatusPolicy()
     )
-    credential = resign(world, world.bundle.credentials[0], status=StatusReference(U64_MAX, uri))
-    verifier = Verifier(Policy(trust=world.trust, clock=world.clock, status=checker))
+    return Verifier(Policy(trust=world.trust, clock=world.clock, status=checker))
+
+
+def test_status_index_of_2_to_the_32_minus_1_is_out_of_range(world: World) -> None:
+    credential = resign(world, world.bundle.credentials[0], status=StatusReference(1, 2**32 - 1))
     expect(
         StatusIndexOutOfRange,
         "status.index_out_of_range",
-        verifier.verify_credential,
+        _status_verifier(world).verify_credential,
         credential,
+    )
+
+
+@pytest.mark.parametrize(
+    "reference",
+    [
+        [1, 2**32],
+        [1, U64_MAX],
+        [2**32, 0],
+        [U64_MAX, 0],
+        [-1, 0],
+        [1, -1],
+        [1, -(2**64)],
+        [True, 0],
+        [1, False],
+        [1],
+        [1, 0, 0],
+    ],
+    ids=str,
+)
+def test_status_reference_outside_2_to_the_32_is_refused_even_when_signed(
+    world: World, reference: list[Any]
+) -> None:
+    claims = claims_map(world)
+    claims[CwtClaim.CARD][CardLabel.STATUS] = reference
+    forged = issuer_signs(world, _cbor.encode(claims))
+    expect(
+        StatusReferenceInvalid,
+        "status.reference_invalid",
+        _status_verifier(world).verify_credential,
+        forged,
+    )
+
+
+@pytest.mark.parametrize("list_id", [2**32, U64_MAX, -1, True])
+def test_status_list_number_outside_2_to_the_32_is_refused_even_when_signed(
+    world: World, list_id: Any
+) -> None:
+    claims = {
+        CwtClaim.SUB: "https://status.example/1",
+        CwtClaim.LIST: list_id,
+        CwtClaim.IAT: NOW - 10,
+        CwtClaim.STATUS_LIST: {"bits": 1, "lst": StatusList(1, 8).compressed()},
+    }
+    token = issuer_signs(world, _cbor.encode(claims), protected={16: "application/statuslist+cwt"})
+    expect(
+        StatusListInvalid,
+        "status.list_invalid",
+        verify_status_list,
+        token,
+        world.trust,
+        now=NOW,
     )

@@ -69,7 +69,7 @@ def test_dependants_credential_with_the_insureds_beneficiary_map_is_refused(
     insured = _cbor.decode(cose.decode_sign1(world.bundle.credentials[0]).payload)
     claims = _cbor.decode(child.payload)
     claims[CwtClaim.CARD][CardLabel.BENEFICIARY] = insured[CwtClaim.CARD][CardLabel.BENEFICIARY]
-    claims[CwtClaim.CARD][CardLabel.INDEX] = 0
+    del claims[CwtClaim.CARD][CardLabel.INDEX]  # the insured's view carries no index
     forged = with_parts(world.bundle.credentials[2], payload=_cbor.encode(claims))
     expect(CoseBadSignature, "cose.bad_signature", world.verifier().verify_credential, forged)
 
@@ -120,6 +120,7 @@ def test_status_list_token_of_the_same_issuer_presented_as_a_credential_is_refus
         world.material.signer(),
         kid=world.material.kid,
         uri="https://status.example/1",
+        list_id=1,
         status_list=StatusList(1, 8),
         iat=NOW,
     )

@@ -17,7 +17,7 @@ from ..errors import VitaleCredError
 from ..inspect import diagnostic
 from ..model import CardView
 from ..presentation import PresentationPayload
-from ..registry import CnfLabel, CoseAlg, CoseHeader, CoseTag, CwtClaim
+from ..registry import CardLabel, CnfLabel, CoseAlg, CoseHeader, CoseTag, CwtClaim
 from ..status import StatusReference
 from ._material import (
     CREDENTIAL_EXP,
@@ -161,11 +161,14 @@ def claims_wire(
 ) -> dict[int, Any]:
     """The claims map of the credential of beneficiary ``index`` of the card."""
     key = device_cose_key((device or mat.device).public_key())
+    card = mat.card.view(index).to_wire()
+    if status is not None:
+        card[CardLabel.STATUS] = status.to_wire()
     out: dict[int, Any] = {
         CwtClaim.IAT: iat,
         CwtClaim.EXP: exp,
         CwtClaim.CNF: {CnfLabel.COSE_KEY: key.to_map()},
-        CwtClaim.CARD: mat.card.view(index).to_wire(),
+        CwtClaim.CARD: card,
     }
     if nbf is not None:
         out[CwtClaim.NBF] = nbf
@@ -173,8 +176,6 @@ def claims_wire(
         out[CwtClaim.ISS] = iss
     if delegation is not None:
         out[CwtClaim.DELEGATION] = delegation.to_wire()
-    if status is not None:
-        out[CwtClaim.STATUS] = status.to_wire()
     return out
 
 
@@ -298,7 +299,7 @@ def pki_trust(pki: Pki, *, registered: bool = True, **options: Any) -> dict[str,
 
 
 def status_policy_json(
-    lists: Mapping[str, bytes],
+    lists: Sequence[bytes],
     *,
     on_undetermined: str = "reject",
     max_age: int = 0,
@@ -307,7 +308,7 @@ def status_policy_json(
     return {
         "on_undetermined": on_undetermined,
         "max_age": max_age,
-        "lists": {uri: h(token) for uri, token in lists.items()},
+        "lists": [h(token) for token in lists],
     }
 
 

@@ -377,6 +377,14 @@ FAMILY5: dict[str, Any] = {
                 "start": "2026-01-01",
                 "end": "2026-12-31",
             },
+            "ins": {
+                "matricule": "1 78 04 75 056 123 27",
+                "oid": "1.2.250.1.213.1.4.8",
+                "birth_name": "MARTIN",
+                "birth_given_names": ["Pierre", "Louis"],
+                "sex": "M",
+                "birth_place": "75056",
+            },
         },
         {
             "family_name": "MARTIN",
@@ -385,6 +393,15 @@ FAMILY5: dict[str, Any] = {
             "qualite": "conjoint",
             "amo": [{"start": "2020-01-01", "end": None}],
             "exonerations": [{"code": "ald", "start": "2024-03-01", "end": "2029-02-28"}],
+            "nir": "2 82 06 69 123 045 80",
+            "ins": {
+                "matricule": "2 82 06 69 123 045 80",
+                "oid": "1.2.250.1.213.1.4.8",
+                "birth_name": "LEROY",
+                "birth_given_names": ["Claire", "Anne"],
+                "sex": "F",
+                "birth_place": "69123",
+            },
         },
         {
             "family_name": "MARTIN",
@@ -393,6 +410,15 @@ FAMILY5: dict[str, Any] = {
             "birth_rank": 1,
             "qualite": "enfant",
             "amo": [{"start": "2013-04-21", "end": None}],
+            "nir": "2 13 04 75 056 124 57",
+            "ins": {
+                "matricule": "2 13 04 75 056 124 57",
+                "oid": "1.2.250.1.213.1.4.8",
+                "birth_name": "MARTIN",
+                "birth_given_names": ["Léa"],
+                "sex": "F",
+                "birth_place": "75056",
+            },
         },
         {
             "family_name": "MARTIN",
@@ -401,6 +427,15 @@ FAMILY5: dict[str, Any] = {
             "birth_rank": 2,
             "qualite": "enfant",
             "amo": [{"start": "2013-04-21", "end": None}],
+            "nir": "1 13 04 75 056 125 09",
+            "ins": {
+                "matricule": "1 13 04 75 056 125 09",
+                "oid": "1.2.250.1.213.1.4.8",
+                "birth_name": "MARTIN",
+                "birth_given_names": ["Hugo"],
+                "sex": "M",
+                "birth_place": "75056",
+            },
         },
         {
             "family_name": "MARTIN",
@@ -409,6 +444,14 @@ FAMILY5: dict[str, Any] = {
             "qualite": "enfant",
             "amo": [{"start": "2019-09-01", "end": None}],
             "css": {"start": "2026-01-01", "end": "2026-12-31"},
+            "ins": {
+                "matricule": "8 16 50 99 350 012 11",
+                "oid": "1.2.250.1.213.1.4.9",
+                "birth_name": "MARTIN",
+                "birth_given_names": ["Inès"],
+                "sex": "F",
+                "birth_place": "99350",
+            },
         },
     ],
 }

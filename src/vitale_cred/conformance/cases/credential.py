@@ -19,7 +19,6 @@ from ...registry import (
     CnfLabel,
     CoseKeyLabel,
     CwtClaim,
-    PeriodLabel,
     ProofLabel,
 )
 from ...status import StatusReference
@@ -60,7 +59,18 @@ _CLAIMS = "credential.md#3.5"
 _CNF = "credential.md#3.4"
 #: Defects the CDDL cannot see: a point off its curve is well-formed CBOR, found only
 #: when the key is loaded.
-_WELL_FORMED_DEFECTS = frozenset({"cnf-not-on-curve", "cnf-uncompressed-off-curve"})
+# Defects the CDDL cannot express: a point off the curve, a derived INS member written
+# with its derived value, an INS matricule left implicit where no own NIR implies it.
+_WELL_FORMED_DEFECTS = frozenset(
+    {
+        "cnf-not-on-curve",
+        "cnf-uncompressed-off-curve",
+        "ins-matricule-own-nir",
+        "ins-matricule-missing",
+        "ins-birth-name-default",
+        "ins-birth-place-default",
+    }
+)
 
 
 def _card(claims: Claims) -> dict[Any, Any]:
@@ -206,9 +216,13 @@ def build(mat: Material) -> CaseList:
         producer=False,
     )
     own_nir = 2820675056018
-    claims = mutated(_set((*_B, BeneficiaryLabel.NIR), own_nir), index=1)
+    # Without an INS: an INS whose matricule is implied would follow the new NIR.
+    claims = mutated(
+        _set((*_B, BeneficiaryLabel.NIR), own_nir), _drop((*_B, BeneficiaryLabel.INS)), index=1
+    )
     fields = credential_fields(mat.card.view(1), issuer_kid=issuer.kid)
     fields["beneficiary"]["nir"] = Nir.from_wire(own_nir).value
+    del fields["beneficiary"]["ins"]
     add(
         "valid-beneficiary-nir",
         "credential.md#3.5",
@@ -226,7 +240,7 @@ def build(mat: Material) -> CaseList:
         mutated(delegation=delegation),
         fields=fields,
     )
-    reference = StatusReference(3, "https://status.example.fr/lists/1")
+    reference = StatusReference(1, 3)
     add(
         "valid-status-reference",
         "credential.md#3.6",
@@ -241,8 +255,14 @@ def build(mat: Material) -> CaseList:
          "schema.unknown_label"),
         ("claim-cti", "cti(7), not defined for credentials",
          mutated(_set((CwtClaim.CTI,), b"\x01")), "schema.unknown_label"),
-        ("claim-private", "an unregistered private claim -65539",
-         mutated(_set((-65539,), 0)), "schema.unknown_label"),
+        ("claim-private", "an unregistered private claim -65540",
+         mutated(_set((-65540,), 0)), "schema.unknown_label"),
+        ("claim-status-list-number", "list(-65539), a Status List Token claim",
+         mutated(_set((CwtClaim.LIST,), 1)), "schema.unknown_label"),
+        ("claim-status-65535", "the Token Status List status(65535) claim (protocol 1 "
+         "carries its reference in the card map)",
+         mutated(_set((CwtClaim.STATUS,), {"status_list": {"idx": 3, "uri": "https://s.fr/1"}})),
+         "schema.unknown_label"),
         ("missing-iat", "no iat(6)", mutated(_drop((CwtClaim.IAT,))), "schema.missing_label"),
         ("missing-exp", "no exp(4)", mutated(_drop((CwtClaim.EXP,))), "schema.missing_label"),
         ("missing-card", "no card(-65537)", mutated(_drop((CwtClaim.CARD,))),
@@ -322,10 +342,13 @@ def build(mat: Material) -> CaseList:
     card = (CwtClaim.CARD,)
     for case_id, description, mutator, code in (
         ("card-not-map", "card(-65537) is an array", _set(card, []), "schema.invalid"),
-        ("card-unknown-label", "card label 7", _set((*card, 7), 0), "schema.unknown_label"),
+        ("card-unknown-label", "card label 8", _set((*card, 8), 0), "schema.unknown_label"),
+        ("card-label-0", "card label 0 (a version number: none is carried)",
+         _set((*card, 0), 1), "schema.unknown_label"),
+        ("card-index-0-written", "index(6) 0, the default, written",
+         _set((*card, CardLabel.INDEX), 0), "schema.invalid"),
         ("card-missing-serial", "no serial(3)", _drop((*card, CardLabel.SERIAL)),
          "schema.missing_label"),
-        ("card-version-2", "version(0) 2", _set((*card, CardLabel.VERSION), 2), "schema.invalid"),
         ("card-serial-2-63", "serial(3) 2^63", _set((*card, CardLabel.SERIAL), 2**63),
          "schema.invalid"),
         ("card-index-negative", "index(6) -1", _set((*card, CardLabel.INDEX), -1),
@@ -342,37 +365,56 @@ def build(mat: Material) -> CaseList:
          _set((*card, CardLabel.ORGANISME), 10**9), "card.organisme_invalid"),
         ("issued-after-2199", "issued(4) after 2199-12-31",
          _set((*card, CardLabel.ISSUED), _MAX_DAY + 1), "card.date_invalid"),
-        ("index-16", "index(6) 16", _set((*card, CardLabel.INDEX), 16), "card.invalid"),
     ):  # fmt: skip
         add(case_id, _CLAIMS, description, mutated(mutator), code)
     add(
         "index-0-not-insured",
         _CLAIMS,
-        "the spouse's data under index(6) 0",
-        mutated(_set((*card, CardLabel.INDEX), 0), index=1),
-        "card.invalid",
+        "the spouse's data (with its qualite(5)) under the index 0 of the insured",
+        mutated(_drop((*card, CardLabel.INDEX)), index=1),
+        "schema.invalid",
     )
     add(
         "insured-at-index-1",
         _CLAIMS,
-        "the insured's data (qualité 0) under index(6) 1",
+        "the insured's data (no qualite(5)) under index(6) 1",
         mutated(_set((*card, CardLabel.INDEX), 1)),
+        "schema.missing_label",
+    )
+    add(
+        "index-16",
+        _CLAIMS,
+        "a dependant under index(6) 16",
+        mutated(_set((*card, CardLabel.INDEX), 16), index=1),
+        "card.invalid",
+    )
+    add(
+        "qualite-0-at-index-1",
+        _CLAIMS,
+        "qualite(5) 0 (the insured) written for a dependant",
+        mutated(_set((*_B, BeneficiaryLabel.QUALITE), 0), index=1),
         "card.invalid",
     )
 
     # --- beneficiary ---------------------------------------------------------------------
     amo = (*_B, BeneficiaryLabel.AMO)
     for case_id, description, mutator, code, index in (
-        ("beneficiary-unknown-label", "beneficiary label 11", _set((*_B, 11), 0),
+        ("beneficiary-unknown-label", "beneficiary label 12", _set((*_B, 12), 0),
          "schema.unknown_label", 0),
-        ("beneficiary-missing-qualite", "no qualite(5)", _drop((*_B, BeneficiaryLabel.QUALITE)),
-         "schema.missing_label", 0),
+        ("beneficiary-missing-qualite", "no qualite(5) for a dependant",
+         _drop((*_B, BeneficiaryLabel.QUALITE)), "schema.missing_label", 1),
+        ("qualite-written-for-insured", "qualite(5) 0 written for the insured (index 0)",
+         _set((*_B, BeneficiaryLabel.QUALITE), 0), "schema.invalid", 0),
         ("given-names-text", "given_names(2) as text",
          _set((*_B, BeneficiaryLabel.GIVEN_NAMES), "Pierre"), "schema.invalid", 0),
         ("birth-rank-1-written", "birth_rank(4) 1, the default, written",
          _set((*_B, BeneficiaryLabel.BIRTH_RANK), 1), "schema.invalid", 0),
         ("amo-empty", "amo(6) an empty array", _set(amo, []), "schema.invalid", 0),
         ("css-null", "css(8) null instead of absent", _set((*_B, BeneficiaryLabel.CSS), None),
+         "cbor.type_not_allowed", 0),
+        ("css-map", "css(8) as a map {1: start} (not the array form)",
+         _set((*_B, BeneficiaryLabel.CSS), {1: 20454}), "schema.invalid", 0),
+        ("css-empty", "css(8) an empty array", _set((*_B, BeneficiaryLabel.CSS), []),
          "schema.invalid", 0),
         ("birth-date-month-13", "birth_date(3) 19781332",
          _set((*_B, BeneficiaryLabel.BIRTH_DATE), 19781332), "card.date_invalid", 0),
@@ -383,13 +425,20 @@ def build(mat: Material) -> CaseList:
         ("qualite-7", "qualite(5) 7, not registered", _set((*_B, BeneficiaryLabel.QUALITE), 7),
          "card.invalid", 1),
         ("period-end-before-start", "an AMO period ending before it starts",
-         _set(amo, [{PeriodLabel.START: 18262, PeriodLabel.END: 18000}]), "card.date_invalid", 0),
-        ("period-unknown-label", "an AMO period with label 3 (code)",
-         _set(amo, [{PeriodLabel.START: 18262, PeriodLabel.CODE: 1}]), "schema.unknown_label", 0),
+         _set(amo, [[18262, 18000]]), "card.date_invalid", 0),
+        ("period-3-items", "an AMO period of three items",
+         _set(amo, [[18262, 18300, 1]]), "schema.invalid", 0),
+        ("period-bool-end", "an AMO period whose end is true",
+         _set(amo, [[18262, True]]), "card.date_invalid", 0),
         ("exoneration-code-9", "exoneration code 9",
-         _set((*_B, BeneficiaryLabel.EXONERATIONS), [{1: 19783, 3: 9}]), "card.invalid", 1),
-        ("amc-organisation-int", "AMC organisation(1) as an integer",
-         _set((*_B, BeneficiaryLabel.AMC, 1), 75500017), "card.invalid", 0),
+         _set((*_B, BeneficiaryLabel.EXONERATIONS), [[9, 19783]]), "card.invalid", 1),
+        ("exoneration-1-item", "an exoneration [code] without a start",
+         _set((*_B, BeneficiaryLabel.EXONERATIONS), [[1]]), "schema.invalid", 1),
+        ("amc-organisation-int", "AMC organisation (item 0) as an integer",
+         _set((*_B, BeneficiaryLabel.AMC, 0), 75500017), "card.invalid", 0),
+        ("amc-5-items", "an AMC array of five items",
+         _set((*_B, BeneficiaryLabel.AMC), ["75500017", "C", 20454, 20818, 1]),
+         "schema.invalid", 0),
         ("beneficiary-nir-invalid", "nir(10) with month 00",
          _set((*_B, BeneficiaryLabel.NIR), 2820075056018), "card.nir_invalid", 1),
         ("family-name-empty", "family_name(1) empty",
@@ -400,8 +449,28 @@ def build(mat: Material) -> CaseList:
          _set((*_B, BeneficiaryLabel.GIVEN_NAMES), ["A", "B", "C", "D", "E"]), "card.invalid", 0),
         ("birth-rank-10", "birth_rank(4) 10", _set((*_B, BeneficiaryLabel.BIRTH_RANK), 10),
          "card.invalid", 0),
+        ("ins-not-map", "ins(11) as an array", _set((*_B, BeneficiaryLabel.INS), []),
+         "schema.invalid", 0),
+        ("ins-unknown-label", "ins(11) label 5", _set((*_B, BeneficiaryLabel.INS, 5), 0),
+         "schema.unknown_label", 0),
+        ("ins-matricule-own-nir", "ins matricule(1) written though it is the insured's NIR",
+         _set((*_B, BeneficiaryLabel.INS, 1), 1780475056123), "schema.invalid", 0),
+        ("ins-matricule-text", "ins matricule(1) as text",
+         _set((*_B, BeneficiaryLabel.INS, 1), "2130475056124"), "schema.invalid", 1),
+        ("ins-matricule-missing", "ins without matricule(1) for a dependant without nir(10)",
+         _drop((*_B, BeneficiaryLabel.INS, 1)), "schema.missing_label", 4),
+        ("ins-birth-name-default", "ins birth_name(2) equal to family_name written",
+         _set((*_B, BeneficiaryLabel.INS, 2), "MARTIN"), "schema.invalid", 0),
+        ("ins-birth-place-default", "ins birth_place(4) equal to the matricule's written",
+         _set((*_B, BeneficiaryLabel.INS, 4), "75056"), "schema.invalid", 0),
+        ("ins-birth-place-20", "ins birth_place(4) 20123 (department 20 no longer exists)",
+         _set((*_B, BeneficiaryLabel.INS, 4), "20123"), "card.ins_invalid", 0),
+        ("ins-birth-given-names-5", "ins birth_given_names(3) of five names",
+         _set((*_B, BeneficiaryLabel.INS, 3), ["A", "B", "C", "D", "E"]), "card.ins_invalid", 0),
+        ("ins-matricule-other-year", "an INS matricule of 1979 for a birth in 1978",
+         _set((*_B, BeneficiaryLabel.INS, 1), 1790475056123), "card.ins_mismatch", 0),
         ("amo-9-periods", "nine AMO periods",
-         _set(amo, [{PeriodLabel.START: 18262 + i} for i in range(9)]), "card.invalid", 0),
+         _set(amo, [[18262 + i] for i in range(9)]), "card.invalid", 0),
     ):  # fmt: skip
         add(case_id, _CLAIMS, description, mutated(mutator, index=index), code)
 
@@ -435,20 +504,18 @@ def build(mat: Material) -> CaseList:
     )
 
     # --- status reference (section 3.6) --------------------------------------------------
-    status_path = (CwtClaim.STATUS,)
-    uri = "https://status.example.fr/lists/1"
+    status_path = (CwtClaim.CARD, CardLabel.STATUS)
     references: list[tuple[str, str, Any]] = [
-        ("status-http", "an http:// URI", {"status_list": {"idx": 3, "uri": "http://x.fr/1"}}),
-        ("status-fragment", "a URI with a fragment",
-         {"status_list": {"idx": 3, "uri": uri + "#a"}}),
-        ("status-no-host", "https:/// without a host", {"status_list": {"idx": 3, "uri": "https:///l"}}),
-        ("status-idx-negative", "idx -1", {"status_list": {"idx": -1, "uri": uri}}),
-        ("status-extra-key", 'a member "ttl" next to "status_list"',
-         {"status_list": {"idx": 3, "uri": uri}, "ttl": 60}),
-        ("status-list-extra-key", 'a member "bits" in "status_list"',
-         {"status_list": {"idx": 3, "uri": uri, "bits": 2}}),
-        ("status-uri-too-long", "a URI of 257 characters",
-         {"status_list": {"idx": 3, "uri": "https://s.fr/" + "a" * 244}}),
+        ("status-map", "the Token Status List map form", {"status_list": {"idx": 3,
+         "uri": "https://status.example.fr/lists/1"}}),
+        ("status-one-item", "[list] without an index", [1]),
+        ("status-three-items", "[list, idx, 0]", [1, 3, 0]),
+        ("status-list-2-32", "list 2^32", [2**32, 3]),
+        ("status-idx-2-32", "idx 2^32", [1, 2**32]),
+        ("status-idx-negative", "idx -1", [1, -1]),
+        ("status-list-text", 'list "1"', ["1", 3]),
+        ("status-idx-true", "idx true", [1, True]),
+        ("status-list-false", "list false", [False, 3]),
     ]  # fmt: skip
     for case_id, description, value in references:
         add(

@@ -313,7 +313,6 @@ def build(mat: Material) -> CaseList:
     base: dict[int, Any] = {
         PresentationLabel.CREDENTIAL: credential.data,
         PresentationLabel.IAT: SHOWN_AT,
-        PresentationLabel.TTL: 60,
         PresentationLabel.NONCE: nonce,
     }
     payload_table: list[tuple[str, str, Any, str]] = [
@@ -328,6 +327,11 @@ def build(mat: Material) -> CaseList:
         ("iat-negative", "iat(2) -1", {**base, 2: -1}, "schema.invalid"),
         ("ttl-0", "ttl(3) 0", {**base, 3: 0}, "schema.invalid"),
         ("ttl-65536", "ttl(3) 65 536", {**base, 3: 65536}, "schema.invalid"),
+        ("ttl-60-written", "ttl(3) 60, the default, written", {**base, 3: 60},
+         "schema.invalid"),
+        ("ttl-true", "ttl(3) true", {**base, 3: True}, "schema.invalid"),
+        ("iat-false", "iat(2) false", {**base, 2: False}, "schema.invalid"),
+        ("audience-null", "audience(5) null", {**base, 5: None}, "cbor.type_not_allowed"),
         ("nonce-15", "a 15-byte nonce(4)", {**base, 4: nonce[:15]}, "schema.invalid"),
         ("audience-empty", "audience(5) of 0 bytes", {**base, 5: b""}, "schema.invalid"),
         ("audience-65", "audience(5) of 65 bytes", {**base, 5: bytes(65)}, "schema.invalid"),
@@ -342,8 +346,8 @@ def build(mat: Material) -> CaseList:
         )
         add(case_id, _PAYLOAD, description, token, code)
     good_payload = _cbor.encode(base)
-    reordered = b"\xa4" + b"".join(
-        _cbor.encode(label) + _cbor.encode(base[label]) for label in (2, 3, 4, 1)
+    reordered = b"\xa3" + b"".join(
+        _cbor.encode(label) + _cbor.encode(base[label]) for label in (2, 4, 1)
     )
     token = present(credential.data, mat.device, iat=SHOWN_AT, nonce=nonce, payload=reordered)
     add(

@@ -37,6 +37,7 @@ DESCRIPTION = (
 
 _STATUS = "verification.md#2.3"
 URI = "https://status.example.fr/lists/1"
+LIST_ID = 1
 _LIST_IAT = SHOWN_AT - 9 * 3_600
 _LIST_EXP = SHOWN_AT + 86_400
 _LIST_TTL = 3_600
@@ -67,6 +68,7 @@ def build(mat: Material) -> CaseList:
     def claims(**changes: Any) -> dict[Any, Any]:
         out: dict[Any, Any] = {
             CwtClaim.SUB: URI,
+            CwtClaim.LIST: LIST_ID,
             CwtClaim.IAT: _LIST_IAT,
             CwtClaim.EXP: _LIST_EXP,
             CwtClaim.TTL: _LIST_TTL,
@@ -108,7 +110,8 @@ def build(mat: Material) -> CaseList:
         at: int = SHOWN_AT,
         fields: dict[str, Any] | None = None,
         trust: dict[str, Any] | None = None,
-        expected_uri: str | None = URI,
+        expected_list: int | None = LIST_ID,
+        expected_kid: bytes | None = None,
         keys: dict[str, Any] | None = None,
     ) -> None:
         if code is None:
@@ -116,6 +119,7 @@ def build(mat: Material) -> CaseList:
                 fields
                 or {
                     "uri": URI,
+                    "list": LIST_ID,
                     "iat": _LIST_IAT,
                     "exp": _LIST_EXP,
                     "ttl": _LIST_TTL,
@@ -132,7 +136,11 @@ def build(mat: Material) -> CaseList:
             description,
             "verify_status_list",
             expected,
-            input={"token": h(data), "expected_uri": expected_uri},
+            input={
+                "token": h(data),
+                "expected_kid": h(pki.kid if expected_kid is None else expected_kid),
+                "expected_list": expected_list,
+            },
             at=at,
             trust=trust or pki_trust(pki),
             keys=keys or pki_keys(pki),
@@ -181,9 +189,11 @@ def build(mat: Material) -> CaseList:
         fields=bare,
     )
     draft_order = (
-        b"\xa5"
+        b"\xa6"
         + _cbor.encode(CwtClaim.SUB)
         + _cbor.encode(URI)
+        + _cbor.encode(CwtClaim.LIST)
+        + _cbor.encode(LIST_ID)
         + _cbor.encode(CwtClaim.IAT)
         + _cbor.encode(_LIST_IAT)
         + _cbor.encode(CwtClaim.EXP)
@@ -288,12 +298,53 @@ def build(mat: Material) -> CaseList:
     ):  # fmt: skip
         add_list(case_id, description, data, code, at=at)
     add_list(
-        "list-other-uri",
-        "sub(2) is another list than the one referenced",
+        "list-other-number",
+        "list(-65539) is another list than the one referenced",
         good,
         "status.list_invalid",
-        expected_uri="https://status.example.fr/lists/2",
+        expected_list=2,
     )
+    add_list(
+        "list-other-issuer",
+        "signed by a trusted key other than the credential's issuer key",
+        good,
+        "status.list_invalid",
+        expected_kid=bytes(8),
+    )
+    add_list(
+        "list-number-missing", "no list(-65539)", token(claims(list=_DROP)), "status.list_invalid"
+    )
+    add_list(
+        "list-number-2-32", "list(-65539) = 2^32", token(claims(list=2**32)), "status.list_invalid"
+    )
+    add_list(
+        "list-number-negative", "list(-65539) = -1", token(claims(list=-1)), "status.list_invalid"
+    )
+    add_list(
+        "list-number-text", 'list(-65539) = "1"', token(claims(list="1")), "status.list_invalid"
+    )
+    add_list(
+        "list-number-true", "list(-65539) = true", token(claims(list=True)), "status.list_invalid"
+    )
+
+    # Null is never an absent claim (a null exp(4) would make a list never expire) and
+    # booleans are not integers (encoding.md section 2.3).
+    for case_id, description, data, code in (
+        ("list-exp-null", "exp(4) null: the list would never expire",
+         token(claims(exp=None)), "cbor.type_not_allowed"),
+        ("list-ttl-null", "ttl(65534) null", token(claims(ttl=None)), "cbor.type_not_allowed"),
+        ("list-iss-null", "iss(1) null", token(claims(iss=None)), "cbor.type_not_allowed"),
+        ("list-aggregation-uri-null", "aggregation_uri null",
+         token(claims(status_list={"bits": 2, "lst": lst, "aggregation_uri": None})),
+         "cbor.type_not_allowed"),
+        ("list-iat-true", "iat(6) true", token(claims(iat=True)), "status.list_invalid"),
+        ("list-exp-true", "exp(4) true", token(claims(exp=True)), "status.list_invalid"),
+        ("list-ttl-true", "ttl(65534) true, which must not be read as 1",
+         token(claims(ttl=True)), "status.list_invalid"),
+        ("list-bits-true", "bits true, which must not be read as 1",
+         token(claims(status_list={"bits": True, "lst": lst})), "status.list_invalid"),
+    ):  # fmt: skip
+        add_list(case_id, description, data, code)
 
     # --- the status step of verification -------------------------------------------------
     def add_cred(
@@ -302,13 +353,13 @@ def build(mat: Material) -> CaseList:
         idx: int | None,
         code: str | None,
         *,
-        lists: dict[str, bytes] | None = None,
+        lists: list[bytes] | None = None,
         on_undetermined: str = "reject",
         status: str | None = None,
         at: int = SHOWN_AT,
         exp: int = CREDENTIAL_EXP,
     ) -> None:
-        reference = None if idx is None else StatusReference(idx, URI)
+        reference = None if idx is None else StatusReference(LIST_ID, idx)
         iat = exp - 365 * 86_400
         signed = issue(pki, claims_wire(mat, 0, status=reference, iat=iat, exp=exp))
         if code is None:
@@ -332,7 +383,7 @@ def build(mat: Material) -> CaseList:
             trust=pki_trust(pki),
             policy=policy_json(
                 status=status_policy_json(
-                    {URI: good} if lists is None else lists, on_undetermined=on_undetermined
+                    [good] if lists is None else lists, on_undetermined=on_undetermined
                 )
             ),
             keys={**pki_keys(pki), **device_keys(mat.device)},
@@ -366,13 +417,13 @@ def build(mat: Material) -> CaseList:
         "status.index_out_of_range",
         on_undetermined="accept",
     )
-    add_cred("check-no-list", "no list published at the URI", 0, "status.undetermined", lists={})
+    add_cred("check-no-list", "no list published", 0, "status.undetermined", lists=[])
     add_cred(
         "check-no-list-accepted",
         'no list published, "accept" policy',
         0,
         None,
-        lists={},
+        lists=[],
         on_undetermined="accept",
         status="undetermined",
     )
@@ -388,24 +439,32 @@ def build(mat: Material) -> CaseList:
         "the only list does not verify",
         0,
         "status.undetermined",
-        lists={URI: _flip_last(good)},
+        lists=[_flip_last(good)],
     )
     add_cred(
-        "check-list-for-other-uri",
-        "the list published at the URI names another URI",
+        "check-list-other-number",
+        "the only list published is list 2 of the issuer key",
         0,
         "status.undetermined",
-        lists={URI: token(claims(sub="https://status.example.fr/lists/2"))},
+        lists=[token(claims(list=2))],
+    )
+    other = mat.pki["es384"]
+    add_cred(
+        "check-list-other-issuer",
+        "the only list 1 published is signed by another issuer's key",
+        0,
+        "status.undetermined",
+        lists=[token(claims(), used=other)],
     )
     add_cred(
         "check-no-reference",
-        "a credential without status(65535) under a status checker",
+        "a credential without status(7) under a status checker",
         None,
         "status.undetermined",
     )
     add_cred(
         "check-no-reference-accept",
-        'no status(65535) under the "accept" policy: verified, status undetermined',
+        'no status(7) under the "accept" policy: verified, status undetermined',
         None,
         None,
         on_undetermined="accept",
