@@ -1202,6 +1202,21 @@ def test_lists_of_one_issuer_are_cached_apart_by_number() -> None:
     assert provider.fetches == 2
 
 
+def test_forget_of_a_key_drops_every_list_of_that_key_and_only_them() -> None:
+    checker, provider = _checker(_token(list_id=LIST, lst=_list(1, 64)))
+    provider.publish(_token(list_id=OTHER_LIST, lst=_list(1, 64)))
+    for list_id in (LIST, OTHER_LIST):
+        checker.check(StatusReference(list_id, 0), T0, issuer_kid=KID)
+    assert provider.fetches == 2
+    checker.forget(OTHER_KID)
+    checker.check(StatusReference(LIST, 0), T0, issuer_kid=KID)
+    assert provider.fetches == 2
+    checker.forget(KID)
+    for list_id in (LIST, OTHER_LIST):
+        checker.check(StatusReference(list_id, 0), T0, issuer_kid=KID)
+    assert provider.fetches == 4
+
+
 @pytest.mark.parametrize("policy", [REJECT, ACCEPT], ids=["reject", "accept"])
 def test_list_of_another_issuer_key_never_speaks_for_a_credential(policy: StatusPolicy) -> None:
     # Issuer B publishes a list with the number this credential of issuer A carries,

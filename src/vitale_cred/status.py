@@ -849,8 +849,11 @@ class StatusChecker:
         with self._lock:
             if kid is None:
                 self._cache.clear()
+            elif list_id is None:
+                for key in [k for k in self._cache if k[0] == kid]:
+                    del self._cache[key]
             else:
-                self._cache.pop((kid, -1 if list_id is None else list_id), None)
+                self._cache.pop((kid, list_id), None)
 
     def check(self, ref: StatusReference, now: int, *, issuer_kid: bytes) -> StatusResult:
         """The status of ``ref``, in a credential signed by ``issuer_kid``, at ``now``.
