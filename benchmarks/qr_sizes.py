@@ -141,7 +141,10 @@ _BENEFICIARY = {
     1: "family_name", 2: "given_names", 3: "birth_date", 4: "birth_rank", 5: "qualite",
     6: "amo", 7: "exonerations", 8: "css", 9: "amc", 10: "nir", 11: "ins",
 }  # fmt: skip
-_INS = {1: "matricule", 2: "birth_name", 3: "birth_given_names", 4: "birth_place"}
+_INS = {
+    1: "matricule", 2: "birth_name", 3: "birth_given_names", 4: "birth_place",
+    5: "more_given_names",
+}  # fmt: skip
 
 _PRESENTATION_CATEGORY = {"iat": "dates", "ttl": "dates", "nonce": "nonce"}
 _CLAIMS_CATEGORY = {
@@ -156,7 +159,7 @@ _BENEFICIARY_CATEGORY = {
 }  # fmt: skip
 _INS_CATEGORY = {
     "matricule": "nir", "birth_name": "names", "birth_given_names": "names",
-    "birth_place": "ins_other",
+    "more_given_names": "names", "birth_place": "ins_other",
 }  # fmt: skip
 # Pre-v1 map forms: period {1 start, 2 end, 3 code}; AMC {1 org, 2 contract, 3 start, 4 end}.
 _PERIOD_MAP_RIGHTS = frozenset({3})

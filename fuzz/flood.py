@@ -5,7 +5,7 @@ Usage::
     python fuzz/flood.py [--tokens 1000000] [--capacity 100000] [--via cache|verifier] [--json]
 
 ``--via cache`` feeds the cache the keys the verifier stores (32-byte device key x
-plus 16-byte nonce), as fast as it takes them; ``--via verifier`` signs and verifies
+plus 12-byte nonce), as fast as it takes them; ``--via verifier`` signs and verifies
 every token end to end (about 4 ms per 20 tokens: minutes for a million). Each run
 is its own process, so ``resource.getrusage`` peak RSS is this flood's alone: the
 report gives the peak before the flood (imports, keys) and after it.
@@ -22,7 +22,7 @@ import time
 import _world
 
 from vitale_cred.credential import strip_x5chain
-from vitale_cred.presentation import present
+from vitale_cred.presentation import NONCE_LENGTH, present
 from vitale_cred.replay import DEFAULT_CAPACITY, InMemoryReplayCache
 
 
@@ -43,7 +43,9 @@ def flood(tokens: int, capacity: int, via: str) -> dict[str, object]:
     started = time.perf_counter()
     if via == "cache":
         for i in range(tokens):
-            if not cache.check_and_add(holder + i.to_bytes(16, "big"), expires, _world.NOW):
+            if not cache.check_and_add(
+                holder + i.to_bytes(NONCE_LENGTH, "big"), expires, _world.NOW
+            ):
                 raise AssertionError(f"distinct key {i} reported as a replay")
     else:
         for i in range(tokens):

@@ -54,7 +54,7 @@ from vitale_cred.credential import (
     strip_x5chain,
 )
 from vitale_cred.device import SoftwareDeviceKey, possession_proof, verify_possession
-from vitale_cred.errors import VitaleCredError
+from vitale_cred.errors import DateInvalid, VitaleCredError
 from vitale_cred.model import Card
 from vitale_cred.pki import IssuerMaterial, make_issuer_certificate
 from vitale_cred.presentation import decode_presentation_payload, present
@@ -591,6 +591,30 @@ INVALID: list[tuple[str, str, Mutation, Callable[[bytes], None] | None]] = [
         _decode_credential_claims,
     ),
     (
+        "beneficiary-one-given-name-in-an-array",
+        "claims",
+        lambda m: _cbor.encode(_with_beneficiary(_claims(m, 1), 2, ["Claire"])),
+        _decode_credential_claims,
+    ),
+    (
+        "beneficiary-given-names-integer",
+        "claims",
+        lambda m: _cbor.encode(_with_beneficiary(_claims(m), 2, 1)),
+        _decode_credential_claims,
+    ),
+    (
+        "card-nir-integer",
+        "claims",
+        lambda m: _cbor.encode(_with_card(_claims(m), 1, 1_780_475_056_123)),
+        _decode_credential_claims,
+    ),
+    (
+        "card-nir-7-bytes",
+        "claims",
+        lambda m: _cbor.encode(_with_card(_claims(m), 1, (1_780_475_056_123).to_bytes(7, "big"))),
+        _decode_credential_claims,
+    ),
+    (
         "beneficiary-five-given-names",
         "claims",
         lambda m: _cbor.encode(_with_beneficiary(_claims(m), 2, ["A", "B", "C", "D", "E"])),
@@ -760,7 +784,13 @@ INVALID: list[tuple[str, str, Mutation, Callable[[bytes], None] | None]] = [
     (
         "presentation-short-nonce",
         "presentation-payload",
-        lambda m: _cbor.encode({**_payload(m), 4: bytes(15)}),
+        lambda m: _cbor.encode({**_payload(m), 4: bytes(11)}),
+        decode_presentation_payload,
+    ),
+    (
+        "presentation-16-byte-nonce",
+        "presentation-payload",
+        lambda m: _cbor.encode({**_payload(m), 4: bytes(16)}),
         decode_presentation_payload,
     ),
     (
@@ -853,11 +883,13 @@ def test_library_rejects_too(
 
 
 def test_calendar_checks_go_beyond_the_schema(material: Material) -> None:
-    """CDDL bounds a birth date as YYYYMMDD; only the calendar check refuses month 13."""
-    claims = _with_beneficiary(_claims(material), 3, 19781312)
-    check(_cbor.encode(claims), "claims")
-    with pytest.raises(VitaleCredError):
-        decode_claims(_cbor.encode(claims))
+    """CDDL bounds a birth date to -62400..83199; only the calendar check refuses
+    2023-02-29 or 1978-02-30."""
+    for value in ((2023 - 2000) * 416 + 2 * 32 + 29, (1978 - 2000) * 416 + 2 * 32 + 30):
+        claims = _with_beneficiary(_claims(material), 3, value)
+        check(_cbor.encode(claims), "claims")
+        with pytest.raises(DateInvalid):
+            decode_claims(_cbor.encode(claims))
 
 
 @pytest.mark.parametrize(

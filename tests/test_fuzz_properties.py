@@ -30,7 +30,7 @@ from vitale_cred.credential import CredentialBundle, Delegation, decode_claims
 from vitale_cred.errors import ApduError, InvalidArgument, VerificationError
 from vitale_cred.nfc import HolderSession, ReaderSession, credentials_by_index, pair
 from vitale_cred.pki import generate_private_key
-from vitale_cred.presentation import MAX_AUDIENCE_BYTES, PresentationPayload
+from vitale_cred.presentation import MAX_AUDIENCE_BYTES, NONCE_LENGTH, PresentationPayload
 from vitale_cred.presentation import decode_presentation_payload as decode_payload
 from vitale_cred.registry import CardLabel, CoseAlg, CwtClaim, PresentationLabel
 from vitale_cred.status import StatusReference, peek_status_list
@@ -177,7 +177,7 @@ def test_arbitrary_input_into_bundle_decode_raises_only_verification_errors(data
     credential=st.binary(min_size=1, max_size=500),
     iat=times,
     ttl=st.integers(1, 0xFFFF),
-    nonce=st.binary(min_size=16, max_size=16),
+    nonce=st.binary(min_size=NONCE_LENGTH, max_size=NONCE_LENGTH),
     audience=st.none() | st.binary(min_size=1, max_size=MAX_AUDIENCE_BYTES),
     transcript=st.none() | st.binary(min_size=32, max_size=32),
 )

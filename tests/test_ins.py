@@ -340,7 +340,7 @@ def test_wire_carries_nothing_derivable() -> None:
 
 def test_wire_carries_what_differs() -> None:
     ins = _ins(_lea(birth_name="DURAND", birth_place="13055"))
-    wire = ins.to_wire(None, "MARTIN-DURAND", ["Léa"])
+    wire = ins.to_wire(None, "MARTIN-DURAND", ["Marie"])
     assert wire == {
         InsLabel.MATRICULE: LEA_NIR.to_wire(),
         InsLabel.BIRTH_NAME: "DURAND",
@@ -348,9 +348,134 @@ def test_wire_carries_what_differs() -> None:
         InsLabel.BIRTH_PLACE: "13055",
     }
     back = decode(encode(wire))
-    assert back == {1: 2130475056124, 2: "DURAND", 3: ["Léa", "Marie"], 4: "13055"}
-    rebuilt = _from_wire(back, own_nir=None, family_name="MARTIN-DURAND", given_names=["Léa"])
+    assert back == {
+        1: bytes.fromhex("01f00a357bfc"),
+        2: "DURAND",
+        3: ["Léa", "Marie"],
+        4: "13055",
+    }
+    rebuilt = _from_wire(back, own_nir=None, family_name="MARTIN-DURAND", given_names=["Marie"])
     assert rebuilt == ins
+
+
+def test_wire_matricule_is_the_6_byte_form() -> None:
+    wire = _ins(LEA_JSON).to_wire(Nir("178047505612327"), "MARTIN", ("Léa", "Marie"))
+    assert wire == {InsLabel.MATRICULE: (2_130_475_056_124).to_bytes(6, "big")}
+    assert encode(wire) == bytes.fromhex("a1014601f00a357bfc")
+
+
+# --- wire: birth given names, full (3) or continued (5) ---------------------------------------
+
+
+def test_birth_given_names_started_by_the_given_names_carry_only_the_rest() -> None:
+    ins = _ins(LEA_JSON)
+    wire = ins.to_wire(LEA_NIR, "MARTIN", ["Léa"])
+    assert wire == {InsLabel.MORE_GIVEN_NAMES: ["Marie"]}
+    assert encode(wire) == bytes.fromhex("a10581654d61726965")
+    assert _from_wire(decode(encode(wire)), given_names=["Léa"]) == ins
+
+
+@pytest.mark.parametrize(
+    ("given", "birth", "expected"),
+    [
+        (["Léa"], ["Léa", "Marie"], {5: ["Marie"]}),
+        (["Léa"], ["Léa", "Marie", "Anne", "Sophie"], {5: ["Marie", "Anne", "Sophie"]}),
+        (["Léa", "Marie", "Anne"], ["Léa", "Marie", "Anne", "Sophie"], {5: ["Sophie"]}),
+        (["Léa", "Marie"], ["Léa", "Marie"], {}),
+        (["Marie"], ["Léa", "Marie"], {3: ["Léa", "Marie"]}),  # not started by the given names
+        (["Léa", "Marie"], ["Léa"], {3: ["Léa"]}),  # fewer birth given names
+        (["Léa", "Anne"], ["Léa", "Marie"], {3: ["Léa", "Marie"]}),
+        (["Marie", "Léa"], ["Léa", "Marie"], {3: ["Léa", "Marie"]}),  # order counts
+    ],
+)
+def test_birth_given_names_have_one_wire_form(
+    given: list[str], birth: list[str], expected: dict[int, Any]
+) -> None:
+    ins = _ins(_lea(birth_given_names=birth))
+    wire = decode(encode(ins.to_wire(LEA_NIR, "MARTIN", given)))
+    assert wire == expected
+    assert _from_wire(wire, given_names=given) == ins
+
+
+def test_birth_given_names_and_more_given_names_together_are_refused() -> None:
+    _expect(
+        SchemaError,
+        lambda: _from_wire(
+            {InsLabel.BIRTH_GIVEN_NAMES: ["Anne"], InsLabel.MORE_GIVEN_NAMES: ["Marie"]},
+            given_names=["Léa"],
+        ),
+    )
+    # Even where each alone would be valid.
+    assert _from_wire({InsLabel.BIRTH_GIVEN_NAMES: ["Anne"]}, given_names=["Léa"])
+    assert _from_wire({InsLabel.MORE_GIVEN_NAMES: ["Marie"]}, given_names=["Léa"])
+
+
+def test_empty_more_given_names_is_refused() -> None:
+    _expect(SchemaError, lambda: _from_wire({InsLabel.MORE_GIVEN_NAMES: []}))
+    _expect(SchemaError, lambda: _from_wire({InsLabel.MORE_GIVEN_NAMES: []}, given_names=["Léa"]))
+
+
+@pytest.mark.parametrize(
+    ("given", "names"),
+    [
+        (["Léa"], ["Léa", "Marie"]),  # more_given_names(5) ["Marie"] is the form
+        (["Léa"], ["Léa"]),  # equal: omitted
+        (["Léa", "Marie"], ["Léa", "Marie"]),
+        (["Léa", "Marie"], ["Léa", "Marie", "Anne"]),
+        (["Léa", "Marie", "Anne", "Sophie"], ["Léa", "Marie", "Anne", "Sophie"]),
+    ],
+)
+def test_birth_given_names_started_by_the_given_names_are_refused(
+    given: list[str], names: list[str]
+) -> None:
+    _expect(
+        SchemaError,
+        lambda: _from_wire({InsLabel.BIRTH_GIVEN_NAMES: names}, given_names=given),
+    )
+
+
+@pytest.mark.parametrize(
+    ("given", "more"),
+    [
+        (["Léa"], ["A", "B", "C", "D"]),
+        (["Léa", "Marie"], ["A", "B", "C"]),
+        (["Léa", "Marie", "Anne"], ["A", "B"]),
+        (["Léa", "Marie", "Anne", "Sophie"], ["A"]),
+    ],
+)
+def test_given_names_and_more_given_names_beyond_four_names_are_refused(
+    given: list[str], more: list[str]
+) -> None:
+    _expect(InsInvalid, lambda: _from_wire({InsLabel.MORE_GIVEN_NAMES: more}, given_names=given))
+
+
+@pytest.mark.parametrize("count", [1, 2, 3])
+def test_given_names_and_more_given_names_up_to_four_names_are_accepted(count: int) -> None:
+    given = ["Léa", "Marie", "Anne"][:count]
+    more = ["A", "B", "C"][: 4 - count]
+    ins = _from_wire({InsLabel.MORE_GIVEN_NAMES: more}, given_names=given)
+    assert ins.birth_given_names == (*given, *more)
+    assert ins.to_wire(LEA_NIR, "MARTIN", given) == {InsLabel.MORE_GIVEN_NAMES: more}
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        ("Marie", SchemaError),
+        (["Marie", 1], SchemaError),
+        (["Marie", None], SchemaError),
+        ({1: "Marie"}, SchemaError),
+        (None, SchemaError),
+        (b"Marie", SchemaError),
+        ([], SchemaError),
+        ([""], InsInvalid),
+        (["Marie "], InsInvalid),
+        (["M" * 65], InsInvalid),
+        (["\u0085Marie"], InsInvalid),
+    ],
+)
+def test_more_given_names_types_and_values(value: Any, error: type[VitaleCredError]) -> None:
+    _expect(error, lambda: _from_wire({InsLabel.MORE_GIVEN_NAMES: value}, given_names=["Léa"]))
 
 
 def test_child_matricule_differs_from_the_insured() -> None:
@@ -405,9 +530,10 @@ def test_corsica_before_1976_carries_its_birth_place() -> None:
         {InsLabel.MATRICULE: LEA_NIR.to_wire()},
         {InsLabel.BIRTH_NAME: "MARTIN"},
         {InsLabel.BIRTH_GIVEN_NAMES: ["Léa", "Marie"]},
+        {InsLabel.MORE_GIVEN_NAMES: []},
         {InsLabel.BIRTH_PLACE: "75056"},
     ],
-    ids=["matricule", "birth_name", "birth_given_names", "birth_place"],
+    ids=["matricule", "birth_name", "birth_given_names", "more_given_names", "birth_place"],
 )
 def test_a_label_equal_to_its_default_is_refused(wire: dict[int, Any]) -> None:
     _expect(SchemaError, lambda: _from_wire(decode(encode(wire))))
@@ -418,7 +544,7 @@ def test_missing_matricule_without_own_nir() -> None:
     _expect(SchemaMissingLabel, lambda: _from_wire({InsLabel.BIRTH_PLACE: "13055"}, own_nir=None))
 
 
-@pytest.mark.parametrize("label", [0, 5, 11, -1, "1", b"\x01", True])
+@pytest.mark.parametrize("label", [0, 6, 11, -1, "1", b"\x01", True])
 def test_unknown_labels_are_refused(label: Any) -> None:
     _expect(SchemaUnknownLabel, lambda: _from_wire({label: 1}))
     _expect(SchemaUnknownLabel, lambda: _from_wire({InsLabel.BIRTH_NAME: "DURAND", label: 1}))
@@ -435,9 +561,15 @@ def test_wire_value_must_be_a_map(value: Any) -> None:
         (InsLabel.MATRICULE, True, SchemaError),
         (InsLabel.MATRICULE, "213047505612457", SchemaError),
         (InsLabel.MATRICULE, None, SchemaError),
-        (InsLabel.MATRICULE, -1, NirInvalid),
-        (InsLabel.MATRICULE, 3 * 10**13, NirInvalid),
-        (InsLabel.MATRICULE, 3130475056124, NirInvalid),  # sex digit 3
+        (InsLabel.MATRICULE, -1, SchemaError),
+        (InsLabel.MATRICULE, 2130475056124, SchemaError),  # the number, not the 6-byte form
+        (InsLabel.MATRICULE, 3 * 10**13, SchemaError),
+        (InsLabel.MATRICULE, bytearray(LEA_NIR.to_wire()), SchemaError),
+        (InsLabel.MATRICULE, (3 * 10**13).to_bytes(6, "big"), NirInvalid),
+        (InsLabel.MATRICULE, (3130475056124).to_bytes(6, "big"), NirInvalid),  # sex digit 3
+        (InsLabel.MATRICULE, b"", NirInvalid),
+        (InsLabel.MATRICULE, LEA_NIR.to_wire()[1:], NirInvalid),  # 5 bytes
+        (InsLabel.MATRICULE, b"\x00" + LEA_NIR.to_wire(), NirInvalid),  # 7 bytes
         (InsLabel.BIRTH_NAME, 1, SchemaError),
         (InsLabel.BIRTH_NAME, b"DURAND", SchemaError),
         (InsLabel.BIRTH_NAME, None, SchemaError),
@@ -577,7 +709,12 @@ def test_round_trip_json_wire_json(case: tuple[Ins, Nir | None, str, tuple[str, 
     wire = decode(encode(parsed.to_wire(own, family, given_names)))
     assert (InsLabel.MATRICULE in wire) == (own != ins.matricule)
     assert (InsLabel.BIRTH_NAME in wire) == (family != ins.birth_name)
-    assert (InsLabel.BIRTH_GIVEN_NAMES in wire) == (given_names != ins.birth_given_names)
+    names = ins.birth_given_names
+    continued = names != given_names and names[: len(given_names)] == given_names
+    assert (InsLabel.MORE_GIVEN_NAMES in wire) == continued
+    if continued:
+        assert wire[InsLabel.MORE_GIVEN_NAMES] == list(names[len(given_names) :])
+    assert (InsLabel.BIRTH_GIVEN_NAMES in wire) == (given_names != names and not continued)
     assert (InsLabel.BIRTH_PLACE in wire) == (ins.birth_place != ins.matricule.value[5:10])
     back = Ins.from_wire(
         wire,

@@ -49,6 +49,20 @@ DATA_FAMILY5 = ROOT / "src" / "vitale_cred" / "data" / "family5.json"
 EPOCH = dt.date(1970, 1, 1)
 LAST_DAY = dt.date(2199, 12, 31)
 MAX_DAY = (LAST_DAY - EPOCH).days
+# Compact birth dates: (year - 2000) * 416 + month * 32 + day, 1850-00-00 .. 2199-12-31.
+MIN_BIRTH_WIRE = -62_400
+MAX_BIRTH_WIRE = 83_199
+
+
+def _birth_wire(year: int, month: int, day: int) -> int:
+    """The compact birth date, computed here independently of the module."""
+    return (year - 2000) * 416 + month * 32 + day
+
+
+def _nir_wire(number: int) -> bytes:
+    """The 6-byte compact NIR form of a wire number."""
+    return number.to_bytes(6, "big")
+
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ROUND_TRIP = settings(
@@ -218,10 +232,11 @@ def test_birth_rank_is_on_the_wire_only_when_it_is_not_the_default() -> None:
 def test_family5_insured_wire_form_uses_compact_integers() -> None:
     wire = _wire(0)
     assert 0 not in wire  # the card map has no version label
-    assert wire[CardLabel.NIR] == 1_780_475_056_123
+    assert wire[CardLabel.NIR] == bytes.fromhex("019e8c954ffb") == _nir_wire(1_780_475_056_123)
     assert wire[CardLabel.ORGANISME] == 17_510_001
     assert wire[CardLabel.ISSUED] == (dt.date(2026, 11, 1) - EPOCH).days
-    assert wire[CardLabel.BENEFICIARY][BeneficiaryLabel.BIRTH_DATE] == 19_780_412
+    assert wire[CardLabel.BENEFICIARY][BeneficiaryLabel.BIRTH_DATE] == -9_012
+    assert wire[CardLabel.BENEFICIARY][BeneficiaryLabel.GIVEN_NAMES] == ["Pierre", "Louis"]
     assert list(wire) == sorted(wire)
 
 
@@ -425,26 +440,46 @@ def test_json_beneficiary_nir_is_parsed() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "expected", "lunar"),
+    ("text", "expected", "lunar", "wire"),
     [
-        ("2016-00-00", BirthDate(2016, 0, 0), True),
-        ("2016-05-00", BirthDate(2016, 5, 0), True),
-        ("2024-02-29", BirthDate(2024, 2, 29), False),
-        ("2000-02-29", BirthDate(2000, 2, 29), False),
-        ("1850-01-01", BirthDate(1850, 1, 1), False),
-        ("2199-12-31", BirthDate(2199, 12, 31), False),
-        ("1978-04-12", BirthDate(1978, 4, 12), False),
+        ("2016-00-00", BirthDate(2016, 0, 0), True, 6_656),
+        ("2016-05-00", BirthDate(2016, 5, 0), True, 6_816),
+        ("2024-02-29", BirthDate(2024, 2, 29), False, 10_077),
+        ("2000-02-29", BirthDate(2000, 2, 29), False, 93),
+        ("2000-00-00", BirthDate(2000, 0, 0), True, 0),
+        ("1999-12-31", BirthDate(1999, 12, 31), False, -1),
+        ("1850-00-00", BirthDate(1850, 0, 0), True, MIN_BIRTH_WIRE),
+        ("1850-01-01", BirthDate(1850, 1, 1), False, -62_367),
+        ("2199-12-31", BirthDate(2199, 12, 31), False, MAX_BIRTH_WIRE),
+        ("1978-04-12", BirthDate(1978, 4, 12), False, -9_012),
     ],
 )
 def test_birth_dates_full_and_lunar_are_accepted(
-    text: str, expected: BirthDate, lunar: bool
+    text: str, expected: BirthDate, lunar: bool, wire: int
 ) -> None:
     date = BirthDate.from_json(text)
     assert date == expected
     assert date.is_lunar is lunar
     assert str(date) == text
-    assert BirthDate.from_wire(date.to_wire()) == date
-    assert date.to_wire() == int(text.replace("-", ""))
+    assert date.to_wire() == wire == _birth_wire(date.year, date.month, date.day)
+    assert type(date.to_wire()) is int
+    assert BirthDate.from_wire(wire) == date
+
+
+def test_birth_date_wire_examples_and_bounds() -> None:
+    assert BirthDate(1978, 4, 12).to_wire() == -9_012
+    assert BirthDate(2016, 0, 0).to_wire() == 6_656
+    assert BirthDate.from_wire(-9_012) == BirthDate(1978, 4, 12)
+    assert BirthDate.from_wire(6_656) == BirthDate(2016, 0, 0)
+    assert BirthDate.from_wire(MIN_BIRTH_WIRE) == BirthDate(1850, 0, 0)
+    assert BirthDate.from_wire(MAX_BIRTH_WIRE) == BirthDate(2199, 12, 31)
+    assert _birth_wire(1850, 0, 0) == MIN_BIRTH_WIRE
+    assert _birth_wire(2199, 12, 31) == MAX_BIRTH_WIRE
+    # Births 1850..2156 take a 16-bit CBOR argument (3 bytes).
+    assert _birth_wire(1850, 0, 0) >= -(2**16) and _birth_wire(2156, 12, 31) < 2**16
+    assert len(encode(-9_012)) == len(encode(6_656)) == 3
+    for just_outside in (MIN_BIRTH_WIRE - 1, MAX_BIRTH_WIRE + 1):
+        _refused(DateInvalid, "card.date_invalid", BirthDate.from_wire, just_outside)
 
 
 @pytest.mark.parametrize(
@@ -477,10 +512,44 @@ def test_birth_date_json_that_is_not_text_is_refused(value: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    "value", [20160005, 20230229, 20161300, 18499999, 22000101, -1, True, "20160501", None]
+    "value",
+    [
+        MIN_BIRTH_WIRE - 1,  # 1849-12-31
+        MAX_BIRTH_WIRE + 1,  # 2200-00-00
+        -(2**63),
+        2**64 - 1,
+        _birth_wire(2016, 0, 5),  # a day without a month
+        _birth_wire(1978, 0, 12),
+        _birth_wire(2023, 2, 29),  # not a leap year
+        _birth_wire(1900, 2, 29),  # not a leap year (century)
+        _birth_wire(1978, 2, 30),
+        _birth_wire(1978, 4, 31),
+        19_780_412,  # the decimal YYYYMMDD form of the earlier wire: year 49526
+        20_160_000,
+        True,
+        False,
+        6_656.0,
+        "6656",
+        "1978-04-12",
+        b"\x1a\x00",
+        None,
+        [6_656],
+    ],
+    ids=repr,
 )
 def test_birth_date_wire_values_outside_the_profile_are_refused(value: Any) -> None:
     _refused(DateInvalid, "card.date_invalid", BirthDate.from_wire, value)
+
+
+@FUZZ
+@given(st.integers(MIN_BIRTH_WIRE, MAX_BIRTH_WIRE))
+def test_birth_date_wire_values_in_range_either_refuse_or_round_trip(value: int) -> None:
+    try:
+        date = BirthDate.from_wire(value)
+    except DateInvalid:
+        return
+    assert date.to_wire() == value
+    assert 1850 <= date.year <= 2199
 
 
 def test_spec_day_numbers_match_the_calendar() -> None:
@@ -488,7 +557,7 @@ def test_spec_day_numbers_match_the_calendar() -> None:
     wire = _wire(0)
     assert wire[CardLabel.ISSUED] == 20_758
     assert wire[BEN][BeneficiaryLabel.AMO][0] == [18_262]
-    assert BirthDate.from_json("2016-00-00").to_wire() == 20_160_000
+    assert BirthDate.from_json("2016-00-00").to_wire() == 6_656
 
 
 # --- periods --------------------------------------------------------------------------------------
@@ -792,9 +861,18 @@ MISSING_LABEL = (SchemaMissingLabel, "schema.missing_label")
 
 WIRE_WRONG_VALUES = [
     (0, (BEN,), [], SCHEMA_INVALID),
-    (0, (BEN, BeneficiaryLabel.GIVEN_NAMES), "Pierre", SCHEMA_INVALID),
+    # given_names(2): one name as text, two to four as an array.
+    (0, (BEN, BeneficiaryLabel.GIVEN_NAMES), ["Pierre"], SCHEMA_INVALID),
+    (1, (BEN, BeneficiaryLabel.GIVEN_NAMES), ["Claire"], SCHEMA_INVALID),
+    (0, (BEN, BeneficiaryLabel.GIVEN_NAMES), 1, SCHEMA_INVALID),
+    (0, (BEN, BeneficiaryLabel.GIVEN_NAMES), b"Pierre", SCHEMA_INVALID),
+    (0, (BEN, BeneficiaryLabel.GIVEN_NAMES), {1: "Pierre"}, SCHEMA_INVALID),
+    (0, (BEN, BeneficiaryLabel.GIVEN_NAMES), True, SCHEMA_INVALID),
     (0, (BEN, BeneficiaryLabel.GIVEN_NAMES), [], CARD_INVALID),
-    (0, (BEN, BeneficiaryLabel.GIVEN_NAMES), [b"Pierre"], CARD_INVALID),
+    (0, (BEN, BeneficiaryLabel.GIVEN_NAMES), "", CARD_INVALID),
+    (0, (BEN, BeneficiaryLabel.GIVEN_NAMES), "Pierre\n", CARD_INVALID),
+    (0, (BEN, BeneficiaryLabel.GIVEN_NAMES), ["Pierre", b"Louis"], CARD_INVALID),
+    (0, (BEN, BeneficiaryLabel.GIVEN_NAMES), ["Pierre", ""], CARD_INVALID),
     (0, (BEN, BeneficiaryLabel.GIVEN_NAMES), ["A", "B", "C", "D", "E"], CARD_INVALID),
     (0, (BEN, BeneficiaryLabel.FAMILY_NAME), 1, CARD_INVALID),
     (0, (BEN, BeneficiaryLabel.FAMILY_NAME), "", CARD_INVALID),
@@ -874,12 +952,19 @@ WIRE_WRONG_VALUES = [
     (1, (BEN, BeneficiaryLabel.QUALITE), "conjoint", CARD_INVALID),
     (1, (BEN, BeneficiaryLabel.QUALITE), False, CARD_INVALID),
     (1, (BEN, BeneficiaryLabel.QUALITE), True, CARD_INVALID),
-    (0, (BEN, BeneficiaryLabel.BIRTH_DATE), 19780432, DATE_INVALID),
-    (0, (BEN, BeneficiaryLabel.BIRTH_DATE), 1978, DATE_INVALID),
+    (0, (BEN, BeneficiaryLabel.BIRTH_DATE), 19780412, DATE_INVALID),  # the decimal form
+    (0, (BEN, BeneficiaryLabel.BIRTH_DATE), MIN_BIRTH_WIRE - 1, DATE_INVALID),
+    (0, (BEN, BeneficiaryLabel.BIRTH_DATE), MAX_BIRTH_WIRE + 1, DATE_INVALID),
+    (0, (BEN, BeneficiaryLabel.BIRTH_DATE), _birth_wire(1978, 4, 31), DATE_INVALID),
+    (0, (BEN, BeneficiaryLabel.BIRTH_DATE), _birth_wire(1978, 0, 12), DATE_INVALID),
     (0, (BEN, BeneficiaryLabel.BIRTH_DATE), "19780412", DATE_INVALID),
-    (0, (BEN, BeneficiaryLabel.BIRTH_DATE), 19780012, DATE_INVALID),
+    (0, (BEN, BeneficiaryLabel.BIRTH_DATE), "1978-04-12", DATE_INVALID),
+    (0, (BEN, BeneficiaryLabel.BIRTH_DATE), True, DATE_INVALID),
     (0, (BEN, BeneficiaryLabel.NIR), "178047505612327", NIR_INVALID),
     (0, (BEN, BeneficiaryLabel.NIR), -1, NIR_INVALID),
+    (0, (BEN, BeneficiaryLabel.NIR), 2_820_675_056_018, NIR_INVALID),  # the integer form
+    (0, (BEN, BeneficiaryLabel.NIR), _nir_wire(2_820_675_056_018)[1:], NIR_INVALID),
+    (0, (BEN, BeneficiaryLabel.NIR), _nir_wire(2_820_075_056_018), NIR_INVALID),  # month 00
     (0, (CardLabel.SERIAL,), "7511000042", SCHEMA_INVALID),
     (0, (CardLabel.SERIAL,), -1, SCHEMA_INVALID),
     (0, (CardLabel.SERIAL,), True, SCHEMA_INVALID),
@@ -897,8 +982,19 @@ WIRE_WRONG_VALUES = [
     (1, (CardLabel.INDEX,), 16, CARD_INVALID),
     (1, (CardLabel.INDEX,), 2**32, CARD_INVALID),
     (0, (CardLabel.NIR,), "178047505612327", NIR_INVALID),
+    (0, (CardLabel.NIR,), 1_780_475_056_123, NIR_INVALID),  # the integer form
     (0, (CardLabel.NIR,), 3 * 10**13, NIR_INVALID),
     (0, (CardLabel.NIR,), 0, NIR_INVALID),
+    (0, (CardLabel.NIR,), True, NIR_INVALID),
+    (0, (CardLabel.NIR,), [*_nir_wire(1_780_475_056_123)], NIR_INVALID),
+    (0, (CardLabel.NIR,), b"", NIR_INVALID),
+    (0, (CardLabel.NIR,), _nir_wire(1_780_475_056_123)[1:], NIR_INVALID),  # 5 bytes
+    (0, (CardLabel.NIR,), b"\x00" + _nir_wire(1_780_475_056_123), NIR_INVALID),  # 7 bytes
+    (0, (CardLabel.NIR,), _nir_wire(3 * 10**13), NIR_INVALID),
+    (0, (CardLabel.NIR,), _nir_wire(2**48 - 1), NIR_INVALID),
+    (0, (CardLabel.NIR,), bytes(6), NIR_INVALID),
+    (0, (CardLabel.NIR,), _nir_wire(3_780_475_056_123), NIR_INVALID),  # sex 3
+    (0, (CardLabel.NIR,), _nir_wire(1 * 10**13 + 1_780_475_056_123), NIR_INVALID),  # 2A, dept 75
     (0, (CardLabel.ORGANISME,), "017510001", ORGANISME_INVALID),
     (0, (CardLabel.ORGANISME,), 10**9, ORGANISME_INVALID),
     (0, (CardLabel.ORGANISME,), -1, ORGANISME_INVALID),
@@ -941,8 +1037,13 @@ def test_wire_card_that_is_not_a_map_is_refused(value: Any) -> None:
         ((*AMO_0, END), 18_262),  # a period of one day
         ((*AMC, AMC_END), MAX_DAY),
         ((BEN, BeneficiaryLabel.AMO), [[0]] * 8),
-        ((BEN, BeneficiaryLabel.BIRTH_DATE), 18_500_000),
-        ((BEN, BeneficiaryLabel.BIRTH_DATE), 21_991_231),
+        ((BEN, BeneficiaryLabel.BIRTH_DATE), MIN_BIRTH_WIRE),
+        ((BEN, BeneficiaryLabel.BIRTH_DATE), MAX_BIRTH_WIRE),
+        ((BEN, BeneficiaryLabel.BIRTH_DATE), _birth_wire(1850, 1, 1)),
+        ((BEN, BeneficiaryLabel.BIRTH_DATE), _birth_wire(2000, 0, 0)),
+        ((BEN, BeneficiaryLabel.GIVEN_NAMES), "Pierre"),
+        ((BEN, BeneficiaryLabel.GIVEN_NAMES), ["A", "B", "C", "D"]),
+        ((CardLabel.NIR,), _nir_wire(2 * 10**13 + 2_850_520_012_345)),
         ((BEN, BeneficiaryLabel.BIRTH_RANK), 9),
     ],
     ids=str,
@@ -962,6 +1063,24 @@ def test_wire_index_15_is_accepted_for_a_dependant() -> None:
 
 
 # --- the compact wire rules (arrays, defaults never written) ------------------------------------
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 4])
+def test_wire_given_names_are_text_for_one_name_and_an_array_for_several(count: int) -> None:
+    names = ("Pierre", "Louis", "Marie", "Jean-Baptiste")[:count]
+    beneficiary = _beneficiary(given_names=names)
+    wire = beneficiary.to_wire()[BeneficiaryLabel.GIVEN_NAMES]
+    assert wire == (names[0] if count == 1 else list(names))
+    data = encode(_mutated(_bare_wire(0), (BEN, BeneficiaryLabel.GIVEN_NAMES), wire))
+    view = CardView.from_wire(decode(data))
+    assert view.beneficiary.given_names == names
+    assert encode(view.to_wire()) == data
+
+
+def test_family5_given_names_on_the_wire() -> None:
+    assert _wire(0)[BEN][BeneficiaryLabel.GIVEN_NAMES] == ["Pierre", "Louis"]
+    assert _wire(1)[BEN][BeneficiaryLabel.GIVEN_NAMES] == "Claire"
+    assert encode("Claire") == bytes.fromhex("66436c61697265")  # text: no array head
 
 
 def test_wire_periods_exonerations_and_amc_are_arrays_in_their_order() -> None:

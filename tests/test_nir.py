@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vitale_cred.errors import NirInvalid
-from vitale_cred.nir import Nir, nir_key
+from vitale_cred.nir import WIRE_LENGTH, Nir, nir_key
 
 VECTORS_FILE = Path(__file__).parent / "vectors" / "fr-nir" / "nir_examples.json"
 VECTORS: dict[str, Any] = json.loads(VECTORS_FILE.read_text(encoding="utf-8"))
@@ -33,6 +33,11 @@ def _key(body: str) -> int:
 
 def _with_key(body: str) -> str:
     return f"{body}{_key(body):02d}"
+
+
+def _wire(number: int) -> bytes:
+    """The 6-byte big-endian form of a wire number, built here independently."""
+    return number.to_bytes(6, "big")
 
 
 def _refused(value: Any, build: Any = Nir) -> None:
@@ -75,27 +80,30 @@ def test_invalid_vector_is_refused(case: dict[str, Any]) -> None:
 def test_family5_nir_parses_and_has_its_compact_wire_form() -> None:
     nir = Nir.parse("1 78 04 75 056 123 27")
     assert nir.value == "178047505612327"
-    assert nir.to_wire() == 1_780_475_056_123
+    assert nir.to_wire() == bytes.fromhex("019e8c954ffb") == _wire(1_780_475_056_123)
     assert str(nir) == "178047505612327"
     assert not nir.is_temporary
 
 
+# (printed NIR, body for the key, wire number v, wire bytes as in spec/data-model.md 3.1)
 SPEC_EXAMPLES = [
-    ("1 78 04 75 056 123 27", "1780475056123", 1_780_475_056_123),
-    ("2 85 05 2A 012 345 29", "2850519012345", 12_850_520_012_345),
-    ("2 85 05 2B 012 345 56", "2850518012345", 22_850_520_012_345),
-    ("7 95 01 99 123 456 26", "7950199123456", 7_950_199_123_456),
-    ("2 80 35 20 012 345 48", "2803520012345", 2_803_520_012_345),
+    ("1 78 04 75 056 123 27", "1780475056123", 1_780_475_056_123, "019e8c954ffb"),
+    ("2 85 05 2A 012 345 29", "2850519012345", 12_850_520_012_345, "0baffeae3639"),
+    ("2 85 05 2B 012 345 56", "2850518012345", 22_850_520_012_345, "14c84d20d639"),
+    ("7 95 01 99 123 456 26", "7950199123456", 7_950_199_123_456, "073b0ccb6e00"),
+    ("2 80 35 20 012 345 48", "2803520012345", 2_803_520_012_345, "028cbed08039"),
 ]
 
 
-@pytest.mark.parametrize(("text", "numeric_body", "wire"), SPEC_EXAMPLES)
+@pytest.mark.parametrize(("text", "numeric_body", "number", "wire_hex"), SPEC_EXAMPLES)
 def test_spec_examples_have_their_documented_key_and_wire_form(
-    text: str, numeric_body: str, wire: int
+    text: str, numeric_body: str, number: int, wire_hex: str
 ) -> None:
     nir = Nir.parse(text)
     assert int(nir.value[13:]) == 97 - int(numeric_body) % 97
     assert nir.formatted() == text
+    wire = bytes.fromhex(wire_hex)
+    assert wire == _wire(number)
     assert nir.to_wire() == wire
     assert Nir.from_wire(wire) == nir
 
@@ -199,9 +207,20 @@ def test_key_97_and_key_01_edge_cases_are_accepted() -> None:
 # --- wire form -----------------------------------------------------------------------------
 
 
+def test_wire_form_is_a_6_byte_big_endian_byte_string() -> None:
+    assert WIRE_LENGTH == 6
+    smallest = Nir(_with_key("1000100000000")).to_wire()
+    assert type(smallest) is bytes
+    assert smallest == _wire(1_000_100_000_000) == b"\x00\xe8\xda\x9a\xf1\x00"
+    # The largest wire number (2B, every other digit at its maximum) still fits 6 bytes.
+    largest = Nir(_with_key("899992B999999"))
+    assert largest.to_wire() == _wire(2 * 10**13 + 8_999_920_999_999)
+    assert Nir.from_wire(largest.to_wire()) == largest
+
+
 def test_corsica_2a_and_2b_wire_forms_carry_a_flag_and_department_20() -> None:
-    assert Nir("253072A07300443").to_wire() == 1 * 10**13 + 2_530_720_073_004
-    assert Nir("253072B07300470").to_wire() == 2 * 10**13 + 2_530_720_073_004
+    assert Nir("253072A07300443").to_wire() == _wire(1 * 10**13 + 2_530_720_073_004)
+    assert Nir("253072B07300470").to_wire() == _wire(2 * 10**13 + 2_530_720_073_004)
 
 
 def test_department_20_and_corsica_2a_have_distinct_wire_forms() -> None:
@@ -215,28 +234,63 @@ def test_department_20_and_corsica_2a_have_distinct_wire_forms() -> None:
 @pytest.mark.parametrize(
     "value",
     [
+        1_780_475_056_123,  # the number as an integer, not the 6-byte form
+        0,
         -1,
-        -(10**13),
         True,
         False,
-        3 * 10**13,
-        3 * 10**13 + 1_780_475_056_123,
         2**64,
         1.780475056123e12,
         "1780475056123",
-        b"\x01",
+        "019e8c954ffb",
         None,
         [1_780_475_056_123],
+        [*_wire(1_780_475_056_123)],
+        bytearray(_wire(1_780_475_056_123)),
+        memoryview(_wire(1_780_475_056_123)),
     ],
+    ids=lambda value: type(value).__name__ + ":" + repr(value)[:24],
 )
-def test_from_wire_refuses_values_that_are_not_unsigned_integers_below_3e13(value: Any) -> None:
+def test_from_wire_refuses_anything_but_a_byte_string(value: Any) -> None:
     _refused(value, Nir.from_wire)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        b"",
+        b"\x01",
+        _wire(1_780_475_056_123)[1:],  # 5 bytes: the leading byte dropped
+        b"\x00" + _wire(1_780_475_056_123),  # 7 bytes with a leading zero
+        _wire(1_780_475_056_123) + b"\x00",
+        bytes(8),
+        (1_780_475_056_123).to_bytes(8, "big"),
+    ],
+    ids=lambda value: f"{len(value)}-bytes",
+)
+def test_from_wire_refuses_a_byte_string_of_another_length(value: bytes) -> None:
+    assert len(value) != WIRE_LENGTH
+    _refused(value, Nir.from_wire)
+
+
+@pytest.mark.parametrize(
+    "number",
+    [3 * 10**13, 3 * 10**13 + 1_780_475_056_123, 2**45, 2**48 - 1],
+    ids=["3e13", "3e13+valid", "2^45", "all-ones"],
+)
+def test_from_wire_refuses_a_number_from_3e13(number: int) -> None:
+    _refused(_wire(number), Nir.from_wire)
+
+
+def test_from_wire_accepts_flag_2_the_highest_below_3e13() -> None:
+    nir = Nir.from_wire(_wire(2 * 10**13 + 1_780_420_056_123))
+    assert nir.value[:13] == "178042B056123"
 
 
 @pytest.mark.parametrize("flag", [1, 2])
 def test_from_wire_refuses_a_corsica_flag_on_a_department_other_than_20(flag: int) -> None:
-    _refused(flag * 10**13 + 1_780_475_056_123, Nir.from_wire)
-    _refused(flag * 10**13 + 2_530_721_073_004, Nir.from_wire)
+    _refused(_wire(flag * 10**13 + 1_780_475_056_123), Nir.from_wire)
+    _refused(_wire(flag * 10**13 + 2_530_721_073_004), Nir.from_wire)
 
 
 @pytest.mark.parametrize(
@@ -245,11 +299,11 @@ def test_from_wire_refuses_a_corsica_flag_on_a_department_other_than_20(flag: in
     ids=["zero", "sex-0", "sex-3", "month-13", "month-00"],
 )
 def test_from_wire_refuses_bodies_outside_the_profile(value: int) -> None:
-    _refused(value, Nir.from_wire)
+    _refused(_wire(value), Nir.from_wire)
 
 
 def test_from_wire_recomputes_the_key() -> None:
-    assert Nir.from_wire(1_780_475_056_123).value == "178047505612327"
+    assert Nir.from_wire(_wire(1_780_475_056_123)).value == "178047505612327"
 
 
 # --- properties -----------------------------------------------------------------------------
@@ -296,8 +350,9 @@ def test_the_computed_key_is_accepted_and_every_other_key_is_refused(body: str) 
 def test_wire_form_round_trips_for_every_valid_nir(body: str) -> None:
     nir = Nir(_with_key(body))
     wire = nir.to_wire()
-    assert type(wire) is int
-    assert 0 <= wire < 3 * 10**13
+    assert type(wire) is bytes
+    assert len(wire) == WIRE_LENGTH
+    assert int.from_bytes(wire, "big") < 3 * 10**13
     assert Nir.from_wire(wire) == nir
 
 
@@ -305,7 +360,7 @@ def test_wire_form_round_trips_for_every_valid_nir(body: str) -> None:
 @given(CORSICA_BODIES)
 def test_corsica_nirs_round_trip_through_the_wire_form(body: str) -> None:
     nir = Nir(_with_key(body))
-    assert nir.to_wire() // 10**13 == {"2A": 1, "2B": 2}[body[5:7]]
+    assert int.from_bytes(nir.to_wire(), "big") // 10**13 == {"2A": 1, "2B": 2}[body[5:7]]
     assert Nir.from_wire(nir.to_wire()) == nir
 
 
@@ -322,7 +377,7 @@ def test_parse_accepts_the_formatted_and_lower_case_forms(body: str) -> None:
 @given(st.integers(min_value=0, max_value=3 * 10**13 - 1))
 def test_from_wire_either_refuses_or_returns_a_nir_with_the_same_wire_form(value: int) -> None:
     try:
-        nir = Nir.from_wire(value)
+        nir = Nir.from_wire(_wire(value))
     except NirInvalid:
         return
-    assert nir.to_wire() == value
+    assert nir.to_wire() == _wire(value)

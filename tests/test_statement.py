@@ -21,7 +21,7 @@ from vitale_cred.errors import (
     VitaleCredError,
 )
 from vitale_cred.pki import generate_private_key
-from vitale_cred.presentation import PresentationPayload
+from vitale_cred.presentation import NONCE_LENGTH, PresentationPayload
 from vitale_cred.registry import CoseAlg, CoseHeader
 from vitale_cred.statement import (
     STATEMENT_TYP,
@@ -73,7 +73,7 @@ def test_statement_cannot_be_presented_as_a_credential(world: World) -> None:
     with pytest.raises(SchemaUnknownLabel):
         decode_claims(cose.decode_sign1(statement).payload)
     token = cose.sign1(
-        _cbor.encode(PresentationPayload(statement, NOW, 60, b"\x05" * 16).to_wire()),
+        _cbor.encode(PresentationPayload(statement, NOW, 60, b"\x05" * NONCE_LENGTH).to_wire()),
         world.device,
     )
     with pytest.raises(VitaleCredError) as info:

@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from vitale_cred import _cbor, cose
+from vitale_cred import device as device_module
 from vitale_cred.clock import FixedClock
 from vitale_cred.credential import (
     Claims,
@@ -65,6 +66,7 @@ from vitale_cred.pki import (
 )
 from vitale_cred.presentation import (
     MAX_TTL,
+    NONCE_LENGTH,
     PresentationPayload,
     decode_presentation_payload,
     present,
@@ -461,14 +463,14 @@ def test_presentation_ttl_is_written_only_when_it_is_not_60(world: World) -> Non
     assert PresentationLabel.TTL not in default
     longer = present(credential, world.device, clock=world.clock, ttl=120)
     assert _cbor.decode(cose.decode_sign1(longer).payload)[PresentationLabel.TTL] == 120
-    assert PresentationPayload(b"c", NOW, 60, b"\x07" * 16).to_wire().keys() == {1, 2, 4}
+    assert PresentationPayload(b"c", NOW, 60, b"\x07" * NONCE_LENGTH).to_wire().keys() == {1, 2, 4}
     verified = world.verifier().verify_presentation(longer)
     assert verified.token_exp - verified.token_iat == 120
 
 
 def test_presentation_with_ttl_60_written_out_is_refused(world: World) -> None:
     wire = PresentationPayload(
-        strip_x5chain(world.bundle.credentials[0]), NOW, 60, b"\x07" * 16
+        strip_x5chain(world.bundle.credentials[0]), NOW, 60, b"\x07" * NONCE_LENGTH
     ).to_wire()
     assert PresentationLabel.TTL not in wire
     wire[PresentationLabel.TTL] = 60
@@ -482,7 +484,7 @@ def test_presentation_with_ttl_60_written_out_is_refused(world: World) -> None:
 @pytest.mark.parametrize("ttl", [0, -1, 0x10000, True, "60"])
 def test_presentation_ttl_outside_1_to_65535_is_refused(world: World, ttl: object) -> None:
     wire = PresentationPayload(
-        strip_x5chain(world.bundle.credentials[0]), NOW, 60, b"\x07" * 16
+        strip_x5chain(world.bundle.credentials[0]), NOW, 60, b"\x07" * NONCE_LENGTH
     ).to_wire()
     wire[PresentationLabel.TTL] = ttl
     with pytest.raises(SchemaError) as info:
@@ -527,7 +529,7 @@ def test_token_lifetime_over_the_policy_cap_is_refused(world: World) -> None:
 
 def test_lifetime_over_the_hard_cap_is_refused_even_if_signed(world: World) -> None:
     credential = strip_x5chain(world.bundle.credentials[0])
-    payload = PresentationPayload(credential, NOW, MAX_TTL + 1, b"\x01" * 16)
+    payload = PresentationPayload(credential, NOW, MAX_TTL + 1, b"\x01" * NONCE_LENGTH)
     token = cose.sign1(_cbor.encode(payload.to_wire()), world.device)
     expect(
         PresentationLifetimeTooLong,
@@ -563,7 +565,7 @@ def test_token_signed_by_another_device_key_is_refused(world: World) -> None:
 def test_credential_of_another_holder_spliced_into_a_token_is_refused(world: World) -> None:
     other = make_world()
     other_credential = strip_x5chain(other.bundle.credentials[0])
-    payload = PresentationPayload(other_credential, NOW, 60, b"\x02" * 16)
+    payload = PresentationPayload(other_credential, NOW, 60, b"\x02" * NONCE_LENGTH)
     token = cose.sign1(_cbor.encode(payload.to_wire()), world.device)
     trust = TrustStore(
         roots=[other.material.root_certificate], certificates=[other.material.issuer_certificate]
@@ -580,10 +582,12 @@ def test_credential_of_another_holder_spliced_into_a_token_is_refused(world: Wor
 def test_disclosed_beneficiary_altered_inside_a_token_is_refused(world: World) -> None:
     message = cose.decode_sign1(strip_x5chain(world.bundle.credentials[2]))
     claims = _cbor.decode(message.payload)
-    claims[CwtClaim.CARD][5][3] = 20130422
+    assert claims[CwtClaim.CARD][5][3] == (2013 - 2000) * 416 + 4 * 32 + 21  # 2013-04-21
+    claims[CwtClaim.CARD][5][3] += 1  # 2013-04-22: a valid date, the signature breaks
     forged = cose.encode_sign1(message.protected_bytes, {}, _cbor.encode(claims), message.signature)
     token = cose.sign1(
-        _cbor.encode(PresentationPayload(forged, NOW, 60, b"\x03" * 16).to_wire()), world.device
+        _cbor.encode(PresentationPayload(forged, NOW, 60, b"\x03" * NONCE_LENGTH).to_wire()),
+        world.device,
     )
     expect(CoseBadSignature, "cose.bad_signature", world.verifier().verify_presentation, token)
 
@@ -636,7 +640,7 @@ def test_nfc_token_bound_to_a_transcript_is_refused_as_qr_and_in_another_session
 
 def test_unknown_presentation_label_is_refused(world: World) -> None:
     payload = PresentationPayload(
-        strip_x5chain(world.bundle.credentials[0]), NOW, 60, b"\x04" * 16
+        strip_x5chain(world.bundle.credentials[0]), NOW, 60, b"\x04" * NONCE_LENGTH
     ).to_wire()
     payload[9] = 1
     token = cose.sign1(_cbor.encode(payload), world.device)
@@ -669,6 +673,63 @@ def test_short_nonce_is_refused(world: World) -> None:
     ).to_wire()
     token = cose.sign1(_cbor.encode(payload), world.device)
     expect(SchemaError, "schema.invalid", world.verifier().verify_presentation, token)
+
+
+def test_presentation_nonce_is_12_random_bytes(world: World) -> None:
+    # 96 bits per presentation; the NFC reader and enrolment nonces stay 16 bytes.
+    assert NONCE_LENGTH == 12
+    assert device_module.NONCE_LENGTH == 16
+    asked: list[int] = []
+
+    def rng(n: int) -> bytes:
+        asked.append(n)
+        return bytes(range(1, n + 1))
+
+    token = present(world.bundle.credentials[0], world.device, clock=world.clock, rng=rng)
+    assert asked == [12]
+    payload = _cbor.decode(cose.decode_sign1(token).payload)
+    assert payload[PresentationLabel.NONCE] == bytes(range(1, 13))
+    assert decode_presentation_payload(cose.decode_sign1(token).payload).nonce == bytes(
+        range(1, 13)
+    )
+    verified = world.verifier().verify_presentation(token)
+    assert verified.nonce == bytes(range(1, 13))
+
+
+@pytest.mark.parametrize("length", [0, 1, 11, 13, 16, 32])
+def test_nonce_of_another_length_than_12_is_refused(world: World, length: int) -> None:
+    wire = PresentationPayload(
+        strip_x5chain(world.bundle.credentials[0]), NOW, 60, b"\x04" * length
+    ).to_wire()
+    token = cose.sign1(_cbor.encode(wire), world.device)
+    expect(SchemaError, "schema.invalid", world.verifier().verify_presentation, token)
+    with pytest.raises(SchemaError) as info:
+        decode_presentation_payload(_cbor.encode(wire))
+    assert type(info.value) is SchemaError
+    assert "nonce(4)" in info.value.message
+
+
+@pytest.mark.parametrize("nonce", ["\x04" * 12, 12, [4] * 12, {4: 12}])
+def test_nonce_that_is_not_a_byte_string_is_refused(world: World, nonce: object) -> None:
+    wire = PresentationPayload(
+        strip_x5chain(world.bundle.credentials[0]), NOW, 60, b"\x04" * NONCE_LENGTH
+    ).to_wire()
+    wire[PresentationLabel.NONCE] = nonce
+    with pytest.raises(VitaleCredError) as info:
+        decode_presentation_payload(_cbor.encode(wire))
+    assert info.value.code == "schema.invalid"
+
+
+@pytest.mark.parametrize("length", [11, 16])
+def test_present_refuses_an_rng_that_returns_another_length(world: World, length: int) -> None:
+    with pytest.raises(InvalidArgument) as info:
+        present(
+            world.bundle.credentials[0],
+            world.device,
+            clock=world.clock,
+            rng=lambda n: b"\x04" * length,
+        )
+    assert info.value.code == "usage.invalid_argument"
 
 
 def test_issuer_cache_does_not_outlive_a_withdrawn_key(world: World) -> None:

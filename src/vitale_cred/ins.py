@@ -210,7 +210,12 @@ class Ins:
         if self.birth_name != family_name:
             out[InsLabel.BIRTH_NAME] = self.birth_name
         if self.birth_given_names != tuple(given_names):
-            out[InsLabel.BIRTH_GIVEN_NAMES] = list(self.birth_given_names)
+            names, given = self.birth_given_names, tuple(given_names)
+            if names[: len(given)] == given:
+                # The card shows the first birth given names: carry only the rest.
+                out[InsLabel.MORE_GIVEN_NAMES] = list(names[len(given) :])
+            else:
+                out[InsLabel.BIRTH_GIVEN_NAMES] = list(names)
         if self.birth_place != self.matricule.value[5:10]:
             out[InsLabel.BIRTH_PLACE] = self.birth_place
         return out
@@ -238,8 +243,8 @@ class Ins:
 
         if InsLabel.MATRICULE in value:
             wire = value[InsLabel.MATRICULE]
-            if type(wire) is not int:
-                raise SchemaError("ins matricule(1) must be an unsigned integer")
+            if type(wire) is not bytes:
+                raise SchemaError("ins matricule(1) must be a byte string")
             matricule = Nir.from_wire(wire)
             if matricule == own_nir:
                 # The default is never written: two encodings of one card would exist.
@@ -250,28 +255,28 @@ class Ins:
             matricule = own_nir
 
         birth_name = _wire_text(value, InsLabel.BIRTH_NAME, family_name)
-        if InsLabel.BIRTH_GIVEN_NAMES in value:
-            names = value[InsLabel.BIRTH_GIVEN_NAMES]
-            if not isinstance(names, list) or any(type(n) is not str for n in names):
-                raise SchemaError("ins birth_given_names(3) must be an array of text")
-            birth_given_names = tuple(names)
-            if birth_given_names == tuple(given_names):
-                raise SchemaError(
-                    "ins birth_given_names(3) equal to the given names must be omitted"
-                )
-            _check_given_names(birth_given_names)
-        else:
-            birth_given_names = tuple(given_names)
+        birth_given_names = _wire_given_names(value, tuple(given_names))
         birth_place = _wire_text(value, InsLabel.BIRTH_PLACE, matricule.value[5:10])
 
-        return cls(
-            matricule=matricule,
-            birth_name=birth_name,
-            birth_given_names=birth_given_names,
-            birth_date=birth_date,
-            sex=_SEX_OF_DIGIT[matricule.value[0]],
-            birth_place=birth_place,
-        )
+        if InsLabel.BIRTH_NAME in value:
+            _check_text(birth_name, "INS birth name")
+        _check_cog(birth_place)
+        # Everything else was checked above or derives from checked fields (the
+        # beneficiary's names follow the same text rules): only the consistency with
+        # the matricule remains, so the constructor's checks are not run twice on
+        # this verification hot path.
+        ins = object.__new__(cls)
+        for name, field_value in (
+            ("matricule", matricule),
+            ("birth_name", birth_name),
+            ("birth_given_names", birth_given_names),
+            ("birth_date", birth_date),
+            ("sex", _SEX_OF_DIGIT[matricule.value[0]]),
+            ("birth_place", birth_place),
+        ):
+            object.__setattr__(ins, name, field_value)
+        ins._check_consistency()
+        return ins
 
     # --- record -------------------------------------------------------------------
 
@@ -287,6 +292,40 @@ class Ins:
             "sex": self.sex,
             "birth_place": self.birth_place,
         }
+
+
+def _wire_names(data: dict[Any, Any], label: InsLabel) -> tuple[str, ...]:
+    names = data[label]
+    if not isinstance(names, list) or any(type(n) is not str for n in names):
+        raise SchemaError(f"ins {label_name(InsLabel, label)} must be an array of text")
+    return tuple(names)
+
+
+def _wire_given_names(data: dict[Any, Any], given: tuple[str, ...]) -> tuple[str, ...]:
+    """The birth given names: ``given`` (absent), ``given`` and more (5), or others (3).
+
+    Each INS has one encoding: the full list (3) is refused where the given names
+    start it, and an empty continuation (5) is refused.
+    """
+    full, more = InsLabel.BIRTH_GIVEN_NAMES, InsLabel.MORE_GIVEN_NAMES
+    if full in data and more in data:
+        raise SchemaError("ins holds both birth_given_names(3) and more_given_names(5)")
+    if more in data:
+        extra = _wire_names(data, more)
+        if not extra:
+            raise SchemaError("ins more_given_names(5) must not be empty")
+        names = given + extra
+    elif full in data:
+        names = _wire_names(data, full)
+        if names[: len(given)] == given:
+            raise SchemaError(
+                "ins birth_given_names(3) that the given names start must be "
+                "more_given_names(5), or omitted when equal"
+            )
+    else:
+        return given
+    _check_given_names(names)
+    return names
 
 
 def _wire_text(data: dict[Any, Any], label: InsLabel, default: str) -> str:

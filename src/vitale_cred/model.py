@@ -177,17 +177,27 @@ class BirthDate:
         return cls(int(value[:4]), int(value[5:7]), int(value[8:]))
 
     def to_wire(self) -> int:
-        """Compact form: the unsigned integer YYYYMMDD."""
-        return self.year * 10_000 + self.month * 100 + self.day
+        """Compact form: ``(year - 2000) * 416 + month * 32 + day``, a signed integer.
+
+        Lunar dates keep their 00 month or day; births 1850..2156 take 3 CBOR bytes
+        where the decimal YYYYMMDD took 5.
+        """
+        return (self.year - _BIRTH_EPOCH_YEAR) * 416 + self.month * 32 + self.day
 
     @classmethod
     def from_wire(cls, value: Any) -> BirthDate:
-        """Parse the YYYYMMDD integer."""
-        if type(value) is not int or not 18_500_000 <= value <= 21_991_231:
-            raise DateInvalid("birth date must be an integer YYYYMMDD")
-        year, rest = divmod(value, 10_000)
-        month, day = divmod(rest, 100)
-        return cls(year, month, day)
+        """Parse the compact integer (``card.date_invalid`` when it names no date)."""
+        if type(value) is not int or not _MIN_BIRTH_WIRE <= value <= _MAX_BIRTH_WIRE:
+            raise DateInvalid("birth date must be an integer of the compact form")
+        years, rest = divmod(value, 416)
+        month, day = divmod(rest, 32)  # rest < 416, so month <= 12
+        return cls(_BIRTH_EPOCH_YEAR + years, month, day)
+
+
+#: Year 0 of the compact birth date, whose values then stay within 16 bits.
+_BIRTH_EPOCH_YEAR = 2000
+_MIN_BIRTH_WIRE = (1850 - _BIRTH_EPOCH_YEAR) * 416
+_MAX_BIRTH_WIRE = (2199 - _BIRTH_EPOCH_YEAR) * 416 + 12 * 32 + 31
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,6 +374,9 @@ def _check_text(value: Any, what: str, limit: int = MAX_NAME_CHARS) -> str:
     return value
 
 
+_set_field = object.__setattr__
+
+
 def _check_names(family_name: Any, given_names: tuple[Any, ...], birth_rank: Any) -> None:
     _check_text(family_name, "family name")
     if not 1 <= len(given_names) <= MAX_GIVEN_NAMES:
@@ -480,7 +493,10 @@ class Beneficiary:
         """
         out: dict[int, Any] = {
             BeneficiaryLabel.FAMILY_NAME: self.family_name,
-            BeneficiaryLabel.GIVEN_NAMES: list(self.given_names),
+            # One name is written as text, several as an array (one encoding each).
+            BeneficiaryLabel.GIVEN_NAMES: self.given_names[0]
+            if len(self.given_names) == 1
+            else list(self.given_names),
             BeneficiaryLabel.BIRTH_DATE: self.birth_date.to_wire(),
         }
         if self.birth_rank != 1:
@@ -516,8 +532,10 @@ class Beneficiary:
             value, BeneficiaryLabel, _BENEFICIARY_REQUIRED, _BENEFICIARY_OPTIONAL, "beneficiary"
         )
         given = data[BeneficiaryLabel.GIVEN_NAMES]
-        if not isinstance(given, list):
-            raise SchemaError("given_names(2) must be an array")
+        if type(given) is str:
+            given = [given]
+        elif not isinstance(given, list) or len(given) == 1:
+            raise SchemaError("given_names(2) must be one text, or an array of several")
         rank = data.get(BeneficiaryLabel.BIRTH_RANK, 1)
         if type(rank) is not int:
             raise CardDataError("birth rank must be an integer 1..9")
@@ -555,11 +573,11 @@ class Beneficiary:
         nir = (
             None if BeneficiaryLabel.NIR not in data else Nir.from_wire(data[BeneficiaryLabel.NIR])
         )
+        # The text rules of the names come before the INS, which derives from them.
+        family, names = data[BeneficiaryLabel.FAMILY_NAME], tuple(given)
+        _check_names(family, names, rank)
         ins = None
         if BeneficiaryLabel.INS in data:
-            # The text rules of the names come before the INS, which derives from them.
-            family, names = data[BeneficiaryLabel.FAMILY_NAME], tuple(given)
-            _check_names(family, names, rank)
             ins = Ins.from_wire(
                 data[BeneficiaryLabel.INS],
                 own_nir=nir or (card_nir if insured else None),
@@ -567,19 +585,26 @@ class Beneficiary:
                 given_names=names,
                 birth_date=birth_date,
             )
-        return cls(
-            family_name=data[BeneficiaryLabel.FAMILY_NAME],
-            given_names=tuple(given),
-            birth_date=birth_date,
-            qualite=qualite,
-            birth_rank=rank,
-            amo=amo,
-            exonerations=exonerations,
-            css=css,
-            amc=amc,
-            nir=nir,
-            ins=ins,
-        )
+        if len(amo) > MAX_PERIODS or len(exonerations) > MAX_PERIODS:
+            raise CardDataError(f"at most {MAX_PERIODS} periods of each kind")
+        # Every field is checked above: fill the frozen instance without running
+        # __post_init__'s checks a second time (verification hot path).
+        beneficiary = object.__new__(cls)
+        for name, field_value in (
+            ("family_name", family),
+            ("given_names", names),
+            ("birth_date", birth_date),
+            ("qualite", qualite),
+            ("birth_rank", rank),
+            ("amo", amo),
+            ("exonerations", exonerations),
+            ("css", css),
+            ("amc", amc),
+            ("nir", nir),
+            ("ins", ins),
+        ):
+            _set_field(beneficiary, name, field_value)
+        return beneficiary
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,10 +12,11 @@ Accepted profile (``spec/data-model.md`` section 3.1):
 * department: two digits, or ``2A``/``2B`` (Corsica);
 * key = 97 - (the 13 first characters as a number, 2A -> 19, 2B -> 18) mod 97.
 
-Wire form: an unsigned integer ``corsica * 10**13 + digits`` where ``digits`` is
-the 13-character body with ``2A``/``2B`` written ``20`` and ``corsica`` is 0 (none),
-1 (2A) or 2 (2B). The key is not carried: the decoder recomputes it, so a wire
-NIR always has a valid key.
+Wire form: the number ``corsica * 10**13 + digits``, where ``digits`` is the
+13-character body with ``2A``/``2B`` written ``20`` and ``corsica`` is 0 (none),
+1 (2A) or 2 (2B), as a 6-byte big-endian byte string (the number is below 2^45;
+CBOR would spend 8 bytes on it as an integer). The key is not carried: the decoder
+recomputes it, so a wire NIR always has a valid key.
 """
 
 from __future__ import annotations
@@ -24,11 +25,14 @@ from dataclasses import dataclass
 
 from .errors import NirInvalid
 
-__all__ = ["Nir", "nir_key"]
+__all__ = ["WIRE_LENGTH", "Nir", "nir_key"]
 
 _TEN13 = 10**13
+#: Bytes of the compact wire form.
+WIRE_LENGTH = 6
 _SEPARATORS = str.maketrans("", "", " .")
 _SEXES = frozenset("1278")
+_SEX_DIGITS = frozenset((1, 2, 7, 8))
 
 
 def _numeric_body(body: str) -> int:
@@ -95,31 +99,43 @@ class Nir:
         """True for a NIA (temporary number)."""
         return self.value[0] in "78"
 
-    def to_wire(self) -> int:
-        """The compact unsigned-integer form (key omitted)."""
+    def to_wire(self) -> bytes:
+        """The compact form: 6 bytes, big-endian (key omitted)."""
         body = self.value[:13]
         dept = body[5:7]
         corsica = {"2A": 1, "2B": 2}.get(dept, 0)
         if corsica:
             body = body[:5] + "20" + body[7:]
-        return corsica * _TEN13 + int(body)
+        return (corsica * _TEN13 + int(body)).to_bytes(WIRE_LENGTH, "big")
 
     @classmethod
     def from_wire(cls, value: object) -> Nir:
         """Rebuild a NIR from its compact form; the key is recomputed."""
-        if type(value) is not int or not 0 <= value < 3 * _TEN13:
-            raise NirInvalid("wire NIR must be an unsigned integer below 3 * 10**13")
-        corsica, number = divmod(value, _TEN13)
+        if type(value) is not bytes or len(value) != WIRE_LENGTH:
+            raise NirInvalid(f"wire NIR must be a byte string of {WIRE_LENGTH} bytes")
+        packed = int.from_bytes(value, "big")
+        if packed >= 3 * _TEN13:
+            raise NirInvalid("wire NIR must be a number below 3 * 10**13")
+        corsica, number = divmod(packed, _TEN13)
+        # Checked on the number itself: its digits are digits by construction, so only
+        # the sex digit, the month and a Corsican department remain (as _check_body).
+        if number // 10**12 not in _SEX_DIGITS:
+            raise NirInvalid(f"NIR sex digit {number // 10**12} is outside the accepted profile")
+        month = number // 10**8 % 100
+        if not (1 <= month <= 12 or 20 <= month <= 42 or month >= 50):
+            raise NirInvalid(f"NIR month {month:02d} is outside the accepted profile")
         body = f"{number:013d}"
+        numeric = number
         if corsica:
-            if body[5:7] != "20":
+            if number // 10**6 % 100 != 20:
                 raise NirInvalid("wire NIR flags Corsica but its department is not 20")
             body = body[:5] + ("2A" if corsica == 1 else "2B") + body[7:]
-        _check_body(body)
+            # The key of 2A / 2B is computed with 19 / 18 in place of the department.
+            numeric = number - corsica * 10**6
         # The key is computed from a checked body, so the value is valid by
         # construction: skip the constructor's second check (verification hot path).
         nir = object.__new__(cls)
-        object.__setattr__(nir, "value", f"{body}{97 - _numeric_body(body) % 97:02d}")
+        object.__setattr__(nir, "value", f"{body}{97 - numeric % 97:02d}")
         return nir
 
     def __str__(self) -> str:

@@ -6,7 +6,7 @@ credential's ``cnf``; protected header ``{alg: ES256}``; payload
 
     { 1: credential (bstr, the issuer-signed COSE_Sign1 as presented),
       2: iat, ? 3: ttl (seconds, omitted when 60; exp = iat + ttl),
-      4: nonce (16 random bytes),
+      4: nonce (12 random bytes),
       ? 5: audience (bstr, a verifier challenge or identifier),
       ? 6: transcript (bstr, SHA-256 of the NFC session transcript) }
 
@@ -23,7 +23,7 @@ from typing import Any
 from . import _cbor, cose
 from .clock import Clock
 from .credential import MAX_CREDENTIAL_BYTES, strip_x5chain
-from .device import NONCE_LENGTH, DeviceSigner, Rng, new_nonce
+from .device import DeviceSigner, Rng
 from .errors import InvalidArgument, SchemaError, SchemaMissingLabel, SchemaUnknownLabel
 from .qrtext import encode_qr_text
 from .registry import PresentationLabel, label_name
@@ -33,6 +33,7 @@ __all__ = [
     "MAX_AUDIENCE_BYTES",
     "MAX_PRESENTATION_BYTES",
     "MAX_TTL",
+    "NONCE_LENGTH",
     "PresentationPayload",
     "decode_presentation_payload",
     "present",
@@ -48,6 +49,10 @@ MAX_PRESENTATION_BYTES = MAX_CREDENTIAL_BYTES + 256
 #: Largest audience / challenge value.
 MAX_AUDIENCE_BYTES = 64
 TRANSCRIPT_HASH_LENGTH = 32
+#: Presentation nonce length: 96 random bits. The replay key is the holder's key and
+#: the nonce, so only one holder's tokens could ever collide, with probability below
+#: 2^-60 after 2^18 presentations (spec/presentation.md section 3.2).
+NONCE_LENGTH = 12
 
 _LABELS = frozenset(PresentationLabel)
 _REQUIRED = (
@@ -130,6 +135,13 @@ def decode_presentation_payload(payload: bytes) -> PresentationPayload:
     return PresentationPayload(credential, iat, ttl, nonce, audience, transcript)
 
 
+def _nonce(rng: Rng) -> bytes:
+    nonce = rng(NONCE_LENGTH)
+    if not isinstance(nonce, bytes) or len(nonce) != NONCE_LENGTH:
+        raise InvalidArgument(f"rng must return {NONCE_LENGTH} bytes")
+    return nonce
+
+
 def present(
     credential: bytes,
     device: DeviceSigner,
@@ -159,7 +171,7 @@ def present(
         credential=credential,
         iat=now,
         ttl=ttl,
-        nonce=new_nonce(rng),
+        nonce=_nonce(rng),
         audience=audience,
         transcript=transcript,
     )

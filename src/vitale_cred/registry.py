@@ -161,6 +161,8 @@ class InsLabel(IntEnum):
     BIRTH_NAME = 2
     BIRTH_GIVEN_NAMES = 3
     BIRTH_PLACE = 4
+    #: The birth given names that follow the given names, when these start them.
+    MORE_GIVEN_NAMES = 5
 
 
 class DelegationLabel(IntEnum):

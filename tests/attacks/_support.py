@@ -19,7 +19,7 @@ from vitale_cred import _cbor, cose
 from vitale_cred.credential import Claims, decode_claims, strip_x5chain
 from vitale_cred.errors import VitaleCredError
 from vitale_cred.nfc import HolderSession, ReaderSession, credentials_by_index
-from vitale_cred.presentation import PresentationPayload
+from vitale_cred.presentation import NONCE_LENGTH, PresentationPayload
 from vitale_cred.registry import CoseHeader, CoseTag
 
 from conftest import NOW, World
@@ -101,7 +101,7 @@ def payload_map(
     *,
     iat: int = NOW,
     ttl: int = 60,
-    nonce: bytes = b"\x07" * 16,
+    nonce: bytes = b"\x07" * NONCE_LENGTH,
     **extra: Any,
 ) -> dict[int, Any]:
     """A presentation payload map around ``credential`` (compact form)."""

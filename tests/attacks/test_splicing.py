@@ -16,7 +16,7 @@ from vitale_cred.errors import (
     SchemaError,
     SchemaUnknownLabel,
 )
-from vitale_cred.presentation import present
+from vitale_cred.presentation import NONCE_LENGTH, present
 from vitale_cred.registry import CardLabel, CwtClaim
 from vitale_cred.status import StatusList, issue_status_list
 
@@ -93,8 +93,8 @@ def test_issuer_signature_spliced_onto_a_sibling_credential_payload_is_refused(
 def test_device_signature_of_one_token_spliced_onto_another_payload_is_refused(
     world: World,
 ) -> None:
-    first = token(world, nonce=b"\x01" * 16)
-    second = cose.decode_sign1(token(world, nonce=b"\x02" * 16))
+    first = token(world, nonce=b"\x01" * NONCE_LENGTH)
+    second = cose.decode_sign1(token(world, nonce=b"\x02" * NONCE_LENGTH))
     forged = with_parts(first, payload=second.payload)
     expect(
         DeviceSignatureInvalid,

@@ -16,7 +16,7 @@ from ..device import SoftwareDeviceKey, device_cose_key
 from ..errors import VitaleCredError
 from ..inspect import diagnostic
 from ..model import CardView
-from ..presentation import PresentationPayload
+from ..presentation import NONCE_LENGTH, PresentationPayload
 from ..registry import CardLabel, CnfLabel, CoseAlg, CoseHeader, CoseTag, CwtClaim
 from ..status import StatusReference
 from ._material import (
@@ -219,8 +219,8 @@ def issue_raw(
 
 
 def nonce_for(case_id: str) -> bytes:
-    """The 16-byte presentation nonce of a case."""
-    return fixed_bytes(f"nonce/{case_id}", 16)
+    """The 12-byte presentation nonce of a case."""
+    return fixed_bytes(f"nonce/{case_id}", NONCE_LENGTH)
 
 
 def present(

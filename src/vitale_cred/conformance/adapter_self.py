@@ -33,6 +33,7 @@ from ..nfc import (
     SeenNonces,
     Selected,
 )
+from ..presentation import NONCE_LENGTH
 from ..qrtext import decode_qr_text
 from ..registry import CoseAlg
 from ..statement import verify_statement
@@ -449,7 +450,7 @@ def _nfc_holder(case: Mapping[str, Any]) -> Result:
     rng = _SizedRng(
         {
             32: [_bytes(k, "ephemeral key") for k in config.get("ephemeral_private_keys", [])],
-            16: [_bytes(n, "nonce") for n in config.get("presentation_nonces", [])],
+            NONCE_LENGTH: [_bytes(n, "nonce") for n in config.get("presentation_nonces", [])],
         }
     )
     holder = HolderSession(

@@ -69,6 +69,8 @@ _WELL_FORMED_DEFECTS = frozenset(
         "ins-matricule-missing",
         "ins-birth-name-default",
         "ins-birth-place-default",
+        "ins-birth-given-names-prefixed",
+        "ins-given-names-both-forms",
     }
 )
 
@@ -81,6 +83,11 @@ def _card(claims: Claims) -> dict[Any, Any]:
 def _ben(claims: Claims) -> dict[Any, Any]:
     ben: dict[Any, Any] = _card(claims)[CardLabel.BENEFICIARY]
     return ben
+
+
+def _nir(number: int) -> bytes:
+    """The 6-byte compact form of a NIR number (encoding.md section 3.1)."""
+    return number.to_bytes(6, "big")
 
 
 def _set(path: tuple[Any, ...], value: Any) -> Mutator:
@@ -215,7 +222,7 @@ def build(mat: Material) -> CaseList:
         mutated(_set((CwtClaim.CNF, CnfLabel.COSE_KEY), with_alg)),
         producer=False,
     )
-    own_nir = 2820675056018
+    own_nir = _nir(2820675056018)
     # Without an INS: an INS whose matricule is implied would follow the new NIR.
     claims = mutated(
         _set((*_B, BeneficiaryLabel.NIR), own_nir), _drop((*_B, BeneficiaryLabel.INS)), index=1
@@ -353,13 +360,18 @@ def build(mat: Material) -> CaseList:
          "schema.invalid"),
         ("card-index-negative", "index(6) -1", _set((*card, CardLabel.INDEX), -1),
          "schema.invalid"),
-        ("nir-too-large", "nir(1) 3 * 10^13", _set((*card, CardLabel.NIR), 3 * 10**13),
+        ("nir-too-large", "nir(1) 3 * 10^13", _set((*card, CardLabel.NIR), _nir(3 * 10**13)),
          "card.nir_invalid"),
         ("nir-sex-3", "nir(1) with sex digit 3 (outside the profile)",
-         _set((*card, CardLabel.NIR), 3780475056123), "card.nir_invalid"),
-        ("nir-month-13", "nir(1) with month 13", _set((*card, CardLabel.NIR), 1781375056123),
+         _set((*card, CardLabel.NIR), _nir(3780475056123)), "card.nir_invalid"),
+        ("nir-month-13", "nir(1) with month 13", _set((*card, CardLabel.NIR), _nir(1781375056123)),
          "card.nir_invalid"),
         ("nir-text", "nir(1) as text", _set((*card, CardLabel.NIR), "178047505612327"),
+         "card.nir_invalid"),
+        ("nir-integer", "nir(1) as the integer 1780475056123 (not the 6-byte form)",
+         _set((*card, CardLabel.NIR), 1780475056123), "card.nir_invalid"),
+        ("nir-7-bytes", "nir(1) of 7 bytes", _set((*card, CardLabel.NIR),
+         bytes(1) + _nir(1780475056123)),
          "card.nir_invalid"),
         ("organisme-10-digits", "organisme(2) 10^9",
          _set((*card, CardLabel.ORGANISME), 10**9), "card.organisme_invalid"),
@@ -380,6 +392,17 @@ def build(mat: Material) -> CaseList:
         "the insured's data (no qualite(5)) under index(6) 1",
         mutated(_set((*card, CardLabel.INDEX), 1)),
         "schema.missing_label",
+    )
+    add(
+        "ins-birth-given-names-prefixed",
+        _CLAIMS,
+        "ins birth_given_names(3) that the given names start (more_given_names(5) is the form)",
+        mutated(
+            _drop((*_B, BeneficiaryLabel.INS, 5)),
+            _set((*_B, BeneficiaryLabel.INS, 3), ["Claire", "Anne"]),
+            index=1,
+        ),
+        "schema.invalid",
     )
     add(
         "index-16",
@@ -405,8 +428,11 @@ def build(mat: Material) -> CaseList:
          _drop((*_B, BeneficiaryLabel.QUALITE)), "schema.missing_label", 1),
         ("qualite-written-for-insured", "qualite(5) 0 written for the insured (index 0)",
          _set((*_B, BeneficiaryLabel.QUALITE), 0), "schema.invalid", 0),
-        ("given-names-text", "given_names(2) as text",
-         _set((*_B, BeneficiaryLabel.GIVEN_NAMES), "Pierre"), "schema.invalid", 0),
+        ("given-names-one-item-array", "given_names(2) as an array of one name (one name "
+         "is written as text)", _set((*_B, BeneficiaryLabel.GIVEN_NAMES), ["Claire"]),
+         "schema.invalid", 1),
+        ("given-names-integer", "given_names(2) as an integer",
+         _set((*_B, BeneficiaryLabel.GIVEN_NAMES), 1), "schema.invalid", 0),
         ("birth-rank-1-written", "birth_rank(4) 1, the default, written",
          _set((*_B, BeneficiaryLabel.BIRTH_RANK), 1), "schema.invalid", 0),
         ("amo-empty", "amo(6) an empty array", _set(amo, []), "schema.invalid", 0),
@@ -416,12 +442,18 @@ def build(mat: Material) -> CaseList:
          _set((*_B, BeneficiaryLabel.CSS), {1: 20454}), "schema.invalid", 0),
         ("css-empty", "css(8) an empty array", _set((*_B, BeneficiaryLabel.CSS), []),
          "schema.invalid", 0),
-        ("birth-date-month-13", "birth_date(3) 19781332",
-         _set((*_B, BeneficiaryLabel.BIRTH_DATE), 19781332), "card.date_invalid", 0),
-        ("birth-date-lunar-day", "birth_date(3) 19780012: month 00 with a day",
-         _set((*_B, BeneficiaryLabel.BIRTH_DATE), 19780012), "card.date_invalid", 0),
-        ("birth-date-feb-30", "birth_date(3) 19780230", _set((*_B, BeneficiaryLabel.BIRTH_DATE),
-         19780230), "card.date_invalid", 0),
+        ("birth-date-yyyymmdd", "birth_date(3) 19780412, the decimal form (year 49526)",
+         _set((*_B, BeneficiaryLabel.BIRTH_DATE), 19780412), "card.date_invalid", 0),
+        ("birth-date-before-1850", "birth_date(3) -62401: 1849-12-31",
+         _set((*_B, BeneficiaryLabel.BIRTH_DATE), -62401), "card.date_invalid", 0),
+        ("birth-date-after-2199", "birth_date(3) 83200: after 2199-12-31",
+         _set((*_B, BeneficiaryLabel.BIRTH_DATE), 83200), "card.date_invalid", 0),
+        ("birth-date-lunar-day", "birth_date(3) -9140: 1978-00-12, month 00 with a day",
+         _set((*_B, BeneficiaryLabel.BIRTH_DATE), -9140), "card.date_invalid", 0),
+        ("birth-date-feb-30", "birth_date(3) -9058: 1978-02-30",
+         _set((*_B, BeneficiaryLabel.BIRTH_DATE), -9058), "card.date_invalid", 0),
+        ("birth-date-text", 'birth_date(3) "1978-04-12"',
+         _set((*_B, BeneficiaryLabel.BIRTH_DATE), "1978-04-12"), "card.date_invalid", 0),
         ("qualite-7", "qualite(5) 7, not registered", _set((*_B, BeneficiaryLabel.QUALITE), 7),
          "card.invalid", 1),
         ("period-end-before-start", "an AMO period ending before it starts",
@@ -440,7 +472,7 @@ def build(mat: Material) -> CaseList:
          _set((*_B, BeneficiaryLabel.AMC), ["75500017", "C", 20454, 20818, 1]),
          "schema.invalid", 0),
         ("beneficiary-nir-invalid", "nir(10) with month 00",
-         _set((*_B, BeneficiaryLabel.NIR), 2820075056018), "card.nir_invalid", 1),
+         _set((*_B, BeneficiaryLabel.NIR), _nir(2820075056018)), "card.nir_invalid", 1),
         ("family-name-empty", "family_name(1) empty",
          _set((*_B, BeneficiaryLabel.FAMILY_NAME), ""), "card.invalid", 0),
         ("family-name-control", "family_name(1) with a line feed",
@@ -451,10 +483,10 @@ def build(mat: Material) -> CaseList:
          "card.invalid", 0),
         ("ins-not-map", "ins(11) as an array", _set((*_B, BeneficiaryLabel.INS), []),
          "schema.invalid", 0),
-        ("ins-unknown-label", "ins(11) label 5", _set((*_B, BeneficiaryLabel.INS, 5), 0),
+        ("ins-unknown-label", "ins(11) label 6", _set((*_B, BeneficiaryLabel.INS, 6), 0),
          "schema.unknown_label", 0),
         ("ins-matricule-own-nir", "ins matricule(1) written though it is the insured's NIR",
-         _set((*_B, BeneficiaryLabel.INS, 1), 1780475056123), "schema.invalid", 0),
+         _set((*_B, BeneficiaryLabel.INS, 1), _nir(1780475056123)), "schema.invalid", 0),
         ("ins-matricule-text", "ins matricule(1) as text",
          _set((*_B, BeneficiaryLabel.INS, 1), "2130475056124"), "schema.invalid", 1),
         ("ins-matricule-missing", "ins without matricule(1) for a dependant without nir(10)",
@@ -467,8 +499,14 @@ def build(mat: Material) -> CaseList:
          _set((*_B, BeneficiaryLabel.INS, 4), "20123"), "card.ins_invalid", 0),
         ("ins-birth-given-names-5", "ins birth_given_names(3) of five names",
          _set((*_B, BeneficiaryLabel.INS, 3), ["A", "B", "C", "D", "E"]), "card.ins_invalid", 0),
+        ("ins-more-given-names-empty", "ins more_given_names(5) an empty array",
+         _set((*_B, BeneficiaryLabel.INS, 5), []), "schema.invalid", 1),
+        ("ins-given-names-both-forms", "ins with birth_given_names(3) and more_given_names(5)",
+         _set((*_B, BeneficiaryLabel.INS, 3), ["Anne"]), "schema.invalid", 1),
+        ("ins-more-given-names-5", "given_names and more_given_names(5) make five names",
+         _set((*_B, BeneficiaryLabel.INS, 5), ["A", "B", "C", "D"]), "card.ins_invalid", 1),
         ("ins-matricule-other-year", "an INS matricule of 1979 for a birth in 1978",
-         _set((*_B, BeneficiaryLabel.INS, 1), 1790475056123), "card.ins_mismatch", 0),
+         _set((*_B, BeneficiaryLabel.INS, 1), _nir(1790475056123)), "card.ins_mismatch", 0),
         ("amo-9-periods", "nine AMO periods",
          _set(amo, [[18262 + i] for i in range(9)]), "card.invalid", 0),
     ):  # fmt: skip

@@ -30,6 +30,7 @@ from ...nfc import (
     SeenNonces,
     Selected,
 )
+from ...presentation import NONCE_LENGTH
 from ...trust import TrustStore
 from ...verify import Policy, Verifier
 from .._build import (
@@ -139,7 +140,7 @@ class Holder:
             max_command_data=self.max_command_data,
             max_response_data=self.max_response_data,
             ttl=self.ttl,
-            rng=_Rng({32: self.ephemeral, 16: self.nonces}),
+            rng=_Rng({32: self.ephemeral, NONCE_LENGTH: self.nonces}),
             seen_nonces=SeenNonces(),
         )
 
@@ -276,7 +277,9 @@ def build(mat: Material) -> CaseList:
             credentials=options.pop("credentials", credentials),
             device=mat.device,
             ephemeral=[_scalar(f"{case_id}/holder/{i}") for i in range(selects)],
-            nonces=[fixed_bytes(f"nfc/{case_id}/presentation/{i}", 16) for i in range(selects)],
+            nonces=[
+                fixed_bytes(f"nfc/{case_id}/presentation/{i}", NONCE_LENGTH) for i in range(selects)
+            ],
             **options,
         )
 
