@@ -197,6 +197,34 @@ def decode(
                     except UnicodeDecodeError as exc:
                         raise CborError(f"invalid UTF-8 in text string at offset {pos}") from exc
                     pos = stop
+                elif initial < 0x1B:
+                    # Unsigned integers with a 1-, 2- or 4-byte argument (day numbers).
+                    width = 1 << (initial - 0x18)
+                    stop = pos + 1 + width
+                    if stop > end:
+                        raise CborLengthExceedsInput(f"head at offset {pos} runs past the input")
+                    number = int.from_bytes(data[pos + 1 : stop], "big")
+                    if deterministic and number < _SHORTEST[width]:
+                        raise CborNonDeterministic(f"head at offset {pos} is not in shortest form")
+                    append(number)
+                    pos = stop
+                elif 0x40 <= initial < 0x58:
+                    # Short byte strings (headers, keys, signatures come with a 1-byte
+                    # length below): the same checks as item(), without the call.
+                    stop = pos + initial - 0x3F
+                    if stop > end:
+                        raise CborLengthExceedsInput(f"bytes at offset {pos} exceed the input")
+                    append(data[pos + 1 : stop])
+                    pos = stop
+                elif initial == 0x58:
+                    length = data[pos + 1]
+                    if deterministic and length < 24:
+                        raise CborNonDeterministic(f"head at offset {pos} is not in shortest form")
+                    stop = pos + 2 + length
+                    if stop > end:
+                        raise CborLengthExceedsInput(f"bytes at offset {pos} exceed the input")
+                    append(data[pos + 2 : stop])
+                    pos = stop
                 else:
                     value, pos = item(pos, depth)
                     append(value)
@@ -259,6 +287,24 @@ def decode(
                     except UnicodeDecodeError as exc:
                         raise CborError(f"invalid UTF-8 in text string at offset {pos}") from exc
                     pos = stop
+                elif 0x40 <= initial < 0x58:
+                    stop = pos + initial - 0x3F
+                    if stop > end:
+                        raise CborLengthExceedsInput(f"bytes at offset {pos} exceed the input")
+                    out[key] = data[pos + 1 : stop]
+                    pos = stop
+                elif initial == 0x58:
+                    length = data[pos + 1]
+                    if deterministic and length < 24:
+                        raise CborNonDeterministic(f"head at offset {pos} is not in shortest form")
+                    stop = pos + 2 + length
+                    if stop > end:
+                        raise CborLengthExceedsInput(f"bytes at offset {pos} exceed the input")
+                    out[key] = data[pos + 2 : stop]
+                    pos = stop
+                elif 0x20 <= initial < 0x38:
+                    out[key] = 0x1F - initial
+                    pos += 1
                 else:
                     out[key], pos = item(pos, depth)
             return out, pos

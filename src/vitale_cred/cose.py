@@ -78,6 +78,12 @@ ALGORITHMS: Mapping[CoseAlg, AlgorithmSpec] = {
     ),
 }
 
+# One immutable signature-algorithm object per ECDSA algorithm, shared by every key:
+# building it for each device key loaded by a cold verification costs microseconds.
+_ECDSA: Mapping[CoseAlg, ec.ECDSA] = {
+    alg: ec.ECDSA(spec.hash) for alg, spec in ALGORITHMS.items() if spec.hash is not None
+}
+
 #: Algorithms accepted when a trust anchor does not narrow them further.
 DEFAULT_ALGS: frozenset[CoseAlg] = frozenset(ALGORITHMS)
 
@@ -138,7 +144,7 @@ class VerifyingKey:
         self._public = public_key
         self.alg = alg
         self.spec = spec
-        self._ecdsa = ec.ECDSA(spec.hash) if spec.hash is not None else None
+        self._ecdsa = _ECDSA.get(alg)
 
     @property
     def public_key(self) -> PublicKey:
