@@ -78,6 +78,11 @@ ALGORITHMS: Mapping[CoseAlg, AlgorithmSpec] = {
     ),
 }
 
+# The labels of a compressed EC2 COSE_Key without kid or alg (every device key).
+_COMPRESSED_P256_LABELS = frozenset(
+    {CoseKeyLabel.KTY, CoseKeyLabel.CRV, CoseKeyLabel.X, CoseKeyLabel.Y}
+)
+
 # One immutable signature-algorithm object per ECDSA algorithm, shared by every key:
 # building it for each device key loaded by a cold verification costs microseconds.
 _ECDSA: Mapping[CoseAlg, ec.ECDSA] = {
@@ -223,6 +228,21 @@ class CoseKey:
     @classmethod
     def from_map(cls, value: Any) -> CoseKey:
         """Parse a decoded COSE_Key map strictly (public keys only)."""
+        if (
+            type(value) is dict
+            and value.keys() == _COMPRESSED_P256_LABELS
+            and type(value[CoseKeyLabel.KTY]) is int
+            and value[CoseKeyLabel.KTY] == CoseKeyType.EC2
+            and type(value[CoseKeyLabel.CRV]) is int
+            and value[CoseKeyLabel.CRV] == CoseCurve.P256
+            and type(value[CoseKeyLabel.X]) is bytes
+            and len(value[CoseKeyLabel.X]) == 32
+            and type(value[CoseKeyLabel.Y]) is bool
+        ):
+            # Every device key has this shape: the general checks below accept it as is.
+            return cls(
+                CoseKeyType.EC2, CoseCurve.P256, value[CoseKeyLabel.X], value[CoseKeyLabel.Y]
+            )
         if not isinstance(value, dict):
             raise CoseKeyError("COSE_Key must be a map")
         if CoseKeyLabel.D in value:
@@ -462,6 +482,13 @@ def decode_sign1(
     may name only understood labels that are present in the protected header; a
     label may not appear in both headers; the payload must be attached.
     """
+    if deterministic and type(data) is bytes and len(data) <= max_size:
+        parts = _compact_sign1(data)
+        if parts is not None:
+            protected_bytes, payload, signature = parts
+            protected = _decode_protected(protected_bytes, True)
+            _check_headers(protected, {})
+            return Sign1(protected_bytes, protected, {}, payload, signature, data)
     value = _cbor.decode(
         data,
         tags=_SIGN1_TAGS,
@@ -488,6 +515,51 @@ def decode_sign1(
     protected = _decode_protected(protected_bytes, deterministic)
     _check_headers(protected, unprotected)
     return Sign1(protected_bytes, protected, unprotected, payload, signature, bytes(data))
+
+
+def _compact_sign1(data: bytes) -> tuple[bytes, bytes, bytes] | None:
+    """The parts of the usual COSE_Sign1 layout, read directly, or None.
+
+    That layout is ``18([h'<short protected>', {}, h'<payload>', h'<signature>'])``
+    with every head in shortest form and nothing after it: what every presentation
+    and compact credential looks like. Such bytes are exactly what the strict decoder
+    accepts and returns for them, so reading them in place only skips its generic
+    machinery; anything else (another layout, a non-shortest head, a truncation)
+    returns None and takes the strict decoder, which names the defect.
+    """
+    try:
+        if data[0] != 0xD2 or data[1] != 0x84:
+            return None
+        head = data[2]
+        if not 0x40 <= head < 0x58:
+            return None
+        pos = 3 + head - 0x40
+        protected = data[3:pos]
+        if data[pos] != 0xA0:
+            return None
+        head = data[pos + 1]
+        if 0x40 <= head < 0x58:
+            length, pos = head - 0x40, pos + 2
+        elif head == 0x58:
+            length, pos = data[pos + 2], pos + 3
+            if length < 24:
+                return None
+        elif head == 0x59:
+            length, pos = int.from_bytes(data[pos + 2 : pos + 4], "big"), pos + 4
+            if length < 0x100:
+                return None
+        else:
+            return None
+        payload = data[pos : pos + length]
+        pos += length
+        if data[pos] != 0x58:
+            return None
+        length = data[pos + 1]
+        if length < 24 or pos + 2 + length != len(data):
+            return None
+        return protected, payload, data[pos + 2 :]
+    except IndexError:
+        return None
 
 
 # Protected headers repeat across messages (one per issuer key, one for all devices):

@@ -53,6 +53,8 @@ MAX_GIVEN_NAMES = 4
 
 _EPOCH = _dt.date(1970, 1, 1)
 _MAX_DAY = (_dt.date(2199, 12, 31) - _EPOCH).days
+_EPOCH_ORDINAL = _EPOCH.toordinal()
+_fromordinal = _dt.date.fromordinal
 
 
 class Qualite(IntEnum):
@@ -108,7 +110,7 @@ def _day_to_wire(day: _dt.date) -> int:
 def _day_from_wire(value: Any, what: str) -> _dt.date:
     if type(value) is not int or not 0 <= value <= _MAX_DAY:
         raise DateInvalid(f"{what} must be a day number 0..{_MAX_DAY}")
-    return _EPOCH + _dt.timedelta(days=value)
+    return _fromordinal(_EPOCH_ORDINAL + value)
 
 
 def _day_from_json(value: Any, what: str) -> _dt.date:

@@ -93,8 +93,52 @@ class PresentationPayload:
         return self.iat + self.ttl
 
 
+# The QR layout: {1: credential, 2: iat (4-byte head), 4: nonce (12 bytes)}.
+_QR_IAT = b"\x02\x1a"
+_QR_NONCE = b"\x04\x4c"
+
+
+def _qr_layout(payload: bytes) -> PresentationPayload | None:
+    """The payload of the usual QR layout read in place, or None for any other bytes.
+
+    Those bytes are a deterministic map that every check of
+    :func:`decode_presentation_payload` accepts (a credential of 24 .. 65 535 bytes
+    under a shortest head, a 32-bit ``iat`` under a shortest head, a 12-byte nonce, no
+    ``ttl``); anything else goes through the strict decoder, which names the defect.
+    """
+    # 48 bytes: the two heads, the shortest credential (24), the iat and nonce fields.
+    if len(payload) < 48 or payload[:2] != b"\xa3\x01":
+        return None
+    head = payload[2:3]
+    if head == b"\x58":
+        length, start = payload[3], 4
+        if length < 24:
+            return None
+    elif head == b"\x59":
+        length, start = int.from_bytes(payload[3:5], "big"), 5
+        if length < 0x100:
+            return None
+    else:
+        return None
+    end = start + length
+    if (
+        len(payload) != end + 20
+        or payload[end : end + 2] != _QR_IAT
+        or payload[end + 6 : end + 8] != _QR_NONCE
+    ):
+        return None
+    iat = int.from_bytes(payload[end + 2 : end + 6], "big")
+    if iat < 0x1_0000:
+        return None
+    return PresentationPayload(payload[start:end], iat, DEFAULT_TTL, payload[end + 8 :])
+
+
 def decode_presentation_payload(payload: bytes) -> PresentationPayload:
     """Parse a presentation payload strictly."""
+    if type(payload) is bytes and len(payload) <= MAX_PRESENTATION_BYTES:
+        fast = _qr_layout(payload)
+        if fast is not None:
+            return fast
     value = _cbor.decode(payload, max_size=MAX_PRESENTATION_BYTES, max_depth=2)
     if not isinstance(value, dict):
         raise SchemaError("presentation payload must be a map")

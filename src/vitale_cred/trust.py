@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import enum
+import hashlib
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -45,7 +46,7 @@ from .errors import (
     UnknownIssuer,
     VerificationError,
 )
-from .pki import kid_for_certificate
+from .pki import KID_LENGTH, kid_for_certificate
 from .registry import CoseAlg, CoseHeader
 
 __all__ = ["MAX_CHAIN_LENGTH", "TrustStore", "TrustedKey", "Usage", "verify_typed"]
@@ -127,6 +128,7 @@ _HASHES: dict[CoseAlg, hashes.HashAlgorithm] = {
     CoseAlg.ES256: hashes.SHA256(),
     CoseAlg.ES384: hashes.SHA384(),
 }
+_ECDSA = {alg: ec.ECDSA(hash_alg) for alg, hash_alg in _HASHES.items()}
 
 _UTF8_STRING, _PRINTABLE_STRING, _IA5_STRING = 0x0C, 0x13, 0x16
 _PRINTABLE = frozenset(
@@ -148,6 +150,8 @@ class _Cert:
     validation compares byte for byte."""
 
     cert: x509.Certificate
+    kid: bytes  # SHA-256 of the DER, first 8 bytes (trust.md section 3)
+    tbs: bytes  # DER of tbsCertificate: what the issuer's signature covers
     issuer: bytes  # DER of the issuer Name
     subject: bytes  # DER of the subject Name
     signature_alg: bytes  # DER of signatureAlgorithm
@@ -281,6 +285,8 @@ def _read(der: bytes) -> _Cert:
         extensions = [_read_extensions(der, f[2], f[3]) for f in fields[7:] if f[0] == _EXTENSIONS]
         return _Cert(
             cert=cert,
+            kid=hashlib.sha256(der).digest()[:KID_LENGTH],
+            tbs=der[body:tbs_end],
             issuer=der[issuer[1] : issuer[3]],
             subject=der[subject[1] : subject[3]],
             signature_alg=der[tbs_end:alg_end],
@@ -459,11 +465,9 @@ def _signed_by(child: _Cert, parent: _Profiled) -> str:
     cert = child.cert
     try:
         if isinstance(parent.public_key, ed25519.Ed25519PublicKey):
-            parent.public_key.verify(cert.signature, cert.tbs_certificate_bytes)
+            parent.public_key.verify(cert.signature, child.tbs)
         else:
-            parent.public_key.verify(
-                cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(_HASHES[expected])
-            )
+            parent.public_key.verify(cert.signature, child.tbs, _ECDSA[expected])
     except InvalidSignature:
         return "bad certificate signature"
     return ""
@@ -505,6 +509,9 @@ class TrustStore:
         self._keys: dict[bytes, TrustedKey] = {}
         # kid -> DER of the registered issuer certificate and its intermediates.
         self._registered: dict[bytes, tuple[bytes, ...]] = {}
+        # The decoded certificates of the registered chains: configuration, decoded
+        # once when registered; a path through them is still validated at each instant.
+        self._decoded: dict[tuple[bytes, ...], list[_Cert]] = {}
         self._paths: dict[tuple[bytes, ...], _Path] = {}
         self._withdrawn: set[bytes] = set()
         self._lock = threading.Lock()
@@ -537,7 +544,9 @@ class TrustStore:
         with self._lock:
             self._withdrawn.add(kid)
             self._keys.pop(kid, None)
-            self._registered.pop(kid, None)
+            chain = self._registered.pop(kid, None)
+            if chain is not None:
+                self._decoded.pop(chain, None)
             self._paths = {k: v for k, v in self._paths.items() if v.key.kid != kid}
 
     def add_certificate(
@@ -551,8 +560,14 @@ class TrustStore:
         kid = kid_for_certificate(cert)
         der = serialization.Encoding.DER
         chain = tuple(c.public_bytes(der) for c in (cert, *intermediates))
+        try:
+            decoded: list[_Cert] | None = [_read(item) for item in chain]
+        except CertificateChainError:
+            decoded = None  # left for each verification to report
         with self._lock:
             self._registered[kid] = chain
+            if decoded is not None:
+                self._decoded[chain] = decoded
         return kid
 
     @property
@@ -598,7 +613,7 @@ class TrustStore:
             return path.key
         if not self._roots:
             raise UnknownIssuer("certificate given but no X.509 root is trusted")
-        certs = [_read(der) for der in der_chain]
+        certs = self._decoded.get(der_chain) or [_read(der) for der in der_chain]
         leaf = certs[0]
         profiled = _issuer_profile(leaf)
         if not leaf.valid_at(at):
@@ -611,7 +626,7 @@ class TrustStore:
         except _CERTIFICATE_DEFECTS as exc:  # decoded by _read; kept as a guard
             raise CertificateProfileError(f"issuer subject unusable: {exc}") from exc
         key = TrustedKey(
-            kid=kid_for_certificate(leaf.cert),
+            kid=leaf.kid,
             key=VerifyingKey(profiled.public_key, profiled.key_alg),
             not_before=leaf.not_before,
             not_after=leaf.not_after,
