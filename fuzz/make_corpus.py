@@ -7,6 +7,8 @@ NFC exchanges in every holder/reader configuration. Each file name says what it
 holds. The conformance vectors (``spec/vectors/*.json``) add each case's input to
 the harnesses of its area: byte inputs by file (see ``_VECTOR_HARNESSES``), QR texts
 to ``qr``, recorded NFC exchanges to ``nfc_holder``, ``nfc_reader`` and ``apdu``.
+``inspect`` gets the tokens, lists, QR texts and exchanges of the others in each
+form the tool reads (raw, hex, QR text, JSON and text transcripts, a file).
 
 The world is deterministic (``_world.py``), so the same files come out every time,
 and the recorded NFC exchanges replay, byte for byte, into the harnesses' sessions.
@@ -44,6 +46,7 @@ HARNESSES = (
     "trust_list",
     "nfc_holder",
     "nfc_reader",
+    "inspect",
 )
 _HEX = re.compile(r"^(?:[0-9a-fA-F]{2})+$")
 
@@ -176,6 +179,11 @@ def _exchanges(world: _world.FuzzWorld, corpus: Corpus) -> None:
             corpus.add("nfc_holder", name, bytes((holder_config,)) + _world.frame(commands))
             corpus.add("nfc_reader", name, bytes((reader_config,)) + _world.frame(responses))
             corpus.add("apdu", name, b"\x10" + _world.frame(commands + responses))
+            if reader_config < 4:
+                # inspect reads a transcript as command, response, command, ...
+                exchanges = _world.frame([m for pair in trace for m in pair])
+                corpus.add("inspect", f"{name}-json", b"\x03" + exchanges)
+                corpus.add("inspect", f"{name}-text", b"\x04" + exchanges)
             for response in responses[:1]:
                 corpus.add("cbor", f"fci-{holder_config}", b"\x00" + response[:-2])
     long_command = CommandApdu(0x80, Ins.PRESENTATION_REQUEST, 0, 0, bytes(600), le=256)
@@ -256,12 +264,29 @@ def _vectors(corpus: Corpus) -> int:
     return count
 
 
+def _inspect(corpus: Corpus) -> None:
+    """Seeds of fuzz_inspect (mode byte, body): every object the others hold, in each
+    form inspect reads; see fuzz_inspect.py for the modes."""
+    for harness in ("cose", "status_list", "trust_list"):
+        for data, name in list(corpus.seeds[harness].items())[:12]:
+            corpus.add("inspect", f"{harness}-{name}", b"\x00" + data)
+            corpus.add("inspect", f"{harness}-{name}-hex", b"\x02" + data)
+            corpus.add("inspect", f"{harness}-{name}-trusted", b"\x05" + data)
+    for data, name in list(corpus.seeds["qr"].items())[:8]:
+        if data[:1] == b"\x00" and data[1:].startswith(QR_PREFIX.encode()):
+            corpus.add("inspect", f"qr-{name}", b"\x01" + data[1 + len(QR_PREFIX) :])
+            corpus.add("inspect", f"qr-{name}-file", b"\x06" + data[1:])
+    corpus.add("inspect", "deep-json", b"\x00" + b"[" * 2000)
+    corpus.add("inspect", "odd-hex", b"\x00ab c")
+
+
 def build_corpus() -> Corpus:
     world = _world.build()
     corpus = Corpus()
     _tokens(world, corpus)
     _lists(world, corpus)
     _exchanges(world, corpus)
+    _inspect(corpus)
     for name, data in (
         ("empty-map", b"\x00\xa0"),
         ("nested-tags", b"\x00\xd2\xd8\x3d\x80"),

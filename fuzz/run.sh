@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 
 SECONDS_EACH=${1:-30}
 PY=${PYTHON:-python3}
-ALL="cbor cose qr presentation apdu status_list trust_list nfc_holder nfc_reader"
+ALL="cbor cose qr presentation apdu status_list trust_list nfc_holder nfc_reader inspect"
 HARNESSES=${FUZZ_HARNESSES:-$ALL}
 CORES=$(nproc 2>/dev/null || echo 1)
 JOBS=${FUZZ_JOBS:-$((CORES < 2 ? CORES : 2))}

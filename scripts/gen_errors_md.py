@@ -71,15 +71,23 @@ WHERE: dict[str, str] = {
     "trust.certificate_profile": "Issuer resolution (trust.md 2.4, 4.1 step 4): V 6; "
     "registering an issuer certificate; trust-list entries (trust.md 5.2 step 8).",
     "trust.kid_mismatch": "Issuer resolution (trust.md 4.1 step 5): V 6.",
-    "trust.key_withdrawn": "Issuer resolution (trust.md 4.1 steps 1, 6; 7): V 6.",
-    "trust.usage_not_allowed": "Issuer resolution (trust.md 4.1 step 10): V 6.",
+    "trust.key_withdrawn": "Issuer resolution (trust.md 4.1 steps 1, 2, 6, 8; 7): V 6; "
+    "a kid or a key identity (SPKI SHA-256) withdrawn.",
+    "trust.usage_not_allowed": "Issuer resolution (trust.md 4.1 step 10): V 6; a "
+    "trust-list authority key also trusted for another usage (trust.md 6.1), in a store "
+    "or as a trust-list entry (trust.md 5.2 step 8).",
     "trust.key_not_valid": "Issuer resolution (trust.md 4.1 step 12): V 6.",
     "trust.list_invalid": "Trust-list verification (trust.md 5.2 steps 2, 6, 8).",
     "trust.list_expired": "Trust-list verification (trust.md 5.2 step 7).",
     "trust.list_rollback": "Trust-list update (trust.md 5.2 step 9).",
+    "trust.list_too_old": "Trust-list update: issued_at + the reader's max_age reached, "
+    "whatever next_update and the stale policy (trust.md 5.2 step 7a).",
     "validity.failed": "Root of the credential validity errors; never raised itself.",
     "validity.expired": "Credential validity (verification.md 2): V 9.",
     "validity.not_yet_valid": "Credential validity (verification.md 2): V 9.",
+    "validity.clock_rollback": "Reading a GuardedClock (security.md 9): the reader's clock "
+    "reads more than the skew before the last trusted reading, or a rollback is recorded "
+    "and not yet acknowledged; raised where the verifier reads its clock, before V 1.",
     "card.invalid": "JSON card format at issuance (data-model.md 5); card map decoding "
     "(credential.md 3.5): V 5.",
     "card.nir_invalid": "NIR (data-model.md 3.1, encoding.md 3.1): at issuance; V 5.",
@@ -104,7 +112,9 @@ WHERE: dict[str, str] = {
     "presentation.disclosure_invalid": "Reserved; not raised in protocol version 1.",
     "qr.malformed": "QR text decoding (presentation.md 4.3 checks 6, 12, 13): V 0.",
     "qr.bad_prefix": "QR text decoding (presentation.md 4.3 check 2): V 0.",
-    "qr.too_large": "QR text decoding (presentation.md 4.3 checks 1, 7): V 0.",
+    "qr.too_large": "QR text decoding (presentation.md 4.3 checks 1, 7): V 0; "
+    "b45decode of a text longer than its max_chars (default 4296, the QR capacity); "
+    "inspect of a QR text longer than 4296 characters (security.md 8).",
     "base45.invalid": "Root of the Base45 errors; never raised itself.",
     "base45.bad_character": "QR text decoding (presentation.md 4.3 check 3): V 0.",
     "base45.bad_length": "QR text decoding (presentation.md 4.3 check 4): V 0.",
@@ -113,6 +123,10 @@ WHERE: dict[str, str] = {
     "status list decompression.",
     "compression.too_large": "QR text decoding (presentation.md 4.3 check 9): V 0; "
     "status list decompression.",
+    "inspect.malformed": "inspect: odd or broken hex, an APDU transcript that is not "
+    "one (bad JSON, nesting, hex, text) (security.md 8).",
+    "inspect.too_large": "inspect: input, APDU transcript or exchange count over its "
+    "cap, checked before parsing (security.md 8).",
     "status.failed": "Root of the status errors; never raised itself.",
     "status.revoked": "Status check (verification.md 2.3): V 17.",
     "status.suspended": "Status check (verification.md 2.3): V 17.",
@@ -121,6 +135,9 @@ WHERE: dict[str, str] = {
     "undetermined (verification.md 2.3): V 17.",
     "status.list_expired": "Status list token verification; makes the status "
     "undetermined (verification.md 2.3): V 17.",
+    "status.list_too_old": "Status check: the list's iat + the policy's max_list_age "
+    "reached, on first sight or cached (status.md 4); makes the status undetermined "
+    "(V 17).",
     "status.index_out_of_range": "Status check (verification.md 2.3): V 17.",
     "status.reference_invalid": "Claims decoding (credential.md 3.6): V 5; status check "
     "of a reference outside the profile: V 17.",
@@ -129,6 +146,12 @@ WHERE: dict[str, str] = {
     "usage.bad_key": "Caller misuse (local): a key unsuitable for the operation.",
     "usage.invalid_argument": "Caller misuse (local): an argument outside its documented "
     "range, including a policy value out of bounds (verification.md 3).",
+    "state.store_failed": "Trust state (security.md 9): the store of high-water marks "
+    "cannot be opened, read or written (local); a trust-list update is refused, a "
+    "status becomes undetermined, a guarded clock reading is refused.",
+    "replay.store_error": "Replay (verification.md 5), a shared replay store that cannot "
+    "be used (locked past its busy timeout, I/O error, a file of another format): V 18 "
+    "(local; the token is not accepted).",
     "issuance.pop_invalid": "Enrolment: proof-of-possession verification (credential.md 4.3).",
     "apdu.malformed": "Root of the APDU errors; never raised itself.",
     "statement.invalid": "Statement verification by the holder's app (statement.md); "

@@ -23,9 +23,13 @@ LAYERS: dict[str, int] = {
     "base45": 1,
     "apdu": 1,
     "nir": 1,
-    "replay": 1,
     "qrimage": 1,
+    # Above clock: its margins are the largest skew that clock.py defines.
+    "replay": 2,
     "cose": 2,
+    # Persisted high-water marks and the guarded clock: above clock, below the
+    # trust-list reader and the status checker that consult it.
+    "state": 2,
     "qrtext": 2,
     "ins": 2,
     # Above ins, which it holds per beneficiary.

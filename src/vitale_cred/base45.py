@@ -8,10 +8,14 @@ characters of the QR alphanumeric mode.
 Decoding is strict. It checks, in this order:
 
 1. the input is a :class:`str`, else :class:`~vitale_cred.errors.InvalidArgument`;
-2. every character is in the alphabet (lower case and whitespace are not), else
+2. the text holds at most ``max_chars`` characters (default :data:`MAX_DECODE_CHARS`,
+   the alphanumeric capacity of a QR code), else
+   :class:`~vitale_cred.errors.QrTooLarge` (``qr.too_large``); a caller that decodes
+   longer texts names its own cap;
+3. every character is in the alphabet (lower case and whitespace are not), else
    :class:`~vitale_cred.errors.Base45BadCharacter`;
-3. the length is not 1 modulo 3, else :class:`~vitale_cred.errors.Base45BadLength`;
-4. every 3-character group is at most 65535 and a final 2-character group at most
+4. the length is not 1 modulo 3, else :class:`~vitale_cred.errors.Base45BadLength`;
+5. every 3-character group is at most 65535 and a final 2-character group at most
    255, else :class:`~vitale_cred.errors.Base45Overflow`.
 
 So ``"BB8\\n"`` (a trailing newline) is reported as a bad character, not a bad length.
@@ -26,11 +30,17 @@ from vitale_cred.errors import (
     Base45BadLength,
     Base45Overflow,
     InvalidArgument,
+    QrTooLarge,
 )
 
-__all__ = ["ALPHABET", "b45decode", "b45encode"]
+__all__ = ["ALPHABET", "MAX_DECODE_CHARS", "b45decode", "b45encode"]
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
+
+#: Default cap of :func:`b45decode`: the alphanumeric capacity of a version-40-L QR
+#: code. Base45 text read from a code can never be longer, so anything longer is
+#: refused before it costs a copy.
+MAX_DECODE_CHARS = 4296
 
 _BAD = 0xFF
 _DECODE = bytearray([_BAD]) * 256
@@ -89,10 +99,18 @@ def _groups(values: bytes, full: int) -> bytes:
     return bytes(out)
 
 
-def b45decode(text: str) -> bytes:
-    """Decode Base45 text (RFC 9285 section 4) strictly; see the module docstring."""
+def b45decode(text: str, *, max_chars: int = MAX_DECODE_CHARS) -> bytes:
+    """Decode Base45 text (RFC 9285 section 4) strictly; see the module docstring.
+
+    ``max_chars`` bounds the work: longer text is refused with ``qr.too_large`` before
+    any character is read.
+    """
     if not isinstance(text, str):
         raise InvalidArgument(f"b45decode expects str, got {type(text).__name__}")
+    if type(max_chars) is not int or max_chars < 0:
+        raise InvalidArgument(f"max_chars must be a non-negative int, got {max_chars!r}")
+    if len(text) > max_chars:
+        raise QrTooLarge(f"Base45 text is {len(text)} characters, more than {max_chars}")
     if not text.isascii():
         index = next(i for i, ch in enumerate(text) if not ch.isascii())
         raise Base45BadCharacter(f"character {text[index]!r} at index {index} is not Base45")

@@ -267,6 +267,12 @@ class TrustListRollback(TrustError):
     code = "trust.list_rollback"
 
 
+class TrustListTooOld(TrustListExpired):
+    """A trust list issued longer ago than the reader's maximum age, whatever its next_update."""
+
+    code = "trust.list_too_old"
+
+
 # --- time ----------------------------------------------------------------------------
 class ValidityError(VerificationError):
     """Time-based validity check failed."""
@@ -284,6 +290,12 @@ class NotYetValid(ValidityError):
     """The credential's ``nbf``/``iat`` is in the future (beyond the allowed skew)."""
 
     code = "validity.not_yet_valid"
+
+
+class ClockRollback(ValidityError):
+    """The reader's clock reads earlier than a time it already trusted (set back)."""
+
+    code = "validity.clock_rollback"
 
 
 # --- model ---------------------------------------------------------------------------
@@ -444,6 +456,19 @@ class QrTooLarge(QrError):
     code = "qr.too_large"
 
 
+# --- local tools reading untrusted input (inspect) ----------------------------------
+class InspectInputError(DecodeError):
+    """Input given to inspect is no readable object of the protocol."""
+
+    code = "inspect.malformed"
+
+
+class InspectTooLarge(InspectInputError):
+    """Input given to inspect exceeds one of its documented size caps."""
+
+    code = "inspect.too_large"
+
+
 # --- status (revocation) ------------------------------------------------------------
 class StatusError(VerificationError):
     """Status (revocation) check failed."""
@@ -480,6 +505,12 @@ class StatusListExpired(StatusError):
     """The Status List Token's ``exp`` has passed: it must not be relied upon."""
 
     code = "status.list_expired"
+
+
+class StatusListTooOld(StatusListExpired):
+    """A status list issued longer ago than the policy's maximum list age, with or without exp."""
+
+    code = "status.list_too_old"
 
 
 class StatusIndexOutOfRange(StatusError):
@@ -834,6 +865,13 @@ class HsmOperationFailed(HsmError):
 # --- end HSM ---
 
 
+# --- persisted trust state --------------------------------------------------------
+class StateStoreError(UsageError):
+    """The trust-state store (high-water marks) cannot be read or written."""
+
+    code = "state.store_failed"
+
+
 # --- misuse -------------------------------------------------------------------------
 class BadKey(UsageError):
     """A key is unsuitable for the requested operation."""
@@ -845,6 +883,12 @@ class InvalidArgument(UsageError):
     """An argument is out of its documented range."""
 
     code = "usage.invalid_argument"
+
+
+class ReplayStoreError(UsageError):
+    """The shared replay store could not be read or written (locked too long, I/O, foreign file)."""
+
+    code = "replay.store_error"
 
 
 class ProofOfPossessionError(IssuanceError):

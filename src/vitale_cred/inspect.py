@@ -6,6 +6,26 @@ raw or hex), and an APDU transcript (JSON ``[{"command": hex, "response": hex}]`
 or text lines ``> hex`` / ``< hex``). Every object is decoded with the strict
 profile; what would fail verification is flagged with its error code. Signatures
 and trust are checked only when a trust store is given.
+
+The input comes from patients (a QR code, a file), so it is held to the verifier's
+standard (spec/security.md section 8): whatever the bytes, only
+:class:`~vitale_cred.errors.VitaleCredError` subclasses escape, and every size is
+checked before the work it would cost:
+
+* the whole input: at most :data:`MAX_INSPECT_BYTES`, else ``inspect.too_large``
+  (:func:`inspect_file` reads at most one byte more than that);
+* an APDU transcript: at most :data:`MAX_TRANSCRIPT_BYTES` before it is parsed and
+  :data:`MAX_TRANSCRIPT_EXCHANGES` exchanges, else ``inspect.too_large``; broken
+  JSON (nesting included), a wrong shape or bad hex: ``inspect.malformed``;
+* a QR text: at most :data:`~vitale_cred.qrtext.MAX_QR_TEXT_CHARS` before Base45,
+  else ``qr.too_large``; a byte outside ASCII is ``base45.bad_character``;
+* hex: an odd number of digits is ``inspect.malformed``; whitespace anywhere is
+  ignored;
+* CBOR: the strict decoder's caps, the largest being a status list token's
+  (:data:`~vitale_cred.status.MAX_STATUS_TOKEN_BYTES`).
+
+A time beyond the calendar (after year 9999) is shown as its number of seconds,
+with a note, rather than as a date.
 """
 
 from __future__ import annotations
@@ -13,22 +33,45 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 from . import _cbor, cose
 from .apdu import Ins, StatusWord, parse_command, parse_response
 from .credential import CredentialBundle, decode_claims
-from .errors import VitaleCredError
+from .errors import (
+    InspectInputError,
+    InspectTooLarge,
+    InvalidArgument,
+    QrTooLarge,
+    VitaleCredError,
+)
 from .presentation import decode_presentation_payload
-from .qrtext import QR_PREFIX, decode_qr_text
+from .qrtext import MAX_QR_TEXT_CHARS, QR_PREFIX, decode_qr_text
 from .registry import CoseHeader, CwtClaim, label_name
 from .statement import STATEMENT_TYP
-from .status import STATUS_LIST_TYP
+from .status import MAX_STATUS_TOKEN_BYTES, STATUS_LIST_TYP
 from .trust import TrustStore
 from .trustlist import TRUST_LIST_TYP
 from .verify import Policy, Verifier
 
-__all__ = ["diagnostic", "inspect_bytes"]
+__all__ = [
+    "MAX_INSPECT_BYTES",
+    "MAX_TRANSCRIPT_BYTES",
+    "MAX_TRANSCRIPT_EXCHANGES",
+    "diagnostic",
+    "inspect_bytes",
+    "inspect_file",
+]
+
+#: Largest input read: the largest object of the protocol (a status list token at
+#: the verifier's cap) written as hex with one separator per byte.
+MAX_INSPECT_BYTES = 3 * MAX_STATUS_TOKEN_BYTES
+#: Largest APDU transcript text: a session exchanges a few kilobytes; this leaves
+#: room for several extended-length APDUs (each at most 2 x 65 538 hex digits).
+MAX_TRANSCRIPT_BYTES = 1024 * 1024
+#: Most exchanges in one transcript (a session takes a few dozen).
+MAX_TRANSCRIPT_EXCHANGES = 1024
 
 _HEX = re.compile(rb"^[0-9a-fA-F\s]+$")
 
@@ -55,7 +98,12 @@ def diagnostic(value: Any) -> str:
 
 
 def _when(t: int) -> str:
-    return _dt.datetime.fromtimestamp(t, _dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    # The wire allows times up to 2^40 - 1 s, far past datetime's year 9999: such a
+    # time is worth showing (it is what the token says), not worth a crash.
+    try:
+        return _dt.datetime.fromtimestamp(t, _dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    except (ValueError, OverflowError, OSError):
+        return f"{t} (seconds since 1970; beyond the calendar)"
 
 
 def _flag(lines: list[str], indent: str, exc: VitaleCredError) -> None:
@@ -66,7 +114,8 @@ def _headers(message: cose.Sign1, indent: str) -> list[str]:
     lines = []
     for where, headers in (("protected", message.protected), ("unprotected", message.unprotected)):
         for label, value in headers.items():
-            if label == CoseHeader.X5CHAIN:
+            if label == CoseHeader.X5CHAIN and isinstance(value, bytes | list):
+                # Lenient decoding lets any type through; only a chain has a count.
                 count = 1 if isinstance(value, bytes) else len(value)
                 shown = f"{count} certificate(s)"
             else:
@@ -147,7 +196,9 @@ def _trust_list(message: cose.Sign1, data: bytes) -> list[str]:
         lines.append(
             f"  seq {content.get(1)!r}  issued {content.get(2)!r}  next update {content.get(3)!r}"
         )
-        for entry in content.get(4) or []:
+        entries = content.get(4)
+        # Only a list is a list of entries; anything else was flagged by the verifier.
+        for entry in entries if isinstance(entries, list) else []:
             if isinstance(entry, dict):
                 kid = entry.get(1)
                 shown = kid.hex() if isinstance(kid, bytes) else repr(kid)
@@ -186,46 +237,130 @@ def _transcript(pairs: list[tuple[bytes, bytes]]) -> str:
     return "\n".join(lines)
 
 
-def _parse_transcript(data: bytes) -> list[tuple[bytes, bytes]] | None:
-    text = data.strip()
+def _hex(text: str, what: str) -> bytes:
     try:
-        if text.startswith(b"["):
-            items = json.loads(text)
-            return [(bytes.fromhex(i["command"]), bytes.fromhex(i["response"])) for i in items]
-        if text.startswith(b">"):
-            pairs: list[tuple[bytes, bytes]] = []
-            command = b""
-            for line in text.decode("ascii").splitlines():
-                if line.startswith(">"):
-                    command = bytes.fromhex(line[1:].strip())
-                elif line.startswith("<"):
-                    pairs.append((command, bytes.fromhex(line[1:].strip())))
-            return pairs
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        return bytes.fromhex(text)
+    except ValueError as exc:
+        raise InspectInputError(f"{what} is not hex: {exc}") from exc
+
+
+def _json_transcript(text: bytes) -> list[tuple[bytes, bytes]]:
+    try:
+        items = json.loads(text)
+    except RecursionError as exc:
+        # The JSON decoder recurses once per level; a valid transcript has two.
+        raise InspectInputError("APDU transcript JSON is nested too deeply") from exc
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError included
+        raise InspectInputError(f"APDU transcript is not JSON: {exc}") from exc
+    if not isinstance(items, list):
+        raise InspectInputError("APDU transcript JSON is not a list")
+    if len(items) > MAX_TRANSCRIPT_EXCHANGES:
+        raise InspectTooLarge(
+            f"APDU transcript has {len(items)} exchanges, more than {MAX_TRANSCRIPT_EXCHANGES}"
+        )
+    pairs = []
+    for number, item in enumerate(items, 1):
+        if not isinstance(item, dict):
+            raise InspectInputError(f"exchange {number} is not an object")
+        command, response = item.get("command"), item.get("response")
+        if not isinstance(command, str) or not isinstance(response, str):
+            raise InspectInputError(f"exchange {number} needs command and response strings")
+        pairs.append((_hex(command, f"command {number}"), _hex(response, f"response {number}")))
+    return pairs
+
+
+def _text_transcript(text: bytes) -> list[tuple[bytes, bytes]]:
+    try:
+        lines = text.decode("ascii").splitlines()
+    except UnicodeDecodeError as exc:
+        raise InspectInputError(f"APDU transcript is not ASCII: {exc.reason}") from exc
+    pairs: list[tuple[bytes, bytes]] = []
+    command = b""
+    for number, line in enumerate(lines, 1):
+        if line.startswith(">"):
+            command = _hex(line[1:].strip(), f"line {number}")
+        elif line.startswith("<"):
+            if len(pairs) == MAX_TRANSCRIPT_EXCHANGES:
+                raise InspectTooLarge(
+                    f"APDU transcript has more than {MAX_TRANSCRIPT_EXCHANGES} exchanges"
+                )
+            pairs.append((command, _hex(line[1:].strip(), f"line {number}")))
+    return pairs
+
+
+def _parse_transcript(text: bytes) -> list[tuple[bytes, bytes]] | None:
+    """The exchanges of an APDU transcript, or None if ``text`` is not one.
+
+    No CBOR object of the protocol starts with ``[`` (0x5b) or ``>`` (0x3e), so an
+    input that does and fails to parse is reported as a broken transcript.
+    """
+    if not text.startswith((b"[", b">")):
         return None
-    return None
+    # Size before parsing: the JSON decoder holds every item of the text at once.
+    if len(text) > MAX_TRANSCRIPT_BYTES:
+        raise InspectTooLarge(
+            f"APDU transcript is {len(text)} bytes, more than {MAX_TRANSCRIPT_BYTES}"
+        )
+    return _json_transcript(text) if text.startswith(b"[") else _text_transcript(text)
 
 
-def inspect_bytes(data: bytes, *, trust: TrustStore | None = None, now: int | None = None) -> str:
-    """Describe any object of the protocol; raises a library error if it cannot be read."""
-    pairs = _parse_transcript(data)
+def inspect_file(
+    path: str | Path, *, trust: TrustStore | None = None, now: int | None = None
+) -> str:
+    """:func:`inspect_bytes` of a file, of which at most ``MAX_INSPECT_BYTES + 1`` bytes
+    are read (a larger file is refused without being read whole)."""
+    try:
+        with open(path, "rb") as stream:
+            data = stream.read(MAX_INSPECT_BYTES + 1)
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise InvalidArgument(f"cannot read {path}: {reason}") from exc
+    if len(data) > MAX_INSPECT_BYTES:
+        raise InspectTooLarge(f"{path} is larger than {MAX_INSPECT_BYTES} bytes")
+    return inspect_bytes(data, trust=trust, now=now)
+
+
+def inspect_bytes(
+    data: bytes | bytearray | memoryview, *, trust: TrustStore | None = None, now: int | None = None
+) -> str:
+    """Describe any object of the protocol; raises a library error if it cannot be read.
+
+    See the module docstring for the caps and the error codes.
+    """
+    if not isinstance(data, bytes | bytearray | memoryview):
+        raise InvalidArgument(f"inspect expects bytes, got {type(data).__name__}")
+    if len(data) > MAX_INSPECT_BYTES:
+        raise InspectTooLarge(f"input is {len(data)} bytes, more than {MAX_INSPECT_BYTES}")
+    data = bytes(data)
+    text = data.strip()
+    pairs = _parse_transcript(text)
     if pairs is not None:
         return _transcript(pairs)
-    text = data.strip()
     header: list[str] = []
     if text.startswith(QR_PREFIX.encode()):
-        data = decode_qr_text(text.decode("ascii"))
+        # Size before Base45, and Latin-1 (which never fails) so that a byte outside
+        # the alphabet is reported by the decoder as base45.bad_character.
+        if len(text) > MAX_QR_TEXT_CHARS:
+            raise QrTooLarge(f"QR text is {len(text)} characters, more than {MAX_QR_TEXT_CHARS}")
+        data = decode_qr_text(text.decode("latin-1"))
         header = [f"QR text ({len(text)} characters) -> {len(data)} bytes"]
-    elif text and _HEX.match(text) and len(text) % 2 == 0:
-        data = bytes.fromhex(text.decode("ascii"))
-    value = _cbor.decode(data, tags=frozenset({18}), deterministic=False, max_size=32 * 1024 * 1024)
+    elif text and _HEX.match(text):
+        # No CBOR object of the protocol starts with a hex digit or whitespace byte,
+        # so such input can only be hex.
+        digits = b"".join(text.split())
+        if len(digits) % 2:
+            raise InspectInputError(f"hex text has an odd number of digits ({len(digits)})")
+        data = bytes.fromhex(digits.decode("ascii"))
+    value = _cbor.decode(
+        data, tags=frozenset({18}), deterministic=False, max_size=MAX_STATUS_TOKEN_BYTES
+    )
     if isinstance(value, dict):
         bundle = CredentialBundle.decode(data)
         lines = [f"credential bundle: {len(bundle.credentials)} credentials"]
         for credential in bundle.credentials:
             lines += _credential(credential, "  ", now)
         return "\n".join(header + lines)
-    message = cose.decode_sign1(data, deterministic=False, max_size=32 * 1024 * 1024)
+    message = cose.decode_sign1(data, deterministic=False, max_size=MAX_STATUS_TOKEN_BYTES)
     typ = message.protected.get(CoseHeader.TYP)
     if typ == STATUS_LIST_TYP:
         return "\n".join(header + _status_list(message, data))

@@ -217,6 +217,7 @@ class TrustListLabel(IntEnum):
     ISSUED_AT = 2
     NEXT_UPDATE = 3
     ENTRIES = 4
+    WITHDRAWN_KEYS = 5
 
 
 class TrustEntryLabel(IntEnum):

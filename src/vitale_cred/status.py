@@ -54,7 +54,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
-from typing import Any, Literal, NoReturn, Protocol, runtime_checkable
+from typing import Any, ClassVar, Literal, NoReturn, Protocol, runtime_checkable
 
 from . import _cbor
 from ._zlib import inflate
@@ -66,6 +66,7 @@ from .errors import (
     StatusIndexOutOfRange,
     StatusListExpired,
     StatusListInvalid,
+    StatusListTooOld,
     StatusReferenceInvalid,
     StatusUndetermined,
     Suspended,
@@ -74,6 +75,7 @@ from .errors import (
     VitaleCredError,
 )
 from .registry import CoseHeader, CwtClaim
+from .state import TrustState, status_list_iat_mark
 from .trust import TrustStore, Usage, verify_typed
 
 __all__ = [
@@ -793,16 +795,30 @@ class StatusPolicy:
     ``max_age``: once a cached list's ``ttl`` has passed and no fresh copy can be
     obtained, the cached list is still used while it is at most ``max_age``
     seconds old (counted from its fetch), and never past its ``exp``. 0: never.
+
+    ``max_list_age``: a list is never used from ``iat + max_list_age`` on, whether
+    it has an ``exp`` or not, cached or seen for the first time
+    (``status.list_too_old``, which makes the status undetermined). Counted from
+    the signed ``iat``, not from the fetch, so a restart or a new checker does not
+    reset it. Default 7 days (:data:`StatusPolicy.DEFAULT_MAX_LIST_AGE`).
     """
+
+    #: A week: revocation must reach readers within hours (spec/status.md), so a
+    #: week-old list means a broken channel, and a reader must not keep reading an
+    #: all-valid list for longer than that whatever the list's own ``exp``.
+    DEFAULT_MAX_LIST_AGE: ClassVar[int] = 7 * 86_400
 
     on_undetermined: Literal["reject", "accept"] = "reject"
     max_age: int = 0
+    max_list_age: int = DEFAULT_MAX_LIST_AGE
 
     def __post_init__(self) -> None:
         if self.on_undetermined not in ("reject", "accept"):
             raise InvalidArgument('on_undetermined must be "reject" or "accept"')
         if type(self.max_age) is not int or self.max_age < 0:
             raise InvalidArgument("max_age must be a non-negative integer of seconds")
+        if type(self.max_list_age) is not int or self.max_list_age <= 0:
+            raise InvalidArgument("max_list_age must be a positive integer of seconds")
 
 
 @dataclass(frozen=True, slots=True)
@@ -816,11 +832,14 @@ class StatusChecker:
     """Checks credentials against status lists, caching each verified list.
 
     A list is reused until ``min(fetch time + ttl, exp)``; without ``ttl`` until
-    ``exp``; without either it is fetched again on every check (section 13.7). A
-    refreshed list older (``iat``) than the cached one is refused as a replay.
+    ``exp``; without either it is fetched again on every check (section 13.7); never
+    from ``iat + policy.max_list_age`` on. A refreshed list older (``iat``) than the
+    cached one is refused as a replay; with a ``state``, older than the last list
+    accepted for that (issuer key, list) by any checker sharing the state, before a
+    restart included.
     """
 
-    __slots__ = ("_cache", "_lock", "_max_bytes", "_policy", "_provider", "_trust")
+    __slots__ = ("_cache", "_lock", "_max_bytes", "_policy", "_provider", "_state", "_trust")
 
     def __init__(
         self,
@@ -829,9 +848,13 @@ class StatusChecker:
         *,
         policy: StatusPolicy,
         max_bytes: int = MAX_STATUS_LIST_BYTES,
+        state: TrustState | None = None,
     ) -> None:
         if not isinstance(policy, StatusPolicy):
             raise InvalidArgument("policy must be a StatusPolicy")
+        if state is not None and not isinstance(state, TrustState):
+            raise InvalidArgument("state must be a TrustState")
+        self._state = state
         self._provider = provider
         self._trust = trust
         self._policy = policy
@@ -911,34 +934,66 @@ class StatusChecker:
             )
         except VerificationError as exc:
             return None, exc
+        # The age ceiling is checked on first sight too: a checker with nothing cached
+        # (new, or restarted) must not accept an old all-valid list that has no exp.
+        too_old_at = verified.iat + self._policy.max_list_age
+        if now >= too_old_at:
+            return None, StatusListTooOld(
+                f"status list iat(6) {verified.iat} is {now - verified.iat} s old: the "
+                f"policy's max_list_age is {self._policy.max_list_age} s"
+            )
         if cached is not None and verified.iat < cached.verified.iat:
             return None, StatusListInvalid(
                 f"fetched list iat(6) {verified.iat} is older than the cached "
                 f"{cached.verified.iat}: a replay"
             )
+        if self._state is not None:
+            try:
+                before = self._state.raise_marks({status_list_iat_mark(kid, list_id): verified.iat})
+            except VitaleCredError as exc:
+                # A store that cannot say what was accepted before cannot rule out a
+                # replay: the status is undetermined, with the store's error as cause.
+                return None, exc
+            held = next(iter(before.values()))
+            if held is not None and verified.iat < held:
+                return None, StatusListInvalid(
+                    f"fetched list iat(6) {verified.iat} is older than the last accepted "
+                    f"{held} (recorded state): a replay"
+                )
         if verified.ttl is not None:
             refresh_at = now + verified.ttl
             if verified.exp is not None:
                 refresh_at = min(refresh_at, verified.exp)
         else:
             refresh_at = verified.exp if verified.exp is not None else now
-        entry = _Cached(verified, now, refresh_at)
+        entry = _Cached(verified, now, min(refresh_at, too_old_at))
         with self._lock:
             self._cache[key] = entry
         return entry, None
 
     def _usable_when_stale(self, cached: _Cached, now: int) -> bool:
-        return now - cached.fetched_at <= self._policy.max_age and not cached.verified.expired(now)
+        return (
+            now - cached.fetched_at <= self._policy.max_age
+            and not cached.verified.expired(now)
+            and not self._too_old(cached, now)
+        )
 
-    @staticmethod
+    def _too_old(self, cached: _Cached, now: int) -> bool:
+        return now >= cached.verified.iat + self._policy.max_list_age
+
     def _explain(
-        name: str, now: int, cached: _Cached | None, failure: VitaleCredError | None
+        self, name: str, now: int, cached: _Cached | None, failure: VitaleCredError | None
     ) -> str:
         why = f"fetching failed: {failure}" if failure is not None else "no list is published"
         if cached is None:
             return f"no usable status list for {name} ({why})"
         if cached.verified.expired(now):
             return f"the cached {name} expired at {cached.verified.exp} ({why})"
+        if self._too_old(cached, now):
+            return (
+                f"the cached {name} (iat {cached.verified.iat}) is older than the policy's "
+                f"max_list_age of {self._policy.max_list_age} s ({why})"
+            )
         return (
             f"the cached {name} is stale (fetched at {cached.fetched_at}, "
             f"refresh due at {cached.refresh_at}) ({why})"

@@ -15,6 +15,11 @@ it? It knows two kinds of anchors:
 * Raw keys indexed by ``kid``, for deployments without X.509 (and for the signed
   trust list).
 
+A public key is identified, whatever carries it (a raw key, a registered
+certificate, an ``x5chain``, a renewed certificate), by the SHA-256 of its DER
+SubjectPublicKeyInfo (:func:`spki_sha256`): withdrawal and the trust-list
+authority's single usage are decided on that identity, not on a ``kid``.
+
 Validated paths are cached per exact certificate bytes together with the window in
 which every certificate of the path is valid, so a warm lookup is a dict access.
 """
@@ -33,7 +38,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from .cose import DEFAULT_ALGS, CoseKey, Sign1, VerifyingKey, decode_sign1
+from .cose import DEFAULT_ALGS, CoseKey, PublicKey, Sign1, VerifyingKey, decode_sign1
 from .errors import (
     CertificateChainError,
     CertificateProfileError,
@@ -49,10 +54,20 @@ from .errors import (
 from .pki import KID_LENGTH, kid_for_certificate
 from .registry import CoseAlg, CoseHeader
 
-__all__ = ["MAX_CHAIN_LENGTH", "TrustStore", "TrustedKey", "Usage", "verify_typed"]
+__all__ = [
+    "MAX_CHAIN_LENGTH",
+    "SPKI_SHA256_LENGTH",
+    "TrustStore",
+    "TrustedKey",
+    "Usage",
+    "spki_sha256",
+    "verify_typed",
+]
 
 #: Most certificates accepted in an ``x5chain`` (issuer + intermediates).
 MAX_CHAIN_LENGTH = 3
+#: Length of a key identity: SHA-256 of the DER SubjectPublicKeyInfo.
+SPKI_SHA256_LENGTH = 32
 
 
 class Usage(enum.Enum):
@@ -65,6 +80,23 @@ class Usage(enum.Enum):
 
 
 _ISSUER_USAGES = frozenset({Usage.CREDENTIAL, Usage.STATUS_LIST, Usage.STATEMENT})
+_AUTHORITY_ONLY = frozenset({Usage.TRUST_LIST})
+
+
+def spki_sha256(public_key: VerifyingKey | PublicKey) -> bytes:
+    """The identity of a public key: SHA-256 of its DER SubjectPublicKeyInfo.
+
+    The SPKI is re-encoded from the key (an EC point uncompressed with its named
+    curve, RFC 5480; Ed25519 per RFC 8410), so one key has one identity whether a
+    certificate, a COSE_Key or a compressed point carried it.
+    """
+    key = public_key.public_key if isinstance(public_key, VerifyingKey) else public_key
+    if not isinstance(key, ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey):
+        raise InvalidArgument("a key identity needs an EC or Ed25519 public key")
+    der = key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return hashlib.sha256(der).digest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +110,12 @@ class TrustedKey:
     not_after: int | None = None
     name: str = ""
     certificate: x509.Certificate | None = field(default=None, compare=False)
+    #: :func:`spki_sha256` of ``key``; derived here so that no caller can pair a key
+    #: with another key's identity and slip past a withdrawal.
+    spki_sha256: bytes = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "spki_sha256", spki_sha256(self.key))
 
     @property
     def alg(self) -> CoseAlg:
@@ -514,9 +552,21 @@ class TrustStore:
         self._decoded: dict[tuple[bytes, ...], list[_Cert]] = {}
         self._paths: dict[tuple[bytes, ...], _Path] = {}
         self._withdrawn: set[bytes] = set()
+        # Key identities (spki_sha256) withdrawn: every certificate and raw key that
+        # carries one is refused, whatever its kid. Replaced, never mutated, so that
+        # resolve reads it without the lock.
+        self._withdrawn_keys: frozenset[bytes] = frozenset()
+        # kid -> key identity of each registered issuer certificate.
+        self._registered_spki: dict[bytes, bytes] = {}
+        # Key identity -> every usage the store grants it through raw keys and
+        # registered certificates, and the identities trusted for trust lists; rebuilt
+        # by _reindex whenever either source changes.
+        self._granted: dict[bytes, frozenset[Usage]] = {}
+        self._authority_keys: frozenset[bytes] = frozenset()
         self._lock = threading.Lock()
         for key in keys:
-            self.add_key(key)
+            self._keys[key.kid] = key
+        self._reindex()
         for cert in certificates:
             self.add_certificate(cert)
 
@@ -529,25 +579,99 @@ class TrustStore:
         return cls(roots=roots, certificates=others, **kwargs)  # type: ignore[arg-type]
 
     def add_key(self, key: TrustedKey) -> None:
-        """Trust a raw key under its kid (replacing any previous entry)."""
+        """Trust a raw key under its kid (replacing any previous entry).
+
+        A key whose identity is withdrawn may be added but never resolves; a key
+        trusted for trust lists and for anything else (on one entry or across
+        entries and certificates of one public key) never resolves either
+        (``spec/trust.md`` section 6.1).
+        """
         with self._lock:
             self._keys[key.kid] = key
+            self._reindex()
 
     def replace_keys(self, keys: Iterable[TrustedKey]) -> None:
         """Swap the whole set of raw keys at once (a new trust list came into force)."""
         new = {key.kid: key for key in keys}
         with self._lock:
             self._keys = new
+            self._reindex()
 
     def withdraw(self, kid: bytes) -> None:
-        """Stop trusting ``kid`` at once (a compromised key), even via ``x5chain``."""
+        """Stop trusting ``kid`` and the key it names at once (a compromised key).
+
+        The kid is refused whatever the message carries (even an ``x5chain``), and
+        when the store knows the key behind it (a raw key, a registered certificate,
+        a cached path) that key's identity is withdrawn as by :meth:`withdraw_key`:
+        a renewed certificate or another kid for the same key is refused too.
+        """
         with self._lock:
+            identities = {
+                path.key.spki_sha256 for path in self._paths.values() if path.key.kid == kid
+            }
+            raw = self._keys.pop(kid, None)
+            if raw is not None:
+                identities.add(raw.spki_sha256)
+            registered = self._registered_spki.pop(kid, None)
+            if registered is not None:
+                identities.add(registered)
             self._withdrawn.add(kid)
-            self._keys.pop(kid, None)
             chain = self._registered.pop(kid, None)
             if chain is not None:
                 self._decoded.pop(chain, None)
+            self._withdraw_identities(identities)
             self._paths = {k: v for k, v in self._paths.items() if v.key.kid != kid}
+            self._reindex()
+
+    def withdraw_key(self, key: bytes | VerifyingKey | PublicKey) -> None:
+        """Stop trusting a public key at once, under every kid and certificate.
+
+        ``key`` is the key itself or its :func:`spki_sha256` (32 bytes). Every raw
+        key, registered certificate and ``x5chain`` certificate carrying it is then
+        refused with ``trust.key_withdrawn``, including certificates issued for it
+        later (a renewal does not un-compromise a key). Withdrawal is permanent.
+        """
+        if isinstance(key, bytes):
+            if len(key) != SPKI_SHA256_LENGTH:
+                raise InvalidArgument(
+                    f"a key identity is a {SPKI_SHA256_LENGTH}-byte SHA-256, not {len(key)} bytes"
+                )
+            identity = key
+        elif isinstance(key, VerifyingKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey):
+            identity = spki_sha256(key)
+        else:
+            raise InvalidArgument("withdraw_key takes a public key or its 32-byte SPKI SHA-256")
+        with self._lock:
+            self._withdraw_identities({identity})
+
+    @property
+    def withdrawn_keys(self) -> frozenset[bytes]:
+        """The key identities (SPKI SHA-256) withdrawn from this store."""
+        return self._withdrawn_keys
+
+    def usages_for_key(self, identity: bytes) -> frozenset[Usage]:
+        """Every usage this store grants the key of ``identity`` (its SPKI SHA-256)
+        through its raw keys and registered certificates."""
+        return self._granted.get(identity, frozenset())
+
+    def _withdraw_identities(self, identities: set[bytes]) -> None:
+        """Under the lock: remember ``identities`` and forget the paths ending in them."""
+        if not identities:
+            return
+        self._withdrawn_keys = self._withdrawn_keys | identities
+        self._paths = {k: v for k, v in self._paths.items() if v.key.spki_sha256 not in identities}
+
+    def _reindex(self) -> None:
+        """Under the lock: rebuild the usages granted to each key identity."""
+        granted: dict[bytes, frozenset[Usage]] = {}
+        for raw in self._keys.values():
+            granted[raw.spki_sha256] = granted.get(raw.spki_sha256, frozenset()) | raw.usages
+        for identity in self._registered_spki.values():
+            granted[identity] = granted.get(identity, frozenset()) | _ISSUER_USAGES
+        self._granted = granted
+        self._authority_keys = frozenset(
+            identity for identity, usages in granted.items() if Usage.TRUST_LIST in usages
+        )
 
     def add_certificate(
         self, cert: x509.Certificate, intermediates: Iterable[x509.Certificate] = ()
@@ -558,6 +682,7 @@ class TrustStore:
         """
         check_issuer_profile(cert)
         kid = kid_for_certificate(cert)
+        identity = spki_sha256(cert.public_key())  # type: ignore[arg-type]  # profile-checked
         der = serialization.Encoding.DER
         chain = tuple(c.public_bytes(der) for c in (cert, *intermediates))
         try:
@@ -566,8 +691,10 @@ class TrustStore:
             decoded = None  # left for each verification to report
         with self._lock:
             self._registered[kid] = chain
+            self._registered_spki[kid] = identity
             if decoded is not None:
                 self._decoded[chain] = decoded
+            self._reindex()
         return kid
 
     @property
@@ -581,7 +708,8 @@ class TrustStore:
         A ``kid`` naming a raw key (from a trust list, say) selects that key, and any
         ``x5chain`` is then ignored; otherwise the ``x5chain`` is validated to a root,
         or a registered certificate is looked up by ``kid``. A withdrawn kid is refused
-        whatever the message carries.
+        whatever the message carries, and so is every key whose identity
+        (:func:`spki_sha256`) was withdrawn, whichever way it was found.
         """
         chain = message.header(CoseHeader.X5CHAIN)
         kid = message.kid
@@ -590,12 +718,14 @@ class TrustStore:
         raw = self._keys.get(kid) if kid is not None else None
         if raw is not None:
             key = raw
+            self._check_not_withdrawn(key)
         elif chain is not None:
             key = self._validated(_x5chain_items(chain), at)
             if kid is not None and kid != key.kid:
                 raise KidMismatch("kid(4) does not identify the x5chain(33) certificate")
             if key.kid in self._withdrawn:
                 raise KeyWithdrawn(f"key {key.kid.hex()} was withdrawn")
+            self._check_not_withdrawn(key)
         elif kid is None:
             raise UnknownIssuer("message names no signer: neither kid(4) nor x5chain(33)")
         else:
@@ -603,8 +733,30 @@ class TrustStore:
             if registered is None:
                 raise UnknownIssuer(f"no trusted issuer with kid {kid.hex()}")
             key = self._validated(registered, at)
+            self._check_not_withdrawn(key)
+        if Usage.TRUST_LIST in key.usages or key.spki_sha256 in self._authority_keys:
+            self._check_single_usage_authority(key)
         key.check(at, usage, self.allowed_algs)
         return key
+
+    def _check_not_withdrawn(self, key: TrustedKey) -> None:
+        if key.spki_sha256 in self._withdrawn_keys:
+            raise KeyWithdrawn(
+                f"the public key of {key.kid.hex()} (SPKI SHA-256 {key.spki_sha256.hex()}) "
+                "was withdrawn"
+            )
+
+    def _check_single_usage_authority(self, key: TrustedKey) -> None:
+        """A trust-list authority key signs trust lists and nothing else (section 6.1):
+        a key the store trusts for trust lists and for any other usage, on one entry or
+        through several entries or certificates of the same public key, is refused for
+        every usage, so that neither role can be exercised with the other's key."""
+        usages = key.usages | self._granted.get(key.spki_sha256, frozenset())
+        if usages != _AUTHORITY_ONLY:
+            raise KeyUsageNotAllowed(
+                f"key {key.kid.hex()} is a trust-list authority key also trusted for "
+                + ", ".join(sorted(u.value for u in usages - _AUTHORITY_ONLY))
+            )
 
     def _validated(self, der_chain: tuple[bytes, ...], at: int) -> TrustedKey:
         """The issuer key of a DER chain (leaf first), validated at ``at``; cached."""

@@ -5,13 +5,15 @@ A trust list is a tagged COSE_Sign1 signed by the root authority (protected ``ty
 section 5)::
 
     { 1: seq (uint, strictly increasing), 2: issued_at, 3: next_update,
-      4: [ entry ... ] }
+      4: [ entry ... ], ? 5: [ spki_sha256 ... ] }
     entry = { 1: kid, ? 2: COSE_Key, ? 3: certificate (DER), 4: [alg ...],
               5: [usage ...], ? 6: not_before, ? 7: not_after, ? 8: name }
 
 Rotation: several entries may be active at once; an entry stays usable until its
 ``not_after`` (a retired key keeps verifying the credentials it signed), and a
-compromised key is withdrawn by publishing a list without it. A reader refuses a
+compromised key is withdrawn by publishing a list without it and with the SHA-256
+of its SubjectPublicKeyInfo in ``withdrawn_keys(5)``, which refuses the key under
+every kid and certificate, renewed ones included. A reader refuses a
 list whose ``seq`` is lower than the one it holds (rollback), and handles a list
 past its ``next_update`` by an explicit :class:`StalePolicy`.
 """
@@ -22,7 +24,7 @@ import enum
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from cryptography import x509
 
@@ -30,12 +32,22 @@ from . import _cbor, cose
 from .errors import (
     CoseError,
     InvalidArgument,
+    KeyUsageNotAllowed,
     TrustListExpired,
     TrustListInvalid,
     TrustListRollback,
+    TrustListTooOld,
 )
 from .registry import CoseAlg, CoseHeader, TrustEntryLabel, TrustListLabel
-from .trust import TrustedKey, TrustStore, Usage, check_issuer_profile, verify_typed
+from .state import TrustState, trust_list_issued_at_mark, trust_list_seq_mark
+from .trust import (
+    SPKI_SHA256_LENGTH,
+    TrustedKey,
+    TrustStore,
+    Usage,
+    check_issuer_profile,
+    verify_typed,
+)
 
 __all__ = [
     "TRUST_LIST_TYP",
@@ -53,11 +65,21 @@ TRUST_LIST_TYP = "application/vitale-trust-list+cbor"
 MAX_TRUST_LIST_BYTES = 262_144
 #: Most entries in one list.
 MAX_ENTRIES = 256
+#: Most key identities in one list's ``withdrawn_keys(5)``.
+MAX_WITHDRAWN_KEYS = 1024
 
 _USAGE_CODES = {Usage.CREDENTIAL: 1, Usage.STATUS_LIST: 2, Usage.STATEMENT: 3}
 _USAGE_BY_CODE = {v: k for k, v in _USAGE_CODES.items()}
 _ENTRY_REQUIRED = frozenset({TrustEntryLabel.KID, TrustEntryLabel.ALGS, TrustEntryLabel.USAGES})
 _ENTRY_LABELS = frozenset(TrustEntryLabel)
+_LIST_REQUIRED = frozenset(
+    {
+        TrustListLabel.SEQ,
+        TrustListLabel.ISSUED_AT,
+        TrustListLabel.NEXT_UPDATE,
+        TrustListLabel.ENTRIES,
+    }
+)
 _LIST_LABELS = frozenset(TrustListLabel)
 
 
@@ -192,15 +214,25 @@ class TrustListEntry:
             name=self.name,
         )
 
+    def key_identity(self) -> bytes:
+        """The SPKI SHA-256 of the entry's key (decoded and checked as by
+        :meth:`trusted_key`, with the same errors)."""
+        return self.trusted_key().spki_sha256
+
 
 @dataclass(frozen=True, slots=True)
 class TrustList:
-    """The content of a trust list."""
+    """The content of a trust list.
+
+    ``withdrawn_keys``: SPKI SHA-256 of keys withdrawn for good (spec/trust.md
+    section 7); empty means the label is absent.
+    """
 
     seq: int
     issued_at: int
     next_update: int
     entries: tuple[TrustListEntry, ...]
+    withdrawn_keys: tuple[bytes, ...] = ()
 
     def __post_init__(self) -> None:
         if self.next_update <= self.issued_at:
@@ -209,29 +241,61 @@ class TrustList:
             raise InvalidArgument(f"at most {MAX_ENTRIES} entries")
         if len({e.kid for e in self.entries}) != len(self.entries):
             raise InvalidArgument("kids must be unique in a trust list")
+        if len(self.withdrawn_keys) > MAX_WITHDRAWN_KEYS:
+            raise InvalidArgument(f"at most {MAX_WITHDRAWN_KEYS} withdrawn keys")
+        if not all(
+            isinstance(k, bytes) and len(k) == SPKI_SHA256_LENGTH for k in self.withdrawn_keys
+        ):
+            raise InvalidArgument(f"a withdrawn key is a {SPKI_SHA256_LENGTH}-byte SPKI SHA-256")
+        if len(set(self.withdrawn_keys)) != len(self.withdrawn_keys):
+            raise InvalidArgument("withdrawn keys must be unique in a trust list")
 
     def to_wire(self) -> dict[int, Any]:
-        return {
+        out: dict[int, Any] = {
             TrustListLabel.SEQ: self.seq,
             TrustListLabel.ISSUED_AT: self.issued_at,
             TrustListLabel.NEXT_UPDATE: self.next_update,
             TrustListLabel.ENTRIES: [e.to_wire() for e in self.entries],
         }
+        # Absent rather than empty: one encoding for "nothing withdrawn".
+        if self.withdrawn_keys:
+            out[TrustListLabel.WITHDRAWN_KEYS] = list(self.withdrawn_keys)
+        return out
 
     @classmethod
     def from_wire(cls, value: Any) -> TrustList:
-        if not isinstance(value, dict) or set(value) != _LIST_LABELS:
+        if (
+            not isinstance(value, dict)
+            or not set(value) >= _LIST_REQUIRED
+            or not set(value) <= _LIST_LABELS
+        ):
             raise TrustListInvalid(
-                "trust list must hold exactly seq, issued_at, next_update, entries"
+                "trust list must hold seq, issued_at, next_update, entries and at most "
+                "withdrawn_keys"
             )
-        seq, issued, next_update, entries = (value[label] for label in TrustListLabel)
+        seq, issued, next_update, entries = (
+            value[TrustListLabel.SEQ],
+            value[TrustListLabel.ISSUED_AT],
+            value[TrustListLabel.NEXT_UPDATE],
+            value[TrustListLabel.ENTRIES],
+        )
         if any(type(t) is not int or t < 0 for t in (seq, issued, next_update)):
             raise TrustListInvalid("seq and times must be unsigned integers")
         if not isinstance(entries, list):
             raise TrustListInvalid("entries must be an array")
+        withdrawn = value.get(TrustListLabel.WITHDRAWN_KEYS, None)
+        if TrustListLabel.WITHDRAWN_KEYS in value and (
+            not isinstance(withdrawn, list) or not withdrawn
+        ):
+            # An empty array would be a second encoding of the absent label.
+            raise TrustListInvalid("withdrawn_keys must be a non-empty array when present")
         try:
             return cls(
-                seq, issued, next_update, tuple(TrustListEntry.from_wire(e) for e in entries)
+                seq,
+                issued,
+                next_update,
+                tuple(TrustListEntry.from_wire(e) for e in entries),
+                tuple(withdrawn or ()),
             )
         except InvalidArgument as exc:
             raise TrustListInvalid(exc.message) from exc
@@ -285,11 +349,47 @@ def verify_trust_list(
     is_stale = now > trust_list.next_update
     if is_stale and stale is StalePolicy.REJECT:
         raise TrustListExpired(f"trust list {trust_list.seq} passed its next_update")
+    _check_entry_keys(trust_list, authority)
     return VerifiedTrustList(trust_list, is_stale, data)
 
 
+def _check_entry_keys(trust_list: TrustList, authority: TrustStore) -> None:
+    """Section 5.2 step 8: every entry's key decodes, is not withdrawn by the list
+    itself, and is not a trust-list authority key of the reader."""
+    withdrawn = frozenset(trust_list.withdrawn_keys)
+    for entry in trust_list.entries:
+        identity = entry.key_identity()
+        if identity in withdrawn:
+            # Trusting and withdrawing one key at once: the list contradicts itself,
+            # and no reading of it is safe.
+            raise TrustListInvalid(
+                f"entry {entry.kid.hex()} carries a key the list itself withdraws"
+            )
+        if Usage.TRUST_LIST in authority.usages_for_key(identity):
+            # An authority key granted issuer usages by its own list would let one
+            # compromised key both sign credentials and vouch for itself.
+            raise KeyUsageNotAllowed(
+                f"entry {entry.kid.hex()} carries a trust-list authority key: an "
+                "authority key signs trust lists and nothing else"
+            )
+
+
 class TrustListReader:
-    """A reader's trust state fed by successive trust lists (rollback-protected)."""
+    """A reader's trust state fed by successive trust lists (rollback-protected).
+
+    ``max_age``: a list is refused from ``issued_at + max_age`` on
+    (``trust.list_too_old``), even before its ``next_update`` and under
+    :attr:`StalePolicy.ACCEPT_STALE`. ``state``: where the ``seq`` and ``issued_at``
+    of the last accepted list are kept (under the reader's own ``authority_name``),
+    so that rollback protection survives restarts and is shared by the processes
+    using one :class:`~vitale_cred.state.SqliteTrustState`.
+    """
+
+    #: Default ceiling on a list's age, 90 days: it holds whatever the list's
+    #: ``next_update`` and the :class:`StalePolicy`, so that a reader holding nothing
+    #: (new or restarted) cannot be fed an arbitrarily old list that still holds a
+    #: withdrawn key (spec/trust.md section 5.2 step 7a).
+    DEFAULT_MAX_AGE: ClassVar[int] = 90 * 86_400
 
     def __init__(
         self,
@@ -297,10 +397,24 @@ class TrustListReader:
         *,
         stale: StalePolicy = StalePolicy.REJECT,
         allowed_algs: Iterable[CoseAlg] = cose.DEFAULT_ALGS,
+        max_age: int = DEFAULT_MAX_AGE,
+        state: TrustState | None = None,
+        authority_name: str = "default",
     ) -> None:
+        if type(max_age) is not int or max_age <= 0:
+            raise InvalidArgument("max_age must be a positive integer of seconds")
+        if state is not None and not isinstance(state, TrustState):
+            raise InvalidArgument("state must be a TrustState")
         self._authority = authority
         self._stale = stale
         self._allowed = frozenset(allowed_algs)
+        self._max_age = max_age
+        self._state = state
+        # Validated here, so that a bad name fails at construction, not at the first update.
+        self._marks = (
+            trust_list_seq_mark(authority_name),
+            trust_list_issued_at_mark(authority_name),
+        )
         self._lock = threading.Lock()
         self._current: VerifiedTrustList | None = None
         # No X.509 roots: with a trust list in force the list alone says who is trusted,
@@ -312,9 +426,22 @@ class TrustListReader:
         """The list in force, if any."""
         return self._current
 
+    @property
+    def max_age(self) -> int:
+        """The ceiling on a list's age, in seconds from its ``issued_at``."""
+        return self._max_age
+
     def update(self, data: bytes, *, now: int) -> VerifiedTrustList:
         """Verify ``data`` and, if not older, put its keys in force in ``store``."""
         verified = verify_trust_list(data, self._authority, now=now, stale=self._stale)
+        issued_at = verified.trust_list.issued_at
+        if now >= issued_at + self._max_age:
+            # Before the keys are built and before any mark moves: a list this old is
+            # refused whatever the reader held, in memory or on disk.
+            raise TrustListTooOld(
+                f"trust list {verified.seq} was issued at {issued_at}, {now - issued_at} s "
+                f"ago: the reader's maximum age is {self._max_age} s"
+            )
         keys = [e.trusted_key() for e in verified.trust_list.entries]
         with self._lock:
             current = self._current
@@ -325,6 +452,43 @@ class TrustListReader:
                     )
                 if verified.seq == current.seq and verified.raw != current.raw:
                     raise TrustListRollback(f"two different trust lists claim seq {verified.seq}")
+            if self._state is not None:
+                self._raise_marks(verified)
+            # Withdrawals are permanent: a later list that omits a key does not revive it.
+            for identity in verified.trust_list.withdrawn_keys:
+                self.store.withdraw_key(identity)
             self.store.replace_keys(keys)
             self._current = verified
         return verified
+
+    def _raise_marks(self, verified: VerifiedTrustList) -> None:
+        """Compare with, then raise, the persisted marks (the check of a restarted reader)."""
+        if self._state is None:  # the caller checked; keeps the types exact
+            return
+        seq_mark, issued_mark = self._marks
+        seq, issued_at = verified.seq, verified.trust_list.issued_at
+        # Checked before the raise too, so that a rival list with the recorded seq and a
+        # later issued_at cannot move the issued_at mark (the raise alone would let it).
+        self._refuse_older(seq, issued_at, self._state.get(seq_mark), self._state.get(issued_mark))
+        before = self._state.raise_marks({seq_mark: seq, issued_mark: issued_at})
+        # The raise is the authoritative compare: another process may have moved on.
+        self._refuse_older(seq, issued_at, before[seq_mark], before[issued_mark])
+
+    @staticmethod
+    def _refuse_older(
+        seq: int, issued_at: int, held_seq: int | None, held_issued: int | None
+    ) -> None:
+        if held_seq is not None and seq < held_seq:
+            raise TrustListRollback(
+                f"trust list {seq} is older than the last accepted one ({held_seq}, recorded state)"
+            )
+        if held_issued is not None and issued_at < held_issued:
+            raise TrustListRollback(
+                f"trust list {seq} was issued at {issued_at}, before the last accepted list "
+                f"({held_issued}, recorded state)"
+            )
+        if held_seq == seq and held_issued is not None and held_issued != issued_at:
+            raise TrustListRollback(
+                f"two different trust lists claim seq {seq} (issued at {issued_at} and "
+                f"{held_issued}, recorded state)"
+            )

@@ -360,8 +360,10 @@ class Verifier:
         credential = self._with_status(entry, payload.credential, now)
         # Keyed by holder and nonce: nobody can burn another holder's nonce in advance.
         replay_key = entry.claims.device_key.x + payload.nonce
+        # Recorded until the largest skew, not this policy's: a reader sharing the
+        # cache with a larger skew still accepts the token until then (section 5).
         if transcript is None and not self._replay.check_and_add(
-            replay_key, payload.exp + skew, now
+            replay_key, payload.exp + MAX_CLOCK_SKEW, now
         ):
             raise PresentationReplayed("token nonce already seen")
         return VerifiedPresentation(

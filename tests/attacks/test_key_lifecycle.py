@@ -9,7 +9,9 @@ held a withdrawn key.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
+from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from vitale_cred import cose
@@ -22,9 +24,9 @@ from vitale_cred.errors import (
     TrustListRollback,
     UnknownIssuer,
 )
-from vitale_cred.pki import generate_private_key
+from vitale_cred.pki import generate_private_key, kid_for_certificate, make_issuer_certificate
 from vitale_cred.registry import CoseAlg, CoseHeader
-from vitale_cred.trust import TrustStore, Usage, raw_key
+from vitale_cred.trust import TrustStore, Usage, raw_key, spki_sha256
 from vitale_cred.trustlist import (
     TrustList,
     TrustListEntry,
@@ -34,7 +36,7 @@ from vitale_cred.trustlist import (
 from vitale_cred.verify import Policy, Verifier
 
 from ._support import claims_of, expect
-from conftest import NOW, World
+from conftest import NOW, T0, World
 
 DAY = 86_400
 
@@ -233,4 +235,153 @@ def test_trust_list_entry_whose_certificate_claims_version_4_is_refused(world: W
     reader = TrustListReader(keys.authority())
     expect(
         TrustListInvalid, "trust.list_invalid", reader.update, keys.trust_list(5, entry), now=NOW
+    )
+
+
+# --- withdrawal per key, not per certificate (spec/trust.md section 7) ------------------
+
+
+def _renewed(world: World) -> x509.Certificate:
+    """A certificate renewed by the genuine root for the (compromised) issuer key."""
+    material = world.material
+    assert material.root_key is not None
+    return make_issuer_certificate(
+        material.issuer_certificate.public_key(),  # type: ignore[arg-type]
+        "Caisse primaire (test)",
+        material.root_key,
+        material.root_certificate,
+        T0 - dt.timedelta(days=1),
+        T0 + dt.timedelta(days=3 * 365),
+        serial=77,
+    )
+
+
+def _signed_under(world: World, certificate: x509.Certificate, *, carried: bool) -> bytes:
+    """A credential signed by the issuer key, naming ``certificate`` (kid, and x5chain)."""
+    issuer = Issuer(
+        world.material.signer(),
+        kid=kid_for_certificate(certificate),
+        clock=world.clock,
+        x5chain=[certificate] if carried else (),
+    )
+    return issuer.sign_claims(claims_of(world.bundle.credentials[0]))
+
+
+def _issuer_identity(world: World) -> bytes:
+    return spki_sha256(world.material.issuer_certificate.public_key())  # type: ignore[arg-type]
+
+
+def test_renewed_certificate_for_a_withdrawn_key_is_refused_when_carried_in_x5chain(
+    world: World,
+) -> None:
+    # The insider holding the compromised key gets (or kept) a renewed certificate
+    # for it: a new serial and kid, the same key.
+    trust = TrustStore(roots=[world.material.root_certificate])
+    verifier = Verifier(Policy(trust=trust, clock=world.clock))
+    renewed = _signed_under(world, _renewed(world), carried=True)
+    assert verifier.verify_credential(renewed)
+    trust.withdraw_key(_issuer_identity(world))
+    expect(KeyWithdrawn, "trust.key_withdrawn", verifier.verify_credential, renewed)
+
+
+def test_renewed_certificate_for_a_withdrawn_key_is_refused_when_registered(
+    world: World,
+) -> None:
+    trust, verifier = _x509_verifier(world)
+    trust.withdraw_key(world.material.issuer_certificate.public_key())  # type: ignore[arg-type]
+    # Registered after the withdrawal, named by kid only (the compact form).
+    renewed = _renewed(world)
+    trust.add_certificate(renewed)
+    compact = _signed_under(world, renewed, carried=False)
+    expect(KeyWithdrawn, "trust.key_withdrawn", verifier.verify_credential, compact)
+
+
+def test_renewed_certificate_is_refused_after_the_old_kid_was_withdrawn(world: World) -> None:
+    # withdraw(kid) withdraws the key the kid names, not only that one certificate.
+    trust, verifier = _x509_verifier(world)
+    trust.withdraw(world.material.kid)
+    renewed = _signed_under(world, _renewed(world), carried=True)
+    expect(KeyWithdrawn, "trust.key_withdrawn", verifier.verify_credential, renewed)
+
+
+def test_raw_key_carrying_a_withdrawn_public_key_is_refused_under_a_new_kid(
+    world: World,
+) -> None:
+    keys = _keys()
+    trust = TrustStore()
+    trust.withdraw_key(spki_sha256(keys.old.public_key()))
+    # Re-listed under a fresh kid and as a compressed point: one key, one identity.
+    compressed = cose.CoseKey.from_public_key(keys.old.public_key(), compressed=True)
+    trust.add_key(raw_key(compressed, b"old-again"))
+    verifier = Verifier(Policy(trust=trust, clock=world.clock))
+    expect(
+        KeyWithdrawn,
+        "trust.key_withdrawn",
+        verifier.verify_credential,
+        _credential(world, keys.old, b"old-again"),
+    )
+
+
+# --- the trust-list authority key signs nothing else (spec/trust.md section 6.1) -------
+
+
+def test_authority_key_that_also_signs_credentials_is_refused(world: World) -> None:
+    keys = _keys()
+    root_key = cose.CoseKey.from_public_key(keys.root.public_key())
+    trust = TrustStore(
+        keys=[raw_key(root_key, b"root", usages=[Usage.TRUST_LIST, Usage.CREDENTIAL])]
+    )
+    verifier = Verifier(Policy(trust=trust, clock=world.clock))
+    expect(
+        KeyUsageNotAllowed,
+        "trust.usage_not_allowed",
+        verifier.verify_credential,
+        _credential(world, keys.root, b"root"),
+    )
+    # Nor does the dual key keep its trust-list role.
+    reader = TrustListReader(trust)
+    expect(
+        KeyUsageNotAllowed,
+        "trust.usage_not_allowed",
+        reader.update,
+        keys.trust_list(1, keys.entry("new")),
+        now=NOW,
+    )
+
+
+def test_authority_key_registered_again_as_an_issuer_under_another_kid_is_refused(
+    world: World,
+) -> None:
+    keys = _keys()
+    root_key = cose.CoseKey.from_public_key(keys.root.public_key())
+    trust = TrustStore(
+        keys=[
+            raw_key(root_key, b"root", usages=[Usage.TRUST_LIST]),
+            raw_key(root_key, b"issuer"),
+        ]
+    )
+    verifier = Verifier(Policy(trust=trust, clock=world.clock))
+    expect(
+        KeyUsageNotAllowed,
+        "trust.usage_not_allowed",
+        verifier.verify_credential,
+        _credential(world, keys.root, b"issuer"),
+    )
+
+
+def test_trust_list_vouching_for_its_own_authority_key_is_refused(world: World) -> None:
+    keys = _keys()
+    own = TrustListEntry(
+        kid=b"issuer",
+        algs=frozenset({CoseAlg.ES256}),
+        usages=frozenset({Usage.CREDENTIAL}),
+        key=cose.CoseKey.from_public_key(keys.root.public_key()),
+    )
+    reader = TrustListReader(keys.authority())
+    expect(
+        KeyUsageNotAllowed,
+        "trust.usage_not_allowed",
+        reader.update,
+        keys.trust_list(1, own, keys.entry("new")),
+        now=NOW,
     )

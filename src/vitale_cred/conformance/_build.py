@@ -265,9 +265,11 @@ def trust_json(
     keys: Iterable[RawKey] = (),
     allowed_algs: Sequence[int] = tuple(DEFAULT_ALGS),
     withdrawn: Iterable[bytes] = (),
+    withdrawn_keys: Iterable[bytes] = (),
 ) -> dict[str, Any]:
-    """A trust store, as the ``trust`` member of a case."""
-    return {
+    """A trust store, as the ``trust`` member of a case (``withdrawn_keys``, SPKI
+    SHA-256 values, only when there are some, so that older cases keep their bytes)."""
+    out: dict[str, Any] = {
         "withdrawn": [h(kid) for kid in withdrawn],
         "allowed_algs": list(allowed_algs),
         "roots": [pem_certificate(c) for c in roots],
@@ -290,6 +292,10 @@ def trust_json(
             for k in keys
         ],
     }
+    identities = [h(identity) for identity in withdrawn_keys]
+    if identities:
+        out["withdrawn_keys"] = identities
+    return out
 
 
 def pki_trust(pki: Pki, *, registered: bool = True, **options: Any) -> dict[str, Any]:

@@ -52,6 +52,18 @@ EXCLUDED_CODES: Mapping[str, str] = {
     "nfc.pcsc_error": _local("PC/SC transport"),
     "nfc.pcsc_no_card": _local("PC/SC transport"),
     "nfc.pcsc_unavailable": _local("PC/SC transport"),
+    "replay.store_error": _local("the reader's shared replay store"),
+    "state.store_failed": _local("the reader's trust-state store"),
+    "inspect.malformed": "raised by the inspection tool, a local reader of files and QR "
+    "texts, never by a protocol step",
+    "inspect.too_large": "raised by the inspection tool, a local reader of files and QR "
+    "texts, never by a protocol step",
+    "validity.clock_rollback": "a state of one reader (its persisted clock readings), not a "
+    "property of any one input",
+    "status.list_too_old": "a reader policy (the maximum age of a list from its iat) applied "
+    "to a list that is otherwise valid; the vectors fix no such policy",
+    "trust.list_too_old": "a reader policy (the maximum age of a trust list from its "
+    "issued_at) applied to a list that is otherwise valid; the vectors fix no such policy",
     "hsm.error": _local("the issuer's PKCS#11 token"),
     "hsm.key_label_conflict": _local("the issuer's PKCS#11 token"),
     "hsm.key_not_found": _local("the issuer's PKCS#11 token"),

@@ -99,6 +99,8 @@ def build_trust(spec: Mapping[str, Any]) -> TrustStore:
         )
     for kid in spec.get("withdrawn", []):
         store.withdraw(_bytes(kid, "withdrawn kid"))
+    for identity in spec.get("withdrawn_keys", []):
+        store.withdraw_key(_bytes(identity, "withdrawn key"))
     return store
 
 

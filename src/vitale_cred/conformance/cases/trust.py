@@ -7,6 +7,7 @@ import datetime as _dt
 from typing import Any
 
 from ...registry import CoseHeader
+from ...trust import spki_sha256
 from .._build import (
     CaseList,
     RawIssuer,
@@ -540,6 +541,70 @@ def build(mat: Material) -> CaseList:
         kid=es256.kid,
         keys=pki_keys(es256),
     )
+
+    # --- withdrawal by key (trust.md section 7): per public key, not per certificate ---
+    es256_key = spki_sha256(es256.issuer_key.public_key())
+    # Same subject name, hence the same derived key: a renewal of the ES256 issuer
+    # certificate (new serial, new validity) for a key that stays compromised.
+    renewed = mat.variant_issuer(
+        "ES256 issuer", 0x1701, not_before=_utc(2026, 6, 1), not_after=_utc(2030, 1, 1)
+    )
+    add(
+        "withdrawn-key-renewed-x5chain",
+        withdrawal,
+        "the ES256 issuer key was withdrawn by its SPKI SHA-256; x5chain(33) carries a "
+        "renewed certificate (new serial and kid) for the same key",
+        issue(renewed, claims, full=True),
+        "trust.key_withdrawn",
+        trust_json(roots=[es256.root], withdrawn_keys=[es256_key]),
+        keys=pki_keys(renewed),
+    )
+    add(
+        "withdrawn-key-renewed-registered",
+        withdrawal,
+        "kid(4) names a registered renewed certificate whose key was withdrawn by its SPKI SHA-256",
+        issue(renewed, claims),
+        "trust.key_withdrawn",
+        trust_json(
+            roots=[es256.root], certificates=[(renewed.issuer, [])], withdrawn_keys=[es256_key]
+        ),
+        keys=pki_keys(renewed),
+    )
+    add(
+        "withdrawn-kid-renewed-certificate",
+        withdrawal,
+        "the kid of the registered ES256 issuer certificate was withdrawn, which withdraws "
+        "its key: a renewed certificate for that key in x5chain(33) is refused",
+        issue(renewed, claims, full=True),
+        "trust.key_withdrawn",
+        trust_json(roots=[es256.root], certificates=[(es256.issuer, [])], withdrawn=[es256.kid]),
+        keys=pki_keys(renewed),
+    )
+    add(
+        "withdrawn-key-raw",
+        withdrawal,
+        "kid(4) names a raw key whose SPKI SHA-256 was withdrawn",
+        raw.issue(claims),
+        "trust.key_withdrawn",
+        trust_json(
+            keys=[RawKey(raw.kid, raw.key)],
+            withdrawn_keys=[spki_sha256(raw.key.verifying_key())],
+        ),
+        keys=raw.keys(),
+    )
+    add(
+        "withdrawn-key-other",
+        withdrawal,
+        "another key was withdrawn by its SPKI SHA-256: no effect on a renewed certificate",
+        issue(renewed, claims, full=True),
+        None,
+        trust_json(
+            roots=[es256.root],
+            withdrawn_keys=[spki_sha256(mat.pki["es384"].issuer_key.public_key())],
+        ),
+        kid=renewed.kid,
+        keys=pki_keys(renewed),
+    )
     add(
         "raw-key-ignores-x5chain",
         _RESOLVE,
@@ -580,6 +645,28 @@ def build(mat: Material) -> CaseList:
         "trust.usage_not_allowed",
         raw.trust(usages=["trust_list"]),
         keys=raw.keys(),
+    )
+    add(
+        "usage-credential-and-trust-list",
+        "trust.md#6.1",
+        "a raw key trusted for credentials and for trust lists: an authority key is "
+        "trusted for nothing else, so it is refused for every usage",
+        raw.issue(claims),
+        "trust.usage_not_allowed",
+        raw.trust(usages=["credential", "trust_list"]),
+        keys=raw.keys(),
+    )
+    add(
+        "x5chain-carrying-an-authority-key",
+        "trust.md#6.1",
+        "x5chain(33) holds a valid issuer certificate whose key the store also trusts, "
+        "as a raw key, for trust lists",
+        issue(es256, claims, full=True),
+        "trust.usage_not_allowed",
+        trust_json(
+            roots=[es256.root], keys=[RawKey(b"authority", es256.cose_key(), ["trust_list"])]
+        ),
+        keys=pki_keys(es256),
     )
     add(
         "key-window-ended",

@@ -9,6 +9,7 @@ from ... import _cbor
 from ...cose import CoseKey
 from ...errors import VitaleCredError
 from ...registry import CoseAlg, CoseHeader, TrustEntryLabel, TrustListLabel
+from ...trust import spki_sha256
 from ...trustlist import TRUST_LIST_TYP
 from .._build import CaseList, RawIssuer, RawKey, diag, h, invalid, sign1, trust_json, valid
 from .._material import ISSUED_AT, SHOWN_AT, Material, der
@@ -21,6 +22,8 @@ DESCRIPTION = (
 
 _VERIFY = "trust.md#5.2"
 _ROTATION = "trust.md#5.3"
+_SINGLE_USAGE = "trust.md#6.1"
+_WITHDRAWAL = "trust.md#7"
 _DAY = 86_400
 
 
@@ -230,6 +233,21 @@ def build(mat: Material) -> CaseList:
         "trust.usage_not_allowed",
         trust=wrong_usage,
     )
+    dual_usage = trust_json(
+        keys=[
+            RawKey(authority.kid, authority.key, usages=["trust_list", "credential"]),
+            RawKey(authority_ed.kid, authority_ed.key, usages=["trust_list"]),
+        ]
+    )
+    add(
+        "authority-also-for-credentials",
+        _SINGLE_USAGE,
+        "signed by a key the reader trusts for trust lists and for credentials: an "
+        "authority key is trusted for nothing else",
+        [list5],
+        "trust.usage_not_allowed",
+        trust=dual_usage,
+    )
     tampered = bytearray(list5)
     tampered[-5] ^= 0x01
     add(
@@ -328,6 +346,56 @@ def build(mat: Material) -> CaseList:
         [signed(payload(5, {TrustListLabel.ENTRIES: compressed}))],
         None,
     )
+    # --- the authority key in an entry, withdrawn keys (trust.md sections 6.1, 7) -------
+    entry_case(
+        "entry-authority-key",
+        "an entry carries the key of the list's own authority: the authority key would "
+        "also sign credentials",
+        {**second, TrustEntryLabel.KEY: authority.key.to_map()},
+        "trust.usage_not_allowed",
+    )
+    entry_case(
+        "entry-other-authority-key",
+        "an entry carries the key of another trust-list authority of the reader",
+        {
+            **second,
+            TrustEntryLabel.KEY: authority_ed.key.to_map(),
+            TrustEntryLabel.ALGS: [int(CoseAlg.EDDSA)],
+        },
+        "trust.usage_not_allowed",
+    )
+    es256_key = spki_sha256(mat.pki["es256"].issuer_key.public_key())
+    raw_ed_key = spki_sha256(raw_ed.key.verifying_key())
+    add(
+        "valid-withdrawn-keys",
+        _WITHDRAWAL,
+        "withdrawn_keys(5) lists the SPKI SHA-256 of a key no entry carries",
+        [signed(payload(8, {TrustListLabel.WITHDRAWN_KEYS: [es256_key]}))],
+        None,
+        seq=8,
+    )
+    add(
+        "withdrawn-keys-entry",
+        _WITHDRAWAL,
+        "withdrawn_keys(5) lists the key of one of the list's own entries",
+        [signed(payload(8, {TrustListLabel.WITHDRAWN_KEYS: [es256_key, raw_ed_key]}))],
+        "trust.list_invalid",
+    )
+    for case_id, description, value in (
+        ("withdrawn-keys-empty", "withdrawn_keys(5) an empty array (absent is the one "
+         "encoding of none)", []),
+        ("withdrawn-keys-short", "a 31-byte withdrawn key", [es256_key[:31]]),
+        ("withdrawn-keys-duplicate", "one withdrawn key listed twice", [es256_key, es256_key]),
+        ("withdrawn-keys-not-array", "withdrawn_keys(5) a byte string", es256_key),
+        ("withdrawn-keys-text", "a withdrawn key as text", [es256_key.hex()]),
+    ):  # fmt: skip
+        add(
+            case_id,
+            _WITHDRAWAL,
+            description,
+            [signed(payload(8, {TrustListLabel.WITHDRAWN_KEYS: value}))],
+            "trust.list_invalid",
+        )
     ca = mat.variant_issuer("ES256 issuer, CA (trust list)", 0x1301, ca=True, path_length=0)
     entry_case(
         "entry-certificate-profile",
