@@ -28,10 +28,28 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Final, Literal, Protocol, runtime_checkable
 
 from .clock import MAX_CLOCK_SKEW
 from .errors import InvalidArgument, ReplayCacheFull, ReplayStoreError
+
+
+@contextmanager
+def _immediate(db: sqlite3.Connection) -> Iterator[None]:
+    """One write transaction, taken at once so that check-and-add is atomic across
+    processes; rolled back on any error (SQLite has already rolled back after some,
+    such as I/O errors or a full disk)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
 
 __all__ = [
     "DEFAULT_CAPACITY",
@@ -257,8 +275,7 @@ class SqliteReplayCache:
             raise ReplayStoreError(f"{self._path!r} cannot be shared in WAL mode")
         try:
             db.execute("PRAGMA synchronous=FULL")
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with _immediate(db):
                 for statement in _SCHEMA:
                     db.execute(statement)
                 db.executemany(
@@ -266,11 +283,6 @@ class SqliteReplayCache:
                     [("schema", _SCHEMA_VERSION), ("margin", SHARER_CLOCK_MARGIN), ("count", 0)],
                 )
                 meta = dict(db.execute("SELECT name, value FROM replay_meta").fetchall())
-            except BaseException:
-                if db.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
         except sqlite3.Error as exc:
             raise ReplayStoreError(f"{self._path!r} is not a usable replay store: {exc}") from exc
         # Sharers must agree on the margin: a file kept with another margin would
@@ -305,17 +317,9 @@ class SqliteReplayCache:
             raise InvalidArgument("expires_at and now must be POSIX times")
         keep_until = expires_at + SHARER_CLOCK_MARGIN
         with self._lock:
-            db = self._db
             try:
-                db.execute("BEGIN IMMEDIATE")
-                try:
+                with _immediate(self._db):
                     outcome = self._record(nonce, keep_until, now)
-                except BaseException:
-                    # SQLite has already rolled back after some errors (I/O, full disk).
-                    if db.in_transaction:
-                        db.execute("ROLLBACK")
-                    raise
-                db.execute("COMMIT")
             except sqlite3.Error as exc:
                 raise ReplayStoreError(f"replay store {self._path!r}: {exc}") from exc
         if outcome is None:
