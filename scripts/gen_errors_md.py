@@ -45,65 +45,65 @@ WHERE: dict[str, str] = {
     "cbor.non_deterministic": "CBOR decoding (encoding.md 2.3 checks 5, 14).",
     "cbor.type_not_allowed": "CBOR decoding (encoding.md 2.3 checks 8, 12).",
     "schema.invalid": "Structure decoding (encoding.md 4; credential.md 3.5, 6; "
-    "presentation.md 2.3): V 2, V 5.",
-    "schema.unknown_label": "Structure decoding (encoding.md 4): V 2, V 5.",
-    "schema.missing_label": "Structure decoding (encoding.md 4): V 2, V 5.",
-    "cose.malformed": "COSE_Sign1 decoding (verification.md 2.1): V 1, V 4.",
-    "cose.bad_signature": "Signature verification (verification.md 2.2): V 7.",
-    "cose.alg_mismatch": "Signature verification (verification.md 2.2): V 7.",
+    "presentation.md 2.3): V 2, V 8.",
+    "schema.unknown_label": "Structure decoding (encoding.md 4): V 2, V 8.",
+    "schema.missing_label": "Structure decoding (encoding.md 4): V 2, V 8.",
+    "cose.malformed": "COSE_Sign1 decoding (verification.md 2.1): V 1, V 7.",
+    "cose.bad_signature": "Signature verification (verification.md 2.2): V 12.",
+    "cose.alg_mismatch": "Signature verification (verification.md 2.2): V 12.",
     "cose.alg_not_allowed": "Issuer resolution (trust.md 4.1 step 11) and signature "
-    "verification (verification.md 2.2): V 6, V 7.",
+    "verification (verification.md 2.2): V 11, V 12.",
     "cose.alg_missing": "COSE_Sign1 decoding, unprotected alg (verification.md 2.1): "
-    "V 1, V 4; signature verification, no protected alg: V 7.",
-    "cose.unknown_critical": "COSE_Sign1 decoding (verification.md 2.1): V 1, V 4.",
-    "cose.header_conflict": "COSE_Sign1 decoding (verification.md 2.1): V 1, V 4.",
+    "V 1, V 7; signature verification, no protected alg: V 12.",
+    "cose.unknown_critical": "COSE_Sign1 decoding (verification.md 2.1): V 1, V 7.",
+    "cose.header_conflict": "COSE_Sign1 decoding (verification.md 2.1): V 1, V 7.",
     "cose.detached_payload": "Never raised by decoding: the CBOR profile refuses a null "
     "(detached) payload first, cbor.type_not_allowed (encoding.md 2.3 check 8; "
     "verification.md 2.1 step 5).",
     "cose.bad_key": "Standalone COSE_Key parsing and loading (a library API). Inside "
     "protocol messages a bad key is reported by the enclosing step: binding.cnf_missing "
-    "(credential.md 3.4; V 5, V 8), issuance.pop_invalid (proof), trust.list_invalid "
+    "(credential.md 3.4; V 8, V 9), issuance.pop_invalid (proof), trust.list_invalid "
     "(trust-list entry).",
     "trust.failed": "Base of the trust codes; not raised by itself.",
-    "trust.unknown_issuer": "Issuer resolution (trust.md 4.1 steps 4, 7, 9): V 6.",
+    "trust.unknown_issuer": "Issuer resolution (trust.md 4.1 steps 4, 7, 9): V 11.",
     "trust.chain_invalid": "Issuer resolution, x5chain shape and path validation "
-    "(trust.md 4.1 steps 3, 4, 8; 4.2): V 6.",
-    "trust.certificate_profile": "Issuer resolution (trust.md 2.4, 4.1 step 4): V 6; "
+    "(trust.md 4.1 steps 3, 4, 8; 4.2): V 11.",
+    "trust.certificate_profile": "Issuer resolution (trust.md 2.4, 4.1 step 4): V 11; "
     "registering an issuer certificate; trust-list entries (trust.md 5.2 step 8).",
-    "trust.kid_mismatch": "Issuer resolution (trust.md 4.1 step 5): V 6.",
-    "trust.key_withdrawn": "Issuer resolution (trust.md 4.1 steps 1, 2, 6, 8; 7): V 6; "
+    "trust.kid_mismatch": "Issuer resolution (trust.md 4.1 step 5): V 11.",
+    "trust.key_withdrawn": "Issuer resolution (trust.md 4.1 steps 1, 2, 6, 8; 7): V 11; "
     "a kid or a key identity (SPKI SHA-256) withdrawn.",
-    "trust.usage_not_allowed": "Issuer resolution (trust.md 4.1 step 10): V 6; a "
+    "trust.usage_not_allowed": "Issuer resolution (trust.md 4.1 step 10): V 11; a "
     "trust-list authority key also trusted for another usage (trust.md 6.1), in a store "
     "or as a trust-list entry (trust.md 5.2 step 8).",
-    "trust.key_not_valid": "Issuer resolution (trust.md 4.1 step 12): V 6.",
+    "trust.key_not_valid": "Issuer resolution (trust.md 4.1 step 12): V 11.",
     "trust.list_invalid": "Trust-list verification (trust.md 5.2 steps 2, 6, 8).",
     "trust.list_expired": "Trust-list verification (trust.md 5.2 step 7).",
     "trust.list_rollback": "Trust-list update (trust.md 5.2 step 9).",
     "trust.list_too_old": "Trust-list update: issued_at + the reader's max_age reached, "
     "whatever next_update and the stale policy (trust.md 5.2 step 7a).",
     "validity.failed": "Root of the credential validity errors; never raised itself.",
-    "validity.expired": "Credential validity (verification.md 2): V 9.",
-    "validity.not_yet_valid": "Credential validity (verification.md 2): V 9.",
+    "validity.expired": "Credential validity (verification.md 2): V 13.",
+    "validity.not_yet_valid": "Credential validity (verification.md 2): V 13.",
     "validity.clock_rollback": "Reading a GuardedClock (security.md 9): the reader's clock "
     "reads more than the skew before the last trusted reading, or a rollback is recorded "
     "and not yet acknowledged; raised where the verifier reads its clock, before V 1.",
     "card.invalid": "JSON card format at issuance (data-model.md 5); card map decoding "
-    "(credential.md 3.5): V 5.",
-    "card.nir_invalid": "NIR (data-model.md 3.1, encoding.md 3.1): at issuance; V 5.",
-    "card.organisme_invalid": "Organisme (data-model.md 3.2, encoding.md 3.2): at issuance; V 5.",
-    "card.date_invalid": "Dates (data-model.md 4, encoding.md 3.3, 3.4): at issuance; V 5.",
-    "card.ins_invalid": "INS (data-model.md 3.4): JSON at issuance; ins map decoding: V 5.",
+    "(credential.md 3.5): V 8.",
+    "card.nir_invalid": "NIR (data-model.md 3.1, encoding.md 3.1): at issuance; V 8.",
+    "card.organisme_invalid": "Organisme (data-model.md 3.2, encoding.md 3.2): at issuance; V 8.",
+    "card.date_invalid": "Dates (data-model.md 4, encoding.md 3.3, 3.4): at issuance; V 8.",
+    "card.ins_invalid": "INS (data-model.md 3.4): JSON at issuance; ins map decoding: V 8.",
     "card.ins_mismatch": "INS consistency with its matricule (data-model.md 3.4.3): at "
-    "issuance; V 5.",
+    "issuance; V 8.",
     "binding.failed": "Root of the device-binding errors; never raised itself.",
-    "binding.device_signature_invalid": "Device signature (verification.md 2): V 11.",
+    "binding.device_signature_invalid": "Device signature (verification.md 2): V 10.",
     "binding.cnf_missing": "Claims decoding and loading the cnf device key "
-    "(credential.md 3.4): V 5, V 8.",
+    "(credential.md 3.4): V 8, V 9.",
     "presentation.invalid": "Root of the presentation errors; never raised itself.",
-    "presentation.expired": "Token freshness (presentation.md 3.1): V 14.",
-    "presentation.not_yet_valid": "Token freshness (presentation.md 3.1): V 13.",
-    "presentation.lifetime_too_long": "Token lifetime cap (presentation.md 3.1): V 12.",
+    "presentation.expired": "Token freshness (presentation.md 3.1): V 5.",
+    "presentation.not_yet_valid": "Token freshness (presentation.md 3.1): V 4.",
+    "presentation.lifetime_too_long": "Token lifetime cap (presentation.md 3.1): V 3.",
     "presentation.replay_cache_full": "Replay (verification.md 5), a refusing replay cache "
     "that is full: V 18.",
     "presentation.replayed": "Replay cache (verification.md 5): V 18.",
@@ -139,10 +139,10 @@ WHERE: dict[str, str] = {
     "reached, on first sight or cached (status.md 4); makes the status undetermined "
     "(V 17).",
     "status.index_out_of_range": "Status check (verification.md 2.3): V 17.",
-    "status.reference_invalid": "Claims decoding (credential.md 3.6): V 5; status check "
+    "status.reference_invalid": "Claims decoding (credential.md 3.6): V 8; status check "
     "of a reference outside the profile: V 17.",
-    "delegation.invalid": "Claims decoding (credential.md 5.2): V 5; policy refusing "
-    "delegations: V 10.",
+    "delegation.invalid": "Claims decoding (credential.md 5.2): V 8; policy refusing "
+    "delegations: V 14.",
     "usage.bad_key": "Caller misuse (local): a key unsuitable for the operation.",
     "usage.invalid_argument": "Caller misuse (local): an argument outside its documented "
     "range, including a policy value out of bounds (verification.md 3).",
@@ -168,7 +168,7 @@ PREFIX_WHERE: dict[str, str] = {
     "nfc.": "NFC application protocol (nfc.md).",
     "hsm.": "Issuer side: signing with a PKCS#11 token (local; never sent to a peer).",
     "status.": "Status check (verification.md 2.3): V 17.",
-    "trust.": "Issuer resolution (trust.md 4): V 6.",
+    "trust.": "Issuer resolution (trust.md 4): V 11.",
 }
 
 _ROLE = re.compile(r":(?:class|func|data|meth|attr|mod|exc):`~?([\w.]+)`")

@@ -18,6 +18,8 @@ LAYERS: dict[str, int] = {
     "errors": 0,
     "registry": 0,
     "clock": 1,
+    # Sealed verified results: below device (layer 3), the lowest producer of one.
+    "_sealed": 1,
     "_cbor": 1,
     "_zlib": 1,
     "base45": 1,

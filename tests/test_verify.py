@@ -404,8 +404,8 @@ def test_a_delegate_cannot_present_with_the_holders_device_key(world: World) -> 
 
 def test_verified_results_cannot_be_built_by_callers(world: World) -> None:
     verified = world.verifier().verify_credential(world.bundle.credentials[0])
-    with pytest.raises(UsageError):
-        dataclasses.replace(verified, _factory=None)
+    with pytest.raises(TypeError, match="dataclass"):  # sealed, not a dataclass
+        dataclasses.replace(verified, iat=0)
     with pytest.raises(UsageError):
         VerifiedCredential(
             card=verified.card,

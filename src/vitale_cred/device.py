@@ -14,13 +14,13 @@ from __future__ import annotations
 import hmac
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Protocol, final, runtime_checkable
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from . import _cbor, cose
+from ._sealed import Sealed, sealed_factory
 from .errors import (
     BadKey,
     CoseError,
@@ -152,9 +152,16 @@ def load_public_pem(pem: bytes) -> cose.CoseKey:
     return device_cose_key(key)
 
 
-@dataclass(frozen=True, slots=True)
-class ProvenDeviceKey:
-    """A device key the issuer may bind: possession proven, or explicitly waived."""
+@final
+class ProvenDeviceKey(Sealed, producer="verify_possession() or unsafe_without_proof()"):
+    """A device key the issuer may bind: possession proven, or explicitly waived.
+
+    Sealed: only those two functions build one. ``proven`` is therefore a fact the
+    issuer can log: True from :func:`verify_possession`, False from
+    :meth:`unsafe_without_proof`.
+    """
+
+    __slots__ = ("key", "proven")
 
     key: cose.CoseKey
     proven: bool
@@ -163,7 +170,10 @@ class ProvenDeviceKey:
     def unsafe_without_proof(cls, key: cose.CoseKey | ec.EllipticCurvePublicKey) -> ProvenDeviceKey:
         """Bind a key whose possession was established out of band (operator tooling)."""
         public = key.public_key() if isinstance(key, cose.CoseKey) else key
-        return cls(device_cose_key(public), proven=False)
+        return _new_device_key(key=device_cose_key(public), proven=False)
+
+
+_new_device_key = sealed_factory(ProvenDeviceKey)
 
 
 def new_nonce(rng: Rng = os.urandom) -> bytes:
@@ -217,4 +227,4 @@ def verify_possession(proof: bytes, nonce: bytes, now: int) -> ProvenDeviceKey:
     except (VerificationError, CoseError) as exc:
         raise ProofOfPossessionError(f"proof of possession rejected: {exc}") from exc
     # Bound as the compressed point only, whatever form (kid, alg, y) the device sent.
-    return ProvenDeviceKey(device_cose_key(verifying.public_key), proven=True)
+    return _new_device_key(key=device_cose_key(verifying.public_key), proven=True)

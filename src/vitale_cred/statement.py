@@ -23,9 +23,10 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any
+from typing import Any, final
 
 from . import _cbor, cose
+from ._sealed import Sealed, sealed_factory
 from .errors import InvalidArgument, StatementInvalid
 from .registry import CoseHeader, InvoiceLabel, StatementLabel
 from .trust import TrustedKey, TrustStore, Usage, verify_typed
@@ -190,12 +191,17 @@ def sign_statement(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class VerifiedStatement:
-    """A statement whose issuer signature and holder binding were checked."""
+@final
+class VerifiedStatement(Sealed, producer="verify_statement()"):
+    """A statement whose issuer signature and holder binding were checked (sealed)."""
+
+    __slots__ = ("issuer", "statement")
 
     statement: Statement
     issuer: TrustedKey
+
+
+_new_verified_statement = sealed_factory(VerifiedStatement)
 
 
 def verify_statement(
@@ -226,4 +232,4 @@ def verify_statement(
     if not hmac.compare_digest(holder, holder_digest(device_key)):
         raise StatementInvalid("statement is bound to another holder")
     statement = Statement(iat, serial, holder, tuple(Invoice.from_wire(i) for i in invoices))
-    return VerifiedStatement(statement, issuer)
+    return _new_verified_statement(statement=statement, issuer=issuer)

@@ -54,9 +54,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
-from typing import Any, ClassVar, Literal, NoReturn, Protocol, runtime_checkable
+from typing import Any, ClassVar, Literal, Protocol, final, runtime_checkable
 
 from . import _cbor
+from ._sealed import Sealed, sealed_factory
 from ._zlib import inflate
 from .clock import MAX_CLOCK_SKEW
 from .cose import Signer, decode_sign1, sign1
@@ -431,13 +432,12 @@ def issue_status_list(
     )
 
 
-_CONSTRUCTION_TOKEN = object()
-
-
-class VerifiedStatusList:
+@final
+class VerifiedStatusList(Sealed, producer="verify_status_list()"):
     """A Status List Token whose signature, signer usage, claims and list were checked.
 
-    Only :func:`verify_status_list` creates one; it cannot be changed afterwards.
+    Only :func:`verify_status_list` creates one; it cannot be changed afterwards
+    (sealed, :mod:`vitale_cred._sealed`).
     """
 
     __slots__ = ("_list", "aggregation_uri", "exp", "iat", "kid", "list_id", "ttl", "uri")
@@ -451,39 +451,10 @@ class VerifiedStatusList:
     kid: bytes
     _list: StatusList
 
-    def __init__(
-        self,
-        token: object,
-        *,
-        uri: str,
-        list_id: int,
-        iat: int,
-        exp: int | None,
-        ttl: int | None,
-        aggregation_uri: str | None,
-        kid: bytes,
-        status_list: StatusList,
-    ) -> None:
-        if token is not _CONSTRUCTION_TOKEN:
-            raise UsageError("a VerifiedStatusList is produced only by verify_status_list()")
-        status_list._read_only = True
-        for name, value in (
-            ("uri", uri),
-            ("list_id", list_id),
-            ("iat", iat),
-            ("exp", exp),
-            ("ttl", ttl),
-            ("aggregation_uri", aggregation_uri),
-            ("kid", kid),
-            ("_list", status_list),
-        ):
-            object.__setattr__(self, name, value)
-
-    def __setattr__(self, name: str, value: object) -> NoReturn:
-        raise AttributeError("VerifiedStatusList is immutable")
-
-    def __delattr__(self, name: str) -> NoReturn:
-        raise AttributeError("VerifiedStatusList is immutable")
+    # Compared by identity: its StatusList is unhashable, and two fetches of one list
+    # are two results.
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
 
     @property
     def bits(self) -> int:
@@ -517,6 +488,9 @@ class VerifiedStatusList:
             f"VerifiedStatusList(uri={self.uri!r}, list_id={self.list_id}, iat={self.iat}, "
             f"exp={self.exp}, ttl={self.ttl}, bits={self.bits}, size={self.size})"
         )
+
+
+_new_verified_status_list = sealed_factory(VerifiedStatusList)
 
 
 @dataclass(frozen=True, slots=True)
@@ -647,8 +621,8 @@ def verify_status_list(
     if exp is not None and now >= exp:
         raise StatusListExpired(f"status list {uri} expired at {exp} (now {now})")
     status_list = StatusList.from_compressed(lst, bits, max_bytes=max_bytes)
-    return VerifiedStatusList(
-        _CONSTRUCTION_TOKEN,
+    status_list._read_only = True
+    return _new_verified_status_list(
         uri=uri,
         list_id=list_id,
         iat=iat,
@@ -656,7 +630,7 @@ def verify_status_list(
         ttl=ttl,
         aggregation_uri=aggregation_uri,
         kid=key.kid,
-        status_list=status_list,
+        _list=status_list,
     )
 
 

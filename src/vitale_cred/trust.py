@@ -21,7 +21,11 @@ SubjectPublicKeyInfo (:func:`spki_sha256`): withdrawal and the trust-list
 authority's single usage are decided on that identity, not on a ``kid``.
 
 Validated paths are cached per exact certificate bytes together with the window in
-which every certificate of the path is valid, so a warm lookup is a dict access.
+which every certificate of the path is valid, so a warm lookup is a dict access. The
+paths of registered chains are configuration and stay cached; a path built from a
+message's ``x5chain`` is unauthenticated input until the message's signature verifies
+with the key it yields, so it is remembered only then (:meth:`TrustStore.resolve_pending`),
+in a cache of at most ``path_cache_size`` entries (:data:`PATH_CACHE_SIZE` by default).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import datetime as _dt
 import enum
 import hashlib
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from cryptography import x509
@@ -56,6 +60,7 @@ from .registry import CoseAlg, CoseHeader
 
 __all__ = [
     "MAX_CHAIN_LENGTH",
+    "PATH_CACHE_SIZE",
     "SPKI_SHA256_LENGTH",
     "TrustStore",
     "TrustedKey",
@@ -68,6 +73,10 @@ __all__ = [
 MAX_CHAIN_LENGTH = 3
 #: Length of a key identity: SHA-256 of the DER SubjectPublicKeyInfo.
 SPKI_SHA256_LENGTH = 32
+#: Default bound on the validated ``x5chain`` paths a store remembers (about 14 KiB
+#: each): enough for every issuer of a deployment, small enough that a flood of
+#: distinct valid chains costs a few MiB at most.
+PATH_CACHE_SIZE = 256
 
 
 class Usage(enum.Enum):
@@ -512,7 +521,13 @@ def _signed_by(child: _Cert, parent: _Profiled) -> str:
 
 
 class TrustStore:
-    """Trusted roots and keys; thread-safe, with a cache of validated paths."""
+    """Trusted roots and keys; thread-safe, with a cache of validated paths.
+
+    The paths of registered chains stay cached (one per registered certificate); the
+    paths of ``x5chain`` headers are cached only once their message verified, at most
+    ``path_cache_size`` of them (:data:`PATH_CACHE_SIZE`; 0 disables that cache), the
+    oldest insertion evicted first.
+    """
 
     def __init__(
         self,
@@ -521,8 +536,14 @@ class TrustStore:
         keys: Iterable[TrustedKey] = (),
         certificates: Iterable[x509.Certificate] = (),
         allowed_algs: Iterable[CoseAlg] = DEFAULT_ALGS,
+        path_cache_size: int = PATH_CACHE_SIZE,
     ) -> None:
+        if isinstance(path_cache_size, bool) or not isinstance(path_cache_size, int):
+            raise InvalidArgument("path_cache_size must be an integer")
+        if path_cache_size < 0:
+            raise InvalidArgument("path_cache_size must be >= 0 (0 disables the cache)")
         self.allowed_algs = frozenset(allowed_algs)
+        self._path_cache_size = path_cache_size
         self._roots = list(roots)
         # Subject DER -> the roots of that subject, in the order configured.
         self._anchors: dict[bytes, list[_Anchor]] = {}
@@ -550,6 +571,11 @@ class TrustStore:
         # The decoded certificates of the registered chains: configuration, decoded
         # once when registered; a path through them is still validated at each instant.
         self._decoded: dict[tuple[bytes, ...], list[_Cert]] = {}
+        # Validated paths of registered chains: one per registered chain at most.
+        self._configured_paths: dict[tuple[bytes, ...], _Path] = {}
+        # Validated paths of x5chain headers, entered only once the message carrying
+        # the chain verified (_remember), at most path_cache_size of them, the oldest
+        # insertion evicted first: a hit takes no lock, so it does not reorder.
         self._paths: dict[tuple[bytes, ...], _Path] = {}
         self._withdrawn: set[bytes] = set()
         # Key identities (spki_sha256) withdrawn: every certificate and raw key that
@@ -607,7 +633,9 @@ class TrustStore:
         """
         with self._lock:
             identities = {
-                path.key.spki_sha256 for path in self._paths.values() if path.key.kid == kid
+                path.key.spki_sha256
+                for path in (*self._paths.values(), *self._configured_paths.values())
+                if path.key.kid == kid
             }
             raw = self._keys.pop(kid, None)
             if raw is not None:
@@ -619,6 +647,7 @@ class TrustStore:
             chain = self._registered.pop(kid, None)
             if chain is not None:
                 self._decoded.pop(chain, None)
+                self._configured_paths.pop(chain, None)
             self._withdraw_identities(identities)
             self._paths = {k: v for k, v in self._paths.items() if v.key.kid != kid}
             self._reindex()
@@ -660,6 +689,9 @@ class TrustStore:
             return
         self._withdrawn_keys = self._withdrawn_keys | identities
         self._paths = {k: v for k, v in self._paths.items() if v.key.spki_sha256 not in identities}
+        self._configured_paths = {
+            k: v for k, v in self._configured_paths.items() if v.key.spki_sha256 not in identities
+        }
 
     def _reindex(self) -> None:
         """Under the lock: rebuild the usages granted to each key identity."""
@@ -690,6 +722,9 @@ class TrustStore:
         except CertificateChainError:
             decoded = None  # left for each verification to report
         with self._lock:
+            previous = self._registered.get(kid)
+            if previous is not None and previous != chain:
+                self._configured_paths.pop(previous, None)
             self._registered[kid] = chain
             self._registered_spki[kid] = identity
             if decoded is not None:
@@ -710,9 +745,33 @@ class TrustStore:
         or a registered certificate is looked up by ``kid``. A withdrawn kid is refused
         whatever the message carries, and so is every key whose identity
         (:func:`spki_sha256`) was withdrawn, whichever way it was found.
+
+        A path newly validated from the ``x5chain`` is not remembered: the chain is
+        unsigned, so until the message's signature verifies it is anyone's input. Use
+        :meth:`resolve_pending` to remember it after that check.
         """
+        return self._resolve(message, at, usage)[0]
+
+    def resolve_pending(
+        self, message: Sign1, at: int, usage: Usage = Usage.CREDENTIAL
+    ) -> tuple[TrustedKey, Callable[[], None]]:
+        """:meth:`resolve`, and a function to call once ``message``'s signature verified
+        with the key: it remembers the path validated from the message's ``x5chain``
+        (if any was), so that the next message carrying that chain skips validation.
+        Not called, nothing of the message stays in the store."""
+        key, pending = self._resolve(message, at, usage)
+        if pending is None:
+            return key, _nothing_to_remember
+        chain, path = pending
+        return key, lambda: self._remember(chain, path)
+
+    def _resolve(
+        self, message: Sign1, at: int, usage: Usage
+    ) -> tuple[TrustedKey, tuple[tuple[bytes, ...], _Path] | None]:
+        """The key, and the x5chain path validated for it now (None if none was)."""
         chain = message.header(CoseHeader.X5CHAIN)
         kid = message.kid
+        pending: tuple[tuple[bytes, ...], _Path] | None = None
         if kid is not None and kid in self._withdrawn:
             raise KeyWithdrawn(f"key {kid.hex()} was withdrawn")
         raw = self._keys.get(kid) if kid is not None else None
@@ -720,7 +779,12 @@ class TrustStore:
             key = raw
             self._check_not_withdrawn(key)
         elif chain is not None:
-            key = self._validated(_x5chain_items(chain), at)
+            items = _x5chain_items(chain)
+            path = _live(self._paths.get(items), at)
+            if path is None:
+                path = self._validated(items, at)
+                pending = (items, path)
+            key = path.key
             if kid is not None and kid != key.kid:
                 raise KidMismatch("kid(4) does not identify the x5chain(33) certificate")
             if key.kid in self._withdrawn:
@@ -732,12 +796,35 @@ class TrustStore:
             registered = self._registered.get(kid)
             if registered is None:
                 raise UnknownIssuer(f"no trusted issuer with kid {kid.hex()}")
-            key = self._validated(registered, at)
+            path = _live(self._configured_paths.get(registered), at)
+            if path is None:
+                path = self._validated(registered, at)
+                # A registered chain is configuration, not input: its path is kept at
+                # once, one entry per registered certificate.
+                with self._lock:
+                    if self._registered.get(kid) is registered:
+                        self._configured_paths[registered] = path
+            key = path.key
             self._check_not_withdrawn(key)
         if Usage.TRUST_LIST in key.usages or key.spki_sha256 in self._authority_keys:
             self._check_single_usage_authority(key)
         key.check(at, usage, self.allowed_algs)
-        return key
+        return key, pending
+
+    def _remember(self, chain: tuple[bytes, ...], path: _Path) -> None:
+        """Keep the validated path of an x5chain whose message verified, within the bound."""
+        if not self._path_cache_size:
+            return
+        with self._lock:
+            key = path.key
+            # Withdrawn while the message was being verified: never cache it again.
+            if key.kid in self._withdrawn or key.spki_sha256 in self._withdrawn_keys:
+                return
+            paths = self._paths
+            paths.pop(chain, None)
+            paths[chain] = path
+            while len(paths) > self._path_cache_size:
+                del paths[next(iter(paths))]
 
     def _check_not_withdrawn(self, key: TrustedKey) -> None:
         if key.spki_sha256 in self._withdrawn_keys:
@@ -758,11 +845,9 @@ class TrustStore:
                 + ", ".join(sorted(u.value for u in usages - _AUTHORITY_ONLY))
             )
 
-    def _validated(self, der_chain: tuple[bytes, ...], at: int) -> TrustedKey:
-        """The issuer key of a DER chain (leaf first), validated at ``at``; cached."""
-        path = self._paths.get(der_chain)
-        if path is not None and path.start <= at <= path.end:
-            return path.key
+    def _validated(self, der_chain: tuple[bytes, ...], at: int) -> _Path:
+        """The path of a DER chain (leaf first) validated at ``at``: the expensive step
+        (up to 3 certificate decodings and their signatures), never cached here."""
         if not self._roots:
             raise UnknownIssuer("certificate given but no X.509 root is trusted")
         certs = self._decoded.get(der_chain) or [_read(der) for der in der_chain]
@@ -787,9 +872,7 @@ class TrustStore:
         )
         start = max(c.not_before for c in chain)
         end = min(c.not_after for c in chain)
-        with self._lock:
-            self._paths[der_chain] = _Path(key, start, end)
-        return key
+        return _Path(key, start, end)
 
     def _path(self, leaf: _Cert, pool: list[_Cert], at: int) -> list[_Cert]:
         """Steps 6 to 9 of section 4.2: the first candidate path that validates.
@@ -828,6 +911,17 @@ class TrustStore:
                 failures.append(problem)
         reason = "; ".join(failures) if failures else "no trusted root or intermediate issued it"
         raise CertificateChainError(f"certificate path invalid: {reason}")
+
+
+def _live(path: _Path | None, at: int) -> _Path | None:
+    """A cached path if it holds at ``at`` (every certificate of it valid then)."""
+    if path is not None and path.start <= at <= path.end:
+        return path
+    return None
+
+
+def _nothing_to_remember() -> None:
+    """The commit of a resolution that validated no new path."""
 
 
 def _anchor_link(child: _Cert, anchor: _Anchor, below: int, at: int) -> str:
@@ -889,6 +983,7 @@ def verify_typed(
     found = message.protected.get(CoseHeader.TYP)
     if not isinstance(found, str) or found != typ:
         raise error(f"protected typ(16) must be {typ!r}, not {found!r}")
-    key = trust.resolve(message, now, usage)
+    key, remember = trust.resolve_pending(message, now, usage)
     message.verify(key.key, allowed_algs=trust.allowed_algs)
+    remember()
     return message, key

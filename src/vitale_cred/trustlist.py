@@ -24,11 +24,12 @@ import enum
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, final
 
 from cryptography import x509
 
 from . import _cbor, cose
+from ._sealed import Sealed, sealed_factory
 from .errors import (
     CoseError,
     InvalidArgument,
@@ -311,9 +312,11 @@ def sign_trust_list(trust_list: TrustList, signer: cose.Signer, *, kid: bytes) -
     )
 
 
-@dataclass(frozen=True, slots=True)
-class VerifiedTrustList:
-    """A trust list whose signature by a trust-list authority was checked."""
+@final
+class VerifiedTrustList(Sealed, producer="verify_trust_list()"):
+    """A trust list whose signature by a trust-list authority was checked (sealed)."""
+
+    __slots__ = ("raw", "stale", "trust_list")
 
     trust_list: TrustList
     stale: bool
@@ -323,6 +326,9 @@ class VerifiedTrustList:
     def seq(self) -> int:
         """The list's sequence number."""
         return self.trust_list.seq
+
+
+_new_verified_trust_list = sealed_factory(VerifiedTrustList)
 
 
 def verify_trust_list(
@@ -350,7 +356,7 @@ def verify_trust_list(
     if is_stale and stale is StalePolicy.REJECT:
         raise TrustListExpired(f"trust list {trust_list.seq} passed its next_update")
     _check_entry_keys(trust_list, authority)
-    return VerifiedTrustList(trust_list, is_stale, data)
+    return _new_verified_trust_list(trust_list=trust_list, stale=is_stale, raw=data)
 
 
 def _check_entry_keys(trust_list: TrustList, authority: TrustStore) -> None:

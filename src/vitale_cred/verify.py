@@ -3,18 +3,28 @@
 Checks run in a fixed order, which fixes the error code reported when several
 defects coexist (``spec/verification.md`` section 2):
 
-1. decode the presentation and the credential (``cbor.*``, ``cose.*``, ``schema.*``);
-2. resolve the issuer in the trust store and verify its signature (``trust.*``,
-   ``cose.*``);
-3. credential validity in time (``validity.*``) and delegation policy;
-4. device signature with the ``cnf`` key (``binding.*``);
-5. token freshness and lifetime (``presentation.*``), audience, NFC transcript;
-6. revocation status (``status.*``), when the policy names a status checker;
-7. replay (``presentation.replayed``): the nonce is recorded only once all the
+1. decode the presentation and its payload (``cbor.*``, ``cose.*``, ``schema.*``);
+2. token lifetime and freshness (``presentation.*``): payload fields only;
+3. decode the credential and load its ``cnf`` key, not yet authenticated
+   (``cbor.*``, ``cose.*``, ``schema.*``, ``binding.cnf_missing``);
+4. device signature with that key (``binding.device_signature_invalid``);
+5. resolve the issuer in the trust store and verify its signature (``trust.*``,
+   ``cose.*``); only then may the certificate path and the credential be cached;
+6. credential validity in time (``validity.*``) and delegation policy;
+7. audience, NFC transcript (``presentation.*``);
+8. revocation status (``status.*``), when the policy names a status checker;
+9. replay (``presentation.replayed``): the nonce is recorded only once all the
    checks above passed, so a forged token cannot fill the cache.
 
-Results (:class:`VerifiedCredential`, :class:`VerifiedPresentation`) can only be
-built here; callers cannot forge one.
+Steps 2 to 4 come before any certificate path validation so that a token with a
+garbage device signature costs one ECDSA verification and leaves nothing behind;
+a sender forging a credential around a key of its own passes step 4 and then costs
+one bounded path validation, still leaving nothing behind (``spec/security.md``,
+"Cost of unauthenticated input").
+
+Results (:class:`VerifiedCredential`, :class:`VerifiedPresentation`) are sealed
+(:mod:`vitale_cred._sealed`): only the verifier builds one, and nobody can construct,
+copy, alter or unpickle one.
 """
 
 from __future__ import annotations
@@ -24,10 +34,11 @@ import hmac
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any, Protocol, final
 
 from . import cose
+from ._sealed import Sealed, sealed_factory
 from .clock import MAX_CLOCK_SKEW, Clock
 from .credential import MAX_CREDENTIAL_BYTES, Claims, Delegation, decode_claims
 from .errors import (
@@ -44,7 +55,6 @@ from .errors import (
     PresentationNotYetValid,
     PresentationReplayed,
     TranscriptMismatch,
-    UsageError,
     VitaleCredError,
 )
 from .ins import Ins
@@ -74,7 +84,6 @@ __all__ = [
 #: Default tolerated clock disagreement (seconds).
 DEFAULT_SKEW = 30
 _DEVICE_ALGS = frozenset({CoseAlg.ES256})
-_FACTORY = object()
 
 
 class StatusCheck(Protocol):
@@ -117,14 +126,21 @@ class Policy:
             raise InvalidArgument(f"audience must be 1..{MAX_AUDIENCE_BYTES} bytes")
 
 
-def _only_from_verifier(token: object) -> None:
-    if token is not _FACTORY:
-        raise UsageError("verified results are built by the Verifier only")
-
-
-@dataclass(frozen=True, slots=True)
-class VerifiedCredential:
+@final
+class VerifiedCredential(Sealed, producer="the Verifier", hidden=("raw",)):
     """A credential whose issuer signature, trust and validity were checked."""
+
+    __slots__ = (
+        "card",
+        "delegation",
+        "device_key",
+        "exp",
+        "iat",
+        "issuer",
+        "raw",
+        "status",
+        "status_result",
+    )
 
     card: CardView
     device_key: cose.CoseKey
@@ -134,11 +150,7 @@ class VerifiedCredential:
     delegation: Delegation | None
     status: StatusReference | None
     status_result: Any
-    raw: bytes = field(repr=False)
-    _factory: object = field(default=None, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        _only_from_verifier(self._factory)
+    raw: bytes
 
     @property
     def beneficiary(self) -> Beneficiary:
@@ -146,9 +158,11 @@ class VerifiedCredential:
         return self.card.beneficiary
 
 
-@dataclass(frozen=True, slots=True)
-class VerifiedPresentation:
+@final
+class VerifiedPresentation(Sealed, producer="the Verifier"):
     """What billing needs, verified: the insured's NIR and fund, one beneficiary."""
+
+    __slots__ = ("audience", "credential", "nonce", "token_exp", "token_iat", "transcript")
 
     credential: VerifiedCredential
     token_iat: int
@@ -156,10 +170,6 @@ class VerifiedPresentation:
     nonce: bytes
     audience: bytes | None
     transcript: bytes | None
-    _factory: object = field(default=None, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        _only_from_verifier(self._factory)
 
     @property
     def beneficiary(self) -> Beneficiary:
@@ -220,11 +230,24 @@ class VerifiedPresentation:
         }
 
 
+# The only builders of verified results; the slots they fill are reachable nowhere else.
+_new_credential = sealed_factory(VerifiedCredential)
+_new_presentation = sealed_factory(VerifiedPresentation)
+
+
 @dataclass(frozen=True, slots=True)
-class _Cached:
+class _Decoded:
+    """A credential decoded, its ``cnf`` key loaded, its issuer not yet checked."""
+
     message: cose.Sign1
     claims: Claims
     device_key: cose.VerifyingKey
+
+
+@dataclass(frozen=True, slots=True)
+class _Cached(_Decoded):
+    """A credential whose issuer signature verified (an issuer-cache entry)."""
+
     issuer: TrustedKey
 
 
@@ -249,23 +272,32 @@ class Verifier:
 
     # --- credentials ---------------------------------------------------------------
 
-    def _issuer_checked(self, credential: bytes, now: int) -> _Cached:
+    def _decoded(self, credential: bytes) -> tuple[bytes, _Decoded]:
+        """Steps 6 to 9: the issuer-cache entry of these exact bytes, else the credential
+        decoded and its ``cnf`` key loaded, without any trust work."""
         digest = hashlib.sha256(credential).digest()
         cached = self._cache.get(digest)
-        trust = self.policy.trust
         if cached is not None:
-            issuer = trust.resolve(cached.message, now, Usage.CREDENTIAL)
-            if issuer.key is cached.issuer.key:
-                return cached
+            return digest, cached
         message = cose.decode_sign1(credential, max_size=MAX_CREDENTIAL_BYTES)
         claims = decode_claims(message.payload)
-        issuer = trust.resolve(message, now, Usage.CREDENTIAL)
-        message.verify(issuer.key, allowed_algs=trust.allowed_algs)
         try:
             device_key = claims.device_key.verifying_key()
         except CoseError as exc:
             raise ConfirmationMissing(f"cnf(8) device key unusable: {exc.message}") from exc
-        entry = _Cached(message, claims, device_key, issuer)
+        return digest, _Decoded(message, claims, device_key)
+
+    def _issuer_checked(self, digest: bytes, decoded: _Decoded, now: int) -> _Cached:
+        """Steps 11 and 12: issuer trust and signature. The certificate path and the
+        credential are cached only once the signature verified."""
+        trust = self.policy.trust
+        message = decoded.message
+        issuer, remember = trust.resolve_pending(message, now, Usage.CREDENTIAL)
+        if isinstance(decoded, _Cached) and issuer.key is decoded.issuer.key:
+            return decoded
+        message.verify(issuer.key, allowed_algs=trust.allowed_algs)
+        remember()
+        entry = _Cached(message, decoded.claims, decoded.device_key, issuer)
         if self.policy.issuer_cache_size:
             with self._lock:
                 self._cache[digest] = entry
@@ -273,10 +305,8 @@ class Verifier:
                     self._cache.popitem(last=False)
         return entry
 
-    def _checked(self, credential: bytes, now: int) -> _Cached:
-        """Steps 2 and 3: issuer trust and signature, validity in time, delegation."""
-        entry = self._issuer_checked(credential, now)
-        claims = entry.claims
+    def _valid_in_time(self, claims: Claims, now: int) -> None:
+        """Steps 13 and 14: validity in time, delegation policy."""
         skew = self.policy.skew
         if claims.iat - skew > now or (claims.nbf is not None and claims.nbf - skew > now):
             raise NotYetValid("credential is not valid yet")
@@ -284,7 +314,6 @@ class Verifier:
             raise Expired("credential has expired")
         if claims.delegation is not None and not self.policy.allow_delegated:
             raise DelegationError("delegated credentials are not accepted by this policy")
-        return entry
 
     def _with_status(self, entry: _Cached, credential: bytes, now: int) -> VerifiedCredential:
         """Step 6: revocation status, then the verified credential."""
@@ -300,7 +329,7 @@ class Verifier:
                 status_result = self.policy.status.check(
                     claims.status, now, issuer_kid=entry.issuer.kid
                 )
-        return VerifiedCredential(
+        return _new_credential(
             card=claims.card,
             device_key=claims.device_key,
             issuer=entry.issuer,
@@ -310,7 +339,6 @@ class Verifier:
             status=claims.status,
             status_result=status_result,
             raw=credential,
-            _factory=_FACTORY,
         )
 
     def verify_credential(self, credential: bytes) -> VerifiedCredential:
@@ -318,7 +346,10 @@ class Verifier:
         if not isinstance(credential, bytes):
             raise InvalidArgument("credential must be bytes")
         now = self.policy.clock.now()
-        return self._with_status(self._checked(credential, now), credential, now)
+        digest, decoded = self._decoded(credential)
+        entry = self._issuer_checked(digest, decoded, now)
+        self._valid_in_time(entry.claims, now)
+        return self._with_status(entry, credential, now)
 
     # --- presentations -------------------------------------------------------------
 
@@ -337,13 +368,8 @@ class Verifier:
         now = policy.clock.now()
         message = cose.decode_sign1(token, max_size=MAX_PRESENTATION_BYTES)
         payload = decode_presentation_payload(message.payload)
-        entry = self._checked(payload.credential, now)
-        try:
-            message.verify(entry.device_key, allowed_algs=_DEVICE_ALGS)
-        except CoseError as exc:
-            raise DeviceSignatureInvalid(
-                f"presentation is not signed by the credential's device key ({exc.code})"
-            ) from exc
+        # Steps 3 to 10 cost no certificate work and keep no state: a refused token
+        # never reaches path validation unless its device signature verifies.
         skew = policy.skew
         if payload.ttl > policy.max_token_lifetime:
             raise PresentationLifetimeTooLong(
@@ -353,6 +379,17 @@ class Verifier:
             raise PresentationNotYetValid("token issued in the future")
         if now > payload.exp + skew:
             raise PresentationExpired("token has expired")
+        digest, decoded = self._decoded(payload.credential)
+        # The cnf key is not authenticated yet: a pass here proves nothing until the
+        # issuer signature over it verifies (step 12), and a failure costs one ECDSA.
+        try:
+            message.verify(decoded.device_key, allowed_algs=_DEVICE_ALGS)
+        except CoseError as exc:
+            raise DeviceSignatureInvalid(
+                f"presentation is not signed by the credential's device key ({exc.code})"
+            ) from exc
+        entry = self._issuer_checked(digest, decoded, now)
+        self._valid_in_time(entry.claims, now)
         if not _same(policy.audience, payload.audience):
             raise AudienceMismatch("presentation audience does not match this verifier")
         if not _same(transcript, payload.transcript):
@@ -366,14 +403,13 @@ class Verifier:
             replay_key, payload.exp + MAX_CLOCK_SKEW, now
         ):
             raise PresentationReplayed("token nonce already seen")
-        return VerifiedPresentation(
+        return _new_presentation(
             credential=credential,
             token_iat=payload.iat,
             token_exp=payload.exp,
             nonce=payload.nonce,
             audience=payload.audience,
             transcript=payload.transcript,
-            _factory=_FACTORY,
         )
 
     def verify_qr(self, text: str) -> VerifiedPresentation:

@@ -338,7 +338,7 @@ def build(mat: Material) -> CaseList:
         ("cnf-unknown-label", "the COSE_Key carries key_ops(4)",
          _set((*key_path, CoseKeyLabel.KEY_OPS), [1]), "binding.cnf_missing"),
         ("cnf-not-on-curve", "a compressed point whose x is not on P-256: found when the key "
-         "is loaded, after the issuer signature", _set(key_path, not_on_curve),
+         "is loaded, before the issuer is resolved", _set(key_path, not_on_curve),
          "binding.cnf_missing"),
         ("cnf-uncompressed-off-curve", "an uncompressed point not on P-256",
          _set(key_path, bad_y), "binding.cnf_missing"),

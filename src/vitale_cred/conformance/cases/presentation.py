@@ -10,7 +10,7 @@ from typing import Any
 from ... import _cbor
 from ...base45 import b45encode
 from ...qrtext import QR_PREFIX
-from ...registry import CoseHeader, PresentationLabel
+from ...registry import CnfLabel, CoseHeader, CoseKeyLabel, CwtClaim, PresentationLabel
 from .._build import (
     CaseList,
     RawIssuer,
@@ -31,12 +31,14 @@ from .._build import (
     valid,
 )
 from .._material import SHOWN_AT, Material, Pki, deflate_zlib
+from .credential import _not_on_curve_x
 
 AREA = "presentation"
 DESCRIPTION = (
     "Device-signed presentations, mostly as QR texts: the whole verification of "
     "verification.md section 2 (payload decoding, issuer, validity, device binding, "
-    "lifetime, audience, transcript, replay) and the precedence of its steps."
+    "lifetime, audience, transcript, replay) and the precedence of its steps: token "
+    "freshness and the device signature come before any issuer trust work."
 )
 
 _FLOW = "verification.md#2"
@@ -389,7 +391,7 @@ def build(mat: Material) -> CaseList:
         cred=stranger,
     )
 
-    # --- device binding (step 11) --------------------------------------------------------
+    # --- device binding (step 10) --------------------------------------------------------
     binding = "binding.device_signature_invalid"
     token = present(credential.data, mat.other_device, iat=SHOWN_AT, nonce=nonce)
     add("signed-by-other-device", _FLOW, "signed by a device key other than cnf(8)", token, binding)
@@ -424,7 +426,7 @@ def build(mat: Material) -> CaseList:
         binding,
     )
 
-    # --- lifetime, freshness (steps 12-14) --------------------------------------------------
+    # --- lifetime, freshness (steps 3-5) ----------------------------------------------------
     token, _ = token_for("ttl-301", ttl=301)
     add(
         "ttl-301",
@@ -554,11 +556,54 @@ def build(mat: Material) -> CaseList:
     expired_cred = issue(
         pki, claims_wire(mat, 0, iat=SHOWN_AT - 400 * 86_400, exp=SHOWN_AT - 86_400)
     )
+    bad_issuer_signature = _bad_signature(credential)
+    # A credential whose cnf point is off P-256, signed by an untrusted issuer.
+    off_curve = claims_wire(mat, 0)
+    off_curve[CwtClaim.CNF] = {
+        CnfLabel.COSE_KEY: {**mat.device.cose_key().to_map(), CoseKeyLabel.X: _not_on_curve_x()}
+    }
+    stranger_full = issue(other, claims_wire(mat, 0), full=True)
     for case_id, description, token, code, options in (
-        ("precedence-credential-before-token",
-         "the credential and the token have both expired: the credential is reported",
+        ("precedence-token-before-credential",
+         "the credential and the token have both expired: the token is reported, its "
+         "freshness being checked before anything of the credential",
          present(expired_cred.data, mat.device, iat=SHOWN_AT - 3_600, nonce=nonce),
-         "validity.expired", {"cred": expired_cred}),
+         "presentation.expired", {"cred": expired_cred}),
+        ("precedence-expired-before-issuer-signature",
+         "an expired token around a credential whose issuer signature is wrong: expiry is "
+         "reported",
+         present(bad_issuer_signature, mat.device, iat=SHOWN_AT - 3_600, nonce=nonce),
+         "presentation.expired", {"cred": None}),
+        ("precedence-freshness-before-credential-decode",
+         "an expired token around an untagged credential: expiry is reported",
+         present(untagged, mat.device, iat=SHOWN_AT - 3_600, nonce=nonce),
+         "presentation.expired", {"cred": None}),
+        ("precedence-binding-before-trust",
+         "a garbage device signature over a credential of an unknown issuer: the device "
+         "signature is reported, and the issuer is never looked up",
+         _garbage_signature(mat, present(stranger.data, mat.device, iat=SHOWN_AT, nonce=nonce)),
+         binding, {"cred": stranger}),
+        ("precedence-binding-before-x5chain",
+         "a garbage device signature over a full credential whose x5chain leads to an "
+         "untrusted root: the device signature is reported, and no path is validated",
+         _garbage_signature(mat, present(stranger_full.data, mat.device, iat=SHOWN_AT,
+                                    nonce=nonce)),
+         binding, {"cred": stranger_full, "trust": pki_trust(pki, registered=False)}),
+        ("precedence-binding-before-issuer-signature",
+         "a token signed by another device around a credential whose issuer signature is "
+         "wrong: the device signature is reported",
+         present(bad_issuer_signature, mat.other_device, iat=SHOWN_AT, nonce=nonce),
+         binding, {"cred": None}),
+        ("precedence-binding-before-validity",
+         "a token signed by another device around an expired credential: the device "
+         "signature is reported",
+         present(expired_cred.data, mat.other_device, iat=SHOWN_AT, nonce=nonce),
+         binding, {"cred": expired_cred}),
+        ("precedence-cnf-before-trust",
+         "a credential of an unknown issuer whose cnf(8) point is off P-256: the cnf key, "
+         "loaded before the device signature, is reported",
+         present(issue(other, off_curve).data, mat.device, iat=SHOWN_AT, nonce=nonce),
+         "binding.cnf_missing", {"cred": None}),
         ("precedence-issuer-before-validity",
          "an expired credential whose issuer signature is also wrong: the signature is reported",
          present(_bad_signature(expired_cred), mat.device, iat=SHOWN_AT, nonce=nonce),
@@ -567,10 +612,10 @@ def build(mat: Material) -> CaseList:
          "an unknown claim in a credential of an unknown issuer: the claim is reported",
          present(issue(other, {**claims_wire(mat, 0), 2: "x"}).data, mat.device, iat=SHOWN_AT,
                  nonce=nonce), "schema.unknown_label", {"cred": None}),
-        ("precedence-binding-before-freshness",
-         "a token signed by another device and expired: the signature is reported",
+        ("precedence-freshness-before-binding",
+         "a token signed by another device and expired: expiry is reported",
          present(credential.data, mat.other_device, iat=SHOWN_AT - 3_600, nonce=nonce),
-         binding, {}),
+         "presentation.expired", {}),
         ("precedence-lifetime-before-not-yet-valid",
          "ttl 301 and iat in the future: the lifetime is reported",
          present(credential.data, mat.device, iat=SHOWN_AT + 3_600, ttl=301, nonce=nonce),
@@ -590,6 +635,11 @@ def build(mat: Material) -> CaseList:
     ):  # fmt: skip
         add(case_id, _FLOW, description, token, code, **options)
     return cases
+
+
+def _garbage_signature(mat: Material, token: Signed) -> Signed:
+    """``token`` with its 64-byte signature replaced by bytes nobody signed."""
+    return sign1(mat.device, token.payload, signature=b"\x5a" * 64)
 
 
 def _bad_signature(signed: Signed) -> bytes:
