@@ -152,6 +152,24 @@ WHERE: dict[str, str] = {
     "replay.store_error": "Replay (verification.md 5), a shared replay store that cannot "
     "be used (locked past its busy timeout, I/O error, a file of another format): V 18 "
     "(local; the token is not accepted).",
+    "usage.command_line": "Command line (local): an unknown option, a missing or "
+    "ill-formed argument; exit status 2.",
+    "internal": "Command line (local): an unexpected exception, a defect, reported as "
+    "one line instead of a traceback; exit status 70.",
+    "io.failed": "Command line and issuer directory (local): a file or directory cannot "
+    "be read or written, for a reason with no code of its own (disk full, read-only "
+    "file system); exit status 1.",
+    "io.not_found": "Command line and issuer directory (local): a file to read, or the "
+    "directory to write into, does not exist; exit status 1.",
+    "io.is_a_directory": "Command line (local): a directory given where a file is read "
+    "or written; exit status 1.",
+    "io.not_a_directory": "Command line and issuer directory (local): a file given where "
+    "a directory is expected (init-issuer --out, demo --workdir, vectors generate); exit "
+    "status 1.",
+    "io.permission_denied": "Command line and issuer directory (local): the operating "
+    "system refused access; exit status 1.",
+    "io.exists": "Command line (local): init-issuer over an issuer directory, device-key "
+    "over an existing file, without --force; exit status 2.",
     "issuance.pop_invalid": "Enrolment: proof-of-possession verification (credential.md 4.3).",
     "apdu.malformed": "Root of the APDU errors; never raised itself.",
     "statement.invalid": "Statement verification by the holder's app (statement.md); "

@@ -598,7 +598,8 @@ def test_reporting_commands_print_one_json_object_with_ok(tmp_path: Path) -> Non
     assert code == EXIT_INVALID
     assert json.loads(out) == {
         "ok": False,
-        "code": "usage.invalid_argument",
+        # A missing file: io.not_found, a child of usage.invalid_argument.
+        "code": "io.not_found",
         "message": json.loads(out)["message"],
     }
 

@@ -22,6 +22,8 @@ LAYERS: dict[str, int] = {
     "_sealed": 1,
     "_cbor": 1,
     "_zlib": 1,
+    # Typed errors for local files and the private-key writer: errors only.
+    "_files": 1,
     "base45": 1,
     "apdu": 1,
     "nir": 1,

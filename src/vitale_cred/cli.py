@@ -1,7 +1,10 @@
 """The ``vitale-cred`` command line.
 
-Exit codes: 0 success, 1 invalid input or failed verification (one line naming
-the error code is printed on stderr), 2 usage error.
+Exit codes: 0 success, 1 invalid input, failed verification or a file that cannot
+be read or written, 2 usage error (a malformed command line, or a file that would
+be replaced without ``--force``), 70 a defect, 130 interrupted (Ctrl-C). Every
+failure but Ctrl-C prints one line ``vitale-cred: error [CODE] message`` on stderr
+and never a traceback; ``VITALE_CRED_DEBUG=1`` re-raises defects for developers.
 """
 
 from __future__ import annotations
@@ -11,23 +14,33 @@ import datetime as _dt
 import getpass
 import json
 import os
+import shlex
 import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from . import __version__
+from ._files import check_output, file_error, write_private
 from .clock import Clock, SystemClock, clock_at
 from .cose import CoseKey, Signer, SoftwareSigner, VerifyingKey, decode_sign1
 from .credential import MAX_VALIDITY_DAYS, CredentialBundle, Issuer, decode_claims
 from .device import ProvenDeviceKey, SoftwareDeviceKey, load_public_pem, verify_possession
-from .errors import InvalidArgument, UsageError, VerificationError, VitaleCredError
+from .errors import (
+    CommandLineError,
+    FileExists,
+    FileMissing,
+    FileNotDirectory,
+    InternalError,
+    InvalidArgument,
+    VitaleCredError,
+)
 from .model import Card
 from .pki import (
     HSM_CONFIG,
@@ -66,12 +79,22 @@ __all__ = ["main"]
 EXIT_OK = 0
 EXIT_INVALID = 1
 EXIT_USAGE = 2
+#: EX_SOFTWARE of sysexits.h: a defect of this program, not of its input.
+EXIT_DEFECT = 70
+#: 128 + SIGINT, what a shell reports for a program stopped by Ctrl-C.
+EXIT_INTERRUPTED = 130
+
+#: Longest wait for a card that ``nfc-read --wait`` accepts, in seconds.
+MAX_WAIT = 3600
+
+#: Set to 1 to let defects raise with their traceback (for developers).
+DEBUG_ENV = "VITALE_CRED_DEBUG"
 
 _ALGS = {"ES256": CoseAlg.ES256, "ES384": CoseAlg.ES384, "EdDSA": CoseAlg.EDDSA}
 
 
-class _Usage(Exception):
-    """A command-line usage error (exit 2)."""
+#: Errors the operator fixes by changing the command line: exit 2, not 1.
+_USAGE_ERRORS = (CommandLineError, FileExists)
 
 
 def _emit(args: argparse.Namespace, out: TextIO, text: str, **fields: Any) -> None:
@@ -86,21 +109,51 @@ def _clock(at: str | None) -> Clock:
     try:
         return clock_at(at)
     except InvalidArgument as exc:
-        raise _Usage(f"--at {exc.message}") from exc
+        raise CommandLineError(f"--at {exc.message}") from exc
 
 
 def _read(path: str) -> bytes:
     try:
         return Path(path).read_bytes()
     except OSError as exc:
-        raise InvalidArgument(f"cannot read {path}: {exc.strerror}") from exc
+        raise file_error(exc, "read", path) from exc
+
+
+def _read_text(path: str) -> str:
+    """A UTF-8 text file; any other bytes are the operator's input error (exit 1)."""
+    try:
+        return _read(path).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidArgument(f"{path} is not UTF-8 text (byte {exc.start})") from exc
+
+
+def _read_json(path: str) -> Any:
+    try:
+        return json.loads(_read_text(path))
+    except json.JSONDecodeError as exc:
+        raise InvalidArgument(f"{path} is not JSON: {exc.msg}") from exc
+    except RecursionError as exc:
+        raise InvalidArgument(f"{path} nests JSON too deeply") from exc
 
 
 def _write(path: str, data: bytes) -> None:
     try:
         Path(path).write_bytes(data)
     except OSError as exc:
-        raise InvalidArgument(f"cannot write {path}: {exc.strerror}") from exc
+        raise file_error(exc, "write", path) from exc
+
+
+def _outputs(*paths: str | None) -> None:
+    """Check every output path before the work that would be lost if writing failed."""
+    for path in paths:
+        if path:
+            check_output(Path(path))
+
+
+def _refuse_to_replace(path: Path, what: str, force: bool) -> None:
+    """A private key is never replaced by accident: without --force, exit 2."""
+    if path.exists() and not force:
+        raise FileExists(f"{path} already exists ({what}); give --force to replace it")
 
 
 # --- commands ---------------------------------------------------------------------
@@ -111,10 +164,10 @@ def _pin(env_name: str | None) -> str:
     if env_name:
         value = os.environ.get(env_name)
         if value is None:
-            raise _Usage(f"environment variable {env_name} is not set")
+            raise CommandLineError(f"environment variable {env_name} is not set")
         return value
     if not sys.stdin.isatty():
-        raise _Usage("give --pin-env VAR (no terminal to prompt for the PIN)")
+        raise CommandLineError("give --pin-env VAR (no terminal to prompt for the PIN)")
     return getpass.getpass("token PIN: ")
 
 
@@ -146,13 +199,26 @@ def _issuer_signer(
         yield material, token.signer(key_label)
 
 
+def _issuer_directory(path: Path, force: bool) -> None:
+    """Refuse a file, or an issuer directory already written, before any key is made."""
+    if path.exists() and not path.is_dir():
+        raise FileNotDirectory(f"cannot write issuer directory {path}: not a directory")
+    present = [f for f in (*IssuerMaterial.FILES, HSM_CONFIG) if (path / f).exists()]
+    if present:
+        _refuse_to_replace(path, f"issuer files {', '.join(present)}", force)
+    parent = path.resolve().parent
+    if not path.exists() and parent.exists() and not parent.is_dir():
+        raise FileNotDirectory(f"cannot write issuer directory {path}: {parent} is not a directory")
+
+
 def cmd_init_issuer(args: argparse.Namespace, out: TextIO) -> int:
     clock = _clock(args.at)
     alg = _ALGS[args.alg]
+    _issuer_directory(Path(args.out), args.force)
     start = _dt.datetime.fromtimestamp(clock.now(), _dt.UTC)
     if args.pkcs11_module:
         if not args.token_label:
-            raise _Usage("--pkcs11-module needs --token-label")
+            raise CommandLineError("--pkcs11-module needs --token-label")
         from .hsm import Pkcs11Token  # noqa: PLC0415 - optional extra
 
         pin = _pin(args.pin_env)
@@ -178,10 +244,12 @@ def cmd_init_issuer(args: argparse.Namespace, out: TextIO) -> int:
             "key_label": args.key_label,
             "pin_env": args.pin_env,
         }
-        (Path(args.out) / HSM_CONFIG).write_text(json.dumps(config, indent=2) + "\n")
+        _write(str(Path(args.out) / HSM_CONFIG), (json.dumps(config, indent=2) + "\n").encode())
     else:
         material = IssuerMaterial.generate(alg, start)
         material.write(Path(args.out))
+        # A replaced HSM issuer: its description would now point at the wrong key.
+        (Path(args.out) / HSM_CONFIG).unlink(missing_ok=True)
     written = [f for f in (*IssuerMaterial.FILES, HSM_CONFIG) if (Path(args.out) / f).exists()]
     files = ", ".join(written)
     _emit(
@@ -197,14 +265,13 @@ def cmd_init_issuer(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_device_key(args: argparse.Namespace, out: TextIO) -> int:
-    key = SoftwareDeviceKey.generate()
     path = Path(args.out)
-    try:
-        path.touch(mode=0o600, exist_ok=True)
-        path.chmod(0o600)
-    except OSError as exc:
-        raise InvalidArgument(f"cannot write {args.out}: {exc.strerror}") from exc
-    _write(args.out, key.export_private_pem())
+    if args.public_out and Path(args.public_out).resolve() == path.resolve():
+        raise CommandLineError("--public-out names the private key file --out")
+    _outputs(args.out, args.public_out)
+    _refuse_to_replace(path, "perhaps a device key, which cannot be recovered", args.force)
+    key = SoftwareDeviceKey.generate()
+    write_private(path, key.export_private_pem())
     public = key.public_pem().decode("ascii")
     if args.public_out:
         _write(args.public_out, key.public_pem())
@@ -218,18 +285,19 @@ def cmd_device_key(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_issue(args: argparse.Namespace, out: TextIO) -> int:
     clock = _clock(args.at)
     if not (args.device_public_key or args.device_proof):
-        raise _Usage("give --device-public-key PEM or --device-proof FILE --nonce HEX")
-    try:
-        card = Card.from_json(json.loads(_read(args.card)))
-    except json.JSONDecodeError as exc:
-        raise InvalidArgument(f"{args.card} is not JSON: {exc.msg}") from exc
+        raise CommandLineError("give --device-public-key PEM or --device-proof FILE --nonce HEX")
+    _outputs(args.out)
+    raw_card = _read_json(args.card)
+    if not isinstance(raw_card, dict):
+        raise InvalidArgument(f"{args.card} must hold a JSON object (a card)")
+    card = Card.from_json(raw_card)
     if args.device_proof:
         if not args.nonce:
-            raise _Usage("--device-proof needs --nonce (the hex nonce the issuer sent)")
+            raise CommandLineError("--device-proof needs --nonce (the hex nonce the issuer sent)")
         try:
             nonce = bytes.fromhex(args.nonce)
         except ValueError as exc:
-            raise _Usage("--nonce must be hex") from exc
+            raise CommandLineError("--nonce must be hex") from exc
         device = verify_possession(_read(args.device_proof), nonce, clock.now())
     else:
         # The operator running this command vouches for possession of the key.
@@ -237,8 +305,10 @@ def cmd_issue(args: argparse.Namespace, out: TextIO) -> int:
         device = ProvenDeviceKey.unsafe_without_proof(public)
     status = None
     if args.status_index is not None and not args.status_uri:
-        raise _Usage("--status-index needs --status-uri (the list the index points into)")
+        raise CommandLineError("--status-index needs --status-uri (the list the index points into)")
     if args.status_uri:
+        # The issuer directory is checked before its status-list registry is written.
+        IssuerMaterial.load(Path(args.issuer))
         list_id = _status_list_number(Path(args.issuer), args.status_uri)
         first = args.status_index or 0
         status = [StatusReference(list_id, first + i) for i in range(len(card.beneficiaries))]
@@ -265,6 +335,7 @@ def cmd_issue(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_present(args: argparse.Namespace, out: TextIO) -> int:
     clock = _clock(args.at)
+    _outputs(args.png, args.svg)
     bundle = CredentialBundle.decode(_read(args.credential))
     device = SoftwareDeviceKey.from_pem(_read(args.device_key))
     credential = bundle.credential_for(args.beneficiary)
@@ -318,16 +389,25 @@ def _trust(path: str) -> TrustStore:
         raise InvalidArgument(f"{path} is not a PEM certificate bundle") from exc
 
 
+def _refusal(exc: VitaleCredError, out: TextIO) -> int:
+    """A refused verification with --json: the verdict object, and the usual error line."""
+    message = _one_line(exc.message)
+    print(json.dumps({"valid": False, "code": exc.code, "message": message}), file=out)
+    print(f"vitale-cred: error [{exc.code}] {message}", file=sys.stderr)
+    return EXIT_INVALID
+
+
 def _report_verdict(
     args: argparse.Namespace, out: TextIO, verify: Callable[[], VerifiedPresentation]
 ) -> int:
     """Run a verification; print the result, or with ``--json`` the refusal as JSON too."""
     try:
         result = verify()
+    except _USAGE_ERRORS:
+        raise
     except VitaleCredError as exc:
         if args.json:
-            print(json.dumps({"valid": False, "code": exc.code, "message": exc.message}), file=out)
-            return EXIT_INVALID
+            return _refusal(exc, out)
         raise
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False), file=out)
@@ -347,7 +427,7 @@ def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
         elif args.qr_text:
             text = args.qr_text
         else:
-            raise _Usage("give QR_TEXT or --image PNG")
+            raise CommandLineError("give QR_TEXT or --image PNG")
         trust = _reader_trust(args, clock)
         status = _status_checker(args.status_list, trust) if args.status_list else None
         verifier = Verifier(Policy(trust=trust, clock=clock, status=status))
@@ -422,7 +502,7 @@ def _status_list_number(issuer_dir: Path, uri: str) -> int:
 def _parse_revoked(path: str, size: int) -> dict[int, StatusValue]:
     """Lines ``INDEX`` (revoked) or ``INDEX suspended``; ``#`` starts a comment."""
     out: dict[int, StatusValue] = {}
-    for number, line in enumerate(_read(path).decode("utf-8").splitlines(), 1):
+    for number, line in enumerate(_read_text(path).splitlines(), 1):
         words = line.split("#", 1)[0].split()
         if not words:
             continue
@@ -466,6 +546,7 @@ def _sign_list(
 
 def cmd_status_list_build(args: argparse.Namespace, out: TextIO) -> int:
     clock = _clock(args.at)
+    _outputs(args.out)
     statuses = StatusList(args.bits, args.size)
     revoked = _parse_revoked(args.revoked, args.size) if args.revoked else {}
     for index, value in revoked.items():
@@ -473,6 +554,8 @@ def cmd_status_list_build(args: argparse.Namespace, out: TextIO) -> int:
     if args.size >= 1_000_000:
         # Compressing tens of millions of entries takes seconds: say what is going on.
         print(f"compressing and signing {args.size:,} entries...", file=sys.stderr, flush=True)
+    # The issuer directory is checked before its status-list registry is written.
+    IssuerMaterial.load(Path(args.issuer))
     list_id = _status_list_number(Path(args.issuer), args.uri)
     token = _sign_list(args, args.uri, list_id, statuses, clock.now(), args.ttl)
     _write(args.out, token)
@@ -520,6 +603,7 @@ def cmd_status_list_set(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_trust_list_sign(args: argparse.Namespace, out: TextIO) -> int:
     clock = _clock(args.at)
+    _outputs(args.out)
     material = IssuerMaterial.load(Path(args.issuer))
     if material.root_key is None:
         raise InvalidArgument(f"{args.issuer} has no root-key.pem to sign a trust list with")
@@ -591,12 +675,10 @@ def cmd_trust_list_verify(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_statement_issue(args: argparse.Namespace, out: TextIO) -> int:
     clock = _clock(args.at)
+    _outputs(args.out)
     bundle = CredentialBundle.decode(_read(args.credential))
     claims = decode_claims(decode_sign1(bundle.credentials[0]).payload)
-    try:
-        raw = json.loads(_read(args.invoices))
-    except json.JSONDecodeError as exc:
-        raise InvalidArgument(f"{args.invoices} is not JSON: {exc.msg}") from exc
+    raw = _read_json(args.invoices)
     if not isinstance(raw, list):
         raise InvalidArgument(f"{args.invoices} must hold a JSON array of invoices")
     statement = Statement(
@@ -636,8 +718,7 @@ def cmd_statement_verify(args: argparse.Namespace, out: TextIO) -> int:
         )
     except VitaleCredError as exc:
         if args.json:
-            print(json.dumps({"valid": False, "code": exc.code, "message": exc.message}), file=out)
-            return EXIT_INVALID
+            return _refusal(exc, out)
         raise
     invoices = [i.to_json() for i in verified.statement.invoices]
     if args.json:
@@ -685,8 +766,8 @@ def cmd_nfc_card(args: argparse.Namespace, out: TextIO) -> int:
     device = SoftwareDeviceKey.from_pem(_read(args.device_key))
     credentials = credentials_by_index(bundle.credentials)
     host, _, port = args.vpcd.rpartition(":")
-    if not host or not port.isdigit():
-        raise _Usage("--vpcd must be HOST:PORT")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise CommandLineError("--vpcd must be HOST:PORT (a port 1..65535)")
     clock = SystemClock()
 
     def session() -> HolderSession:
@@ -714,6 +795,9 @@ def cmd_nfc_read(args: argparse.Namespace, out: TextIO) -> int:
     from . import pcsc  # noqa: PLC0415 - optional extra
 
     clock = _clock(args.at)
+    # A mistyped wait (1e9, nan) would hang the command instead of failing it.
+    if not 0 <= args.wait <= MAX_WAIT:
+        raise CommandLineError(f"--wait must be 0..{MAX_WAIT} seconds")
 
     def verify() -> VerifiedPresentation:
         verifier = Verifier(Policy(trust=_reader_trust(args, clock), clock=clock))
@@ -728,9 +812,19 @@ def cmd_nfc_read(args: argparse.Namespace, out: TextIO) -> int:
     return _report_verdict(args, out, verify)
 
 
+def _directory(path: str) -> None:
+    """An output directory: a file in its place is the operator's error, said plainly."""
+    for candidate in (Path(path), *Path(path).parents):
+        if candidate.exists():
+            if not candidate.is_dir():
+                raise FileNotDirectory(f"cannot write into {path}: {candidate} is not a directory")
+            return
+
+
 def cmd_vectors_generate(args: argparse.Namespace, out: TextIO) -> int:
     from .conformance.generate import main_generate  # noqa: PLC0415 - keeps start-up light
 
+    _directory(args.dir)
     print(f"generating conformance vectors into {args.dir}...", file=sys.stderr, flush=True)
     code = main_generate(Path(args.dir))
     files = sorted(p.name for p in Path(args.dir).glob("*.json"))
@@ -739,9 +833,23 @@ def cmd_vectors_generate(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_vectors_check(args: argparse.Namespace, out: TextIO) -> int:
-    from .conformance.runner import main_check  # noqa: PLC0415 - keeps start-up light
+    from .conformance.runner import load_cases, main_check  # noqa: PLC0415 - start-up
 
-    return main_check(Path(args.dir), args.adapter, out, args.json)
+    if args.adapter is not None:
+        try:
+            words = shlex.split(args.adapter)
+        except ValueError as exc:
+            raise CommandLineError(f"--adapter is not a command line: {exc}") from exc
+        if not words:
+            raise CommandLineError("--adapter is empty")
+    directory = Path(args.dir)
+    if not directory.is_dir():
+        if directory.exists():
+            raise FileNotDirectory(f"{args.dir} is not a directory of vectors")
+        raise FileMissing(f"{args.dir} does not exist")
+    if not load_cases(directory):
+        raise CommandLineError(f"no vectors (*.json files with cases) in {args.dir}")
+    return main_check(directory, args.adapter, out, args.json)
 
 
 def cmd_bench(args: argparse.Namespace, out: TextIO) -> int:
@@ -749,6 +857,9 @@ def cmd_bench(args: argparse.Namespace, out: TextIO) -> int:
 
     argv = ["--quick"] if args.quick else []
     if args.json_file:
+        # Otherwise a directory or a read-only path fails only after minutes of
+        # measuring; the benchmark creates missing directories itself.
+        check_output(Path(args.json_file), create_parents=True)
         argv += ["--json", args.json_file]
     return bench_main(argv)
 
@@ -768,6 +879,7 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     from .demo import run_demo  # noqa: PLC0415 - keeps start-up light
 
     if args.workdir:
+        _directory(args.workdir)
         return run_demo(Path(args.workdir), out, at=args.at)
     with tempfile.TemporaryDirectory(prefix="vitale-demo-") as tmp:
         return run_demo(Path(tmp), out, at=args.at)
@@ -785,8 +897,19 @@ class _OneLineFormatter(argparse.HelpFormatter):
         self._action_max_length = 20
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors raise, so that main() reports them like every other error.
+
+    argparse would print the usage and call sys.exit(2) itself; subparsers are
+    made of the same class, so this holds for every command.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        raise CommandLineError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="vitale-cred",
         description="Dematerialised health-insurance card: issue, present, verify.",
         formatter_class=_OneLineFormatter,
@@ -824,6 +947,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--token-label", help="label of the PKCS#11 token")
     p.add_argument("--key-label", default="vitale-issuer", help="label of the key in the token")
     p.add_argument("--pin-env", help="environment variable holding the token PIN")
+    p.add_argument(
+        "--force", action="store_true", help="replace the issuer already in --out (its keys)"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_init_issuer)
 
@@ -834,6 +960,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", required=True)
     p.add_argument("--public-out", help="write the public PEM here instead of stdout")
+    p.add_argument("--force", action="store_true", help="replace the key file --out")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_device_key)
 
@@ -918,7 +1045,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--trust", required=True, help="PEM: roots, optionally issuer certificates")
     p.add_argument("--trust-list", help="signed trust list (then --trust holds its roots)")
     p.add_argument("--reader", help="PC/SC reader name (default: first with a card)")
-    p.add_argument("--wait", type=float, default=10.0, help="seconds to wait for a card")
+    p.add_argument(
+        "--wait", type=float, default=10.0, help=f"seconds to wait for a card, 0..{MAX_WAIT}"
+    )
     p.add_argument("--beneficiary", type=int, help="ask the phone for this beneficiary")
     p.add_argument("--extended", action="store_true", help="the reader passes extended APDUs")
     p.add_argument("--at", help="ISO 8601 verification instant (default: now)")
@@ -1041,31 +1170,64 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line(text: str) -> str:
+    """Messages may quote input or an OS error: keep the report on one line.
+
+    A file name that is not UTF-8 reaches us as lone surrogates, which no stream
+    could print: they are shown as escapes instead.
+    """
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return " ".join(text.split()) or "(no message)"
+
+
+def _report(error: VitaleCredError, args: argparse.Namespace | None, stream: TextIO) -> None:
+    message = _one_line(error.message)
+    if args is not None and getattr(args, "json", False) is True:
+        print(json.dumps({"ok": False, "code": error.code, "message": message}), file=stream)
+    print(f"vitale-cred: error [{error.code}] {message}", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    """Run the command line; return the exit code."""
+    """Run the command line; return the exit code.
+
+    This is the one error boundary: whatever goes wrong becomes one line on stderr
+    and an exit code (module docstring), never a traceback.
+    """
     stream = out or sys.stdout
-    parser = _parser()
+    args: argparse.Namespace | None = None
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse reports usage errors this way
-        return int(exc.code or 0) and EXIT_USAGE
-    func: Callable[[argparse.Namespace, TextIO], int] | None = getattr(args, "func", None)
-    if func is None:
-        parser.print_help(stream)
-        return EXIT_USAGE
-    try:
+        parser = _parser()
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:  # --help and --version: argparse printed them already
+            return EXIT_OK if exc.code in (0, None) else EXIT_USAGE
+        func: Callable[[argparse.Namespace, TextIO], int] | None = getattr(args, "func", None)
+        if func is None:
+            parser.print_help(stream)
+            return EXIT_USAGE
         return func(args, stream)
-    except _Usage as exc:
-        print(f"vitale-cred: usage: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except (VerificationError, UsageError, VitaleCredError) as exc:
-        if getattr(args, "json", False):
-            print(json.dumps({"ok": False, "code": exc.code, "message": exc.message}), file=stream)
-        print(f"vitale-cred: error [{exc.code}] {exc.message}", file=sys.stderr)
-        return EXIT_INVALID
+    except KeyboardInterrupt:
+        # The operator asked to stop: the shell's convention, and nothing to explain.
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader of our output went away (``| head``): nothing left to say.
         return EXIT_OK
+    except VitaleCredError as exc:
+        _report(exc, args, stream)
+        return EXIT_USAGE if isinstance(exc, _USAGE_ERRORS) else EXIT_INVALID
+    except OSError as exc:
+        # A file that a layer below opened without a typed error of its own.
+        error = file_error(exc, "use")
+        _report(error, args, stream)
+        return EXIT_USAGE if isinstance(error, _USAGE_ERRORS) else EXIT_INVALID
+    except Exception as exc:
+        if os.environ.get(DEBUG_ENV) == "1":
+            raise
+        defect = InternalError(
+            f"unexpected {type(exc).__name__}: {exc} (a defect; {DEBUG_ENV}=1 shows the traceback)"
+        )
+        _report(defect, args, stream)
+        return EXIT_DEFECT
 
 
 if __name__ == "__main__":  # pragma: no cover

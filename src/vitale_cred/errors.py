@@ -885,6 +885,56 @@ class InvalidArgument(UsageError):
     code = "usage.invalid_argument"
 
 
+class CommandLineError(UsageError):
+    """The command line is malformed: an unknown option, a missing or ill-formed argument."""
+
+    code = "usage.command_line"
+
+
+# --- local files (the command line and the issuer directory) ----------------------
+# A child of InvalidArgument, which reported these before they had codes of their own.
+class FileAccessError(InvalidArgument):
+    """A local file or directory cannot be read or written."""
+
+    code = "io.failed"
+
+
+class FileMissing(FileAccessError):
+    """A file, or the directory that should hold it, does not exist."""
+
+    code = "io.not_found"
+
+
+class FileIsDirectory(FileAccessError):
+    """A directory was given where a file is expected."""
+
+    code = "io.is_a_directory"
+
+
+class FileNotDirectory(FileAccessError):
+    """A file was given where a directory is expected (or in a path as a directory)."""
+
+    code = "io.not_a_directory"
+
+
+class FilePermissionDenied(FileAccessError):
+    """The operating system refused access to a file or directory."""
+
+    code = "io.permission_denied"
+
+
+class FileExists(FileAccessError):
+    """A file or directory the command would replace exists; ``--force`` replaces it."""
+
+    code = "io.exists"
+
+
+class InternalError(VitaleCredError):
+    """A defect: an unexpected exception, reported as one line instead of a traceback."""
+
+    code = "internal"
+
+
 class ReplayStoreError(UsageError):
     """The shared replay store could not be read or written (locked too long, I/O, foreign file)."""
 

@@ -23,8 +23,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import NameOID
 
+from ._files import file_error, write_private
 from .cose import PrivateKey, PublicKey, SoftwareSigner
-from .errors import BadKey, InvalidArgument
+from .errors import BadKey, FileNotDirectory, InvalidArgument
 from .registry import CoseAlg
 
 __all__ = [
@@ -251,17 +252,22 @@ class IssuerMaterial:
 
     def write(self, directory: Path) -> None:
         """Write the four PEM files (keys readable by the owner only)."""
-        directory.mkdir(parents=True, exist_ok=True)
         pem = serialization.Encoding.PEM
-        (directory / "root.pem").write_bytes(self.root_certificate.public_bytes(pem))
-        (directory / "issuer.pem").write_bytes(self.issuer_certificate.public_bytes(pem))
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            (directory / "root.pem").write_bytes(self.root_certificate.public_bytes(pem))
+            (directory / "issuer.pem").write_bytes(self.issuer_certificate.public_bytes(pem))
+        except FileExistsError as exc:
+            # mkdir(exist_ok=True) says "exists" only when the path is not a directory.
+            raise FileNotDirectory(
+                f"cannot write issuer directory {directory}: not a directory"
+            ) from exc
+        except OSError as exc:
+            raise file_error(exc, "write") from exc
         for filename, key in (("root-key.pem", self.root_key), ("issuer-key.pem", self.issuer_key)):
             if key is None:
                 continue
-            path = directory / filename
-            path.touch(mode=0o600, exist_ok=True)
-            path.chmod(0o600)
-            path.write_bytes(private_key_pem(key))
+            write_private(directory / filename, private_key_pem(key))
 
     @classmethod
     def load(cls, directory: Path) -> IssuerMaterial:
@@ -276,5 +282,10 @@ class IssuerMaterial:
                 load_private_key(root_key_path.read_bytes()) if root_key_path.exists() else None
             )
         except OSError as exc:
-            raise InvalidArgument(f"cannot read issuer directory {directory}: {exc}") from exc
+            raise file_error(exc, "read issuer file") from exc
+        except IndexError as exc:
+            # A PEM file without any certificate in it: load_certificates returned [].
+            raise InvalidArgument(
+                f"{directory} holds a certificate file with no certificate"
+            ) from exc
         return cls(root, issuer, issuer_key, root_key)

@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from .._files import file_error
+from ..errors import InvalidArgument
+
 __all__ = [
     "ADAPTER_TIMEOUT",
     "Outcome",
@@ -34,13 +37,40 @@ Case = dict[str, Any]
 Adapter = Callable[[Case], dict[str, Any]]
 
 
+def _check_case(path: Path, number: int, case: Any) -> Case:
+    """``case`` if it has what :func:`compare` and the report read, else the file's error."""
+    where = f"{path}: case {number}"
+    if not isinstance(case, dict) or not isinstance(case.get("id"), str):
+        raise InvalidArgument(f"{where} is not an object with a string id")
+    expected = case.get("expected")
+    if not isinstance(expected, dict) or expected.get("result") not in ("valid", "invalid"):
+        raise InvalidArgument(f"{where} ({case['id']}): expected.result must be valid or invalid")
+    if expected["result"] == "invalid" and not isinstance(expected.get("code"), str):
+        raise InvalidArgument(f"{where} ({case['id']}): an invalid result needs a code")
+    return case
+
+
 def load_cases(directory: Path) -> list[tuple[str, Case]]:
-    """Every case of every ``*.json`` vector file of ``directory``: (area, case)."""
+    """Every case of every ``*.json`` vector file of ``directory``: (area, case).
+
+    A file that is not a vector file (unreadable, not JSON, a case without its
+    expected result or code) raises :class:`InvalidArgument` naming it.
+    """
     out: list[tuple[str, Case]] = []
     for path in sorted(directory.glob("*.json")):
-        document = json.loads(path.read_text("utf-8"))
+        try:
+            document = json.loads(path.read_text("utf-8"))
+        except OSError as exc:
+            raise file_error(exc, "read", path) from exc
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+            raise InvalidArgument(f"{path} is not a JSON vector file") from exc
+        if not isinstance(document, dict) or not isinstance(document.get("cases", []), list):
+            raise InvalidArgument(f"{path} is not a vector file (an object with a cases list)")
         area = document.get("area", path.stem)
-        out.extend((area, case) for case in document.get("cases", []))
+        if not isinstance(area, str):
+            raise InvalidArgument(f"{path}: area must be a string")
+        cases = document.get("cases", [])
+        out.extend((area, _check_case(path, i, case)) for i, case in enumerate(cases, 1))
     return out
 
 
