@@ -9,13 +9,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import HealthCheck, settings
 
 from vitale_cred.clock import FixedClock
 from vitale_cred.credential import CredentialBundle, Issuer
 from vitale_cred.device import ProvenDeviceKey, SoftwareDeviceKey
 from vitale_cred.model import Card
-from vitale_cred.pki import IssuerMaterial
+from vitale_cred.pki import IssuerMaterial, certificate_name
 from vitale_cred.registry import CoseAlg
 from vitale_cred.trust import TrustStore
 from vitale_cred.verify import Policy, Verifier
@@ -101,3 +104,24 @@ def _fresh(alg: CoseAlg) -> World:
         x5chain=[base.material.issuer_certificate],
     )
     return World(base.material, base.card, base.device, issuer, base.bundle, clock, base.trust)
+
+
+def padding_certificates(count: int) -> list[bytes]:
+    """``count`` distinct readable self-signed certificates (DER) that no store trusts:
+    what an attacker appends to an ``x5chain``."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    out = []
+    for serial in range(1, count + 1):
+        name = certificate_name(f"Padding {serial}")
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(serial)
+            .not_valid_before(T0)
+            .not_valid_after(T0 + dt.timedelta(days=365))
+            .sign(key, hashes.SHA256())
+        )
+        out.append(cert.public_bytes(serialization.Encoding.DER))
+    return out

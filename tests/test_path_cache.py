@@ -4,44 +4,21 @@ carrying the chain verified, bounded, oldest insertion evicted first
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives import serialization
 
 from vitale_cred import cose
 from vitale_cred.credential import strip_x5chain
 from vitale_cred.errors import CoseBadSignature, InvalidArgument, KeyWithdrawn
-from vitale_cred.pki import certificate_name
 from vitale_cred.registry import CoseHeader
 from vitale_cred.trust import PATH_CACHE_SIZE, TrustStore, Usage, verify_typed
 
-from conftest import NOW, T0, World
+from conftest import NOW, World, padding_certificates
 
 _DER = serialization.Encoding.DER
-
-
-def _padding(count: int) -> list[bytes]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    out = []
-    for serial in range(1, count + 1):
-        name = certificate_name(f"Padding {serial}")
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(key.public_key())
-            .serial_number(serial)
-            .not_valid_before(T0)
-            .not_valid_after(T0 + dt.timedelta(days=365))
-            .sign(key, hashes.SHA256())
-        )
-        out.append(cert.public_bytes(_DER))
-    return out
 
 
 def _roots_only(world: World, **options: Any) -> TrustStore:
@@ -136,7 +113,7 @@ def test_a_signed_document_whose_signature_fails_leaves_no_path(world: World) ->
 
 def test_the_cache_holds_at_most_its_default_size_and_evicts_the_oldest(world: World) -> None:
     store = _roots_only(world)
-    extras = _padding(PATH_CACHE_SIZE + 4)
+    extras = padding_certificates(PATH_CACHE_SIZE + 4)
     for extra in extras:
         message = _carrying(world, extra)
         key, remember = store.resolve_pending(message, NOW, Usage.CREDENTIAL)

@@ -12,48 +12,26 @@ input").
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives import serialization
 
 from vitale_cred import _cbor, cose
 from vitale_cred.credential import strip_x5chain
 from vitale_cred.device import SoftwareDeviceKey
 from vitale_cred.errors import CoseBadSignature, DeviceSignatureInvalid, PresentationExpired
-from vitale_cred.pki import certificate_name
 from vitale_cred.presentation import NONCE_LENGTH, PresentationPayload
 from vitale_cred.registry import CoseHeader, CwtClaim
 from vitale_cred.trust import TrustStore
 from vitale_cred.verify import Policy, Verifier
 
 from ._support import claims_map, expect, with_parts
-from conftest import NOW, T0, World
+from conftest import NOW, World, padding_certificates
 
 ATTEMPTS = 64
 _DER = serialization.Encoding.DER
-
-
-def _padding(count: int) -> Iterator[bytes]:
-    """``count`` distinct readable certificates of the attacker's making."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    for serial in range(1, count + 1):
-        name = certificate_name(f"Padding {serial}")
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(name)
-            .issuer_name(name)
-            .public_key(key.public_key())
-            .serial_number(serial)
-            .not_valid_before(T0)
-            .not_valid_after(T0 + dt.timedelta(days=365))
-            .sign(key, hashes.SHA256())
-        )
-        yield cert.public_bytes(_DER)
 
 
 def _store(world: World, **options: Any) -> TrustStore:
@@ -105,7 +83,7 @@ def test_distinct_x5chains_with_garbage_device_signatures_validate_and_cache_not
     validations = _count(monkeypatch, store, "_validated")
     verifications = _count(monkeypatch, cose.Sign1, "verify")
     paths_before = len(store._paths)
-    for i, extra in enumerate(_padding(ATTEMPTS)):
+    for i, extra in enumerate(padding_certificates(ATTEMPTS)):
         genuine = _token(_padded(world, compact, extra), world.device, _nonce(i))
         forged = with_parts(genuine, signature=b"\x5a" * 64)
         expect(
@@ -133,7 +111,7 @@ def test_forged_credentials_around_the_senders_own_device_key_leave_no_cached_pa
     claims[CwtClaim.CNF] = {1: attacker.cose_key().to_map()}
     forged = cose.sign1(_cbor.encode(claims), attacker, kid=world.material.kid)
     validations = _count(monkeypatch, store, "_validated")
-    for i, extra in enumerate(_padding(ATTEMPTS)):
+    for i, extra in enumerate(padding_certificates(ATTEMPTS)):
         token = _token(_padded(world, forged, extra), attacker, _nonce(i))
         expect(CoseBadSignature, "cose.bad_signature", verifier.verify_presentation, token)
         assert len(store._paths) == 0
@@ -149,7 +127,7 @@ def test_expired_tokens_with_distinct_x5chains_are_refused_before_any_trust_work
     compact = strip_x5chain(world.bundle.credentials[0])
     validations = _count(monkeypatch, store, "_validated")
     verifications = _count(monkeypatch, cose.Sign1, "verify")
-    for i, extra in enumerate(_padding(8)):
+    for i, extra in enumerate(padding_certificates(8)):
         token = _token(_padded(world, compact, extra), world.device, _nonce(i), iat=NOW - 3_600)
         expect(PresentationExpired, "presentation.expired", verifier.verify_presentation, token)
     assert (validations[0], verifications[0], len(store._paths)) == (0, 0, 0)
@@ -163,7 +141,7 @@ def test_genuine_holder_padding_its_x5chain_cannot_grow_the_path_cache_past_its_
     store = _store(world, path_cache_size=4)
     verifier = Verifier(Policy(trust=store, clock=world.clock, issuer_cache_size=8))
     compact = strip_x5chain(world.bundle.credentials[0])
-    for i, extra in enumerate(_padding(20)):
+    for i, extra in enumerate(padding_certificates(20)):
         verified = verifier.verify_presentation(
             _token(_padded(world, compact, extra), world.device, _nonce(i))
         )
