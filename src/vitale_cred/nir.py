@@ -53,6 +53,11 @@ def nir_key(body: str) -> int:
     return 97 - _numeric_body(body) % 97
 
 
+def _profile_month(month: int) -> bool:
+    """A real month, or a fictitious one of an incomplete civil record (20-42, 50-99)."""
+    return 1 <= month <= 12 or 20 <= month <= 42 or month >= 50
+
+
 def _check_body(body: str) -> None:
     if len(body) != 13:
         raise NirInvalid(f"NIR body must be 13 characters, not {len(body)}")
@@ -64,8 +69,7 @@ def _check_body(body: str) -> None:
     dept = body[5:7]
     if dept not in ("2A", "2B") and not (dept.isascii() and dept.isdigit()):
         raise NirInvalid(f"NIR department {dept!r} is invalid")
-    month = int(body[3:5])
-    if not (1 <= month <= 12 or 20 <= month <= 42 or month >= 50):
+    if not _profile_month(int(body[3:5])):
         raise NirInvalid(f"NIR month {body[3:5]!r} is outside the accepted profile")
 
 
@@ -122,7 +126,7 @@ class Nir:
         if number // 10**12 not in _SEX_DIGITS:
             raise NirInvalid(f"NIR sex digit {number // 10**12} is outside the accepted profile")
         month = number // 10**8 % 100
-        if not (1 <= month <= 12 or 20 <= month <= 42 or month >= 50):
+        if not _profile_month(month):
             raise NirInvalid(f"NIR month {month:02d} is outside the accepted profile")
         body = f"{number:013d}"
         numeric = number
