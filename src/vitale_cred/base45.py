@@ -69,24 +69,36 @@ def b45encode(data: bytes | bytearray | memoryview) -> str:
     return text
 
 
+# One mask per group count, with 0xFF at the low byte of every 3-byte lane. Bounded
+# by MAX_DECODE_CHARS // 3 entries, and in practice a handful (QR texts of one size).
+_LANE_MASKS: dict[int, int] = {}
+
+
+def _lane_mask(count: int) -> int:
+    mask = _LANE_MASKS.get(count)
+    if mask is None:
+        if len(_LANE_MASKS) >= 64:
+            _LANE_MASKS.clear()
+        mask = _LANE_MASKS[count] = int.from_bytes(b"\xff\0\0" * count, "little")
+    return mask
+
+
 def _groups(values: bytes, full: int) -> bytes:
     """Decode the 3-character groups of ``values[:full]`` (character values 0..44).
 
-    The groups are summed in parallel: each character column is spread into 3-byte
-    lanes of one big integer, so ``a + 45 b + 2025 c`` runs once in C for the whole
-    text; no lane can carry into the next (91 124 < 2^24). A lane whose high byte
-    is set holds a group above 65 535.
+    The groups are summed in parallel: the text is read as one little-endian integer
+    whose 3-byte lanes are the groups, each column is masked out of it, and
+    ``a + 45 b + 2025 c`` runs once in C for the whole text; no lane can carry into
+    the next (91 124 < 2^24). A lane whose high byte is set holds a group above
+    65 535.
     """
     count = full // 3
-    lanes = bytearray(3 * count)
-    lanes[2::3] = values[0:full:3]
-    low = int.from_bytes(lanes, "big")
-    lanes[2::3] = values[1:full:3]
-    middle = int.from_bytes(lanes, "big")
-    lanes[2::3] = values[2:full:3]
-    high = int.from_bytes(lanes, "big")
-    total = (low + 45 * middle + 2025 * high).to_bytes(3 * count, "big")
-    if total[0::3].strip(b"\0"):
+    lanes = int.from_bytes(values[:full], "little")
+    mask = _lane_mask(count)
+    total = (
+        (lanes & mask) + 45 * ((lanes >> 8) & mask) + 2025 * ((lanes >> 16) & mask)
+    ).to_bytes(3 * count, "little")
+    if total[2::3].strip(b"\0"):
         words = [
             a + b * 45 + c * 2025
             for a, b, c in zip(values[0:full:3], values[1:full:3], values[2:full:3], strict=True)
@@ -95,7 +107,7 @@ def _groups(values: bytes, full: int) -> bytes:
         raise Base45Overflow(f"group at index {3 * group} decodes to {words[group]} > 65535")
     out = bytearray(2 * count)
     out[0::2] = total[1::3]
-    out[1::2] = total[2::3]
+    out[1::2] = total[0::3]
     return bytes(out)
 
 

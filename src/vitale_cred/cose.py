@@ -120,7 +120,9 @@ def _bstr(data: bytes) -> bytes:
 
 def sig_structure(protected: bytes, payload: bytes, external_aad: bytes = b"") -> bytes:
     """The ``Sig_structure`` of a COSE_Sign1 (RFC 9052 section 4.4), over received bytes."""
-    return _SIGNATURE1 + _bstr(protected) + _bstr(external_aad) + _bstr(payload)
+    # An empty external_aad (every message of this protocol) is the constant h''.
+    aad = _bstr(external_aad) if external_aad else b"\x40"
+    return _SIGNATURE1 + _bstr(protected) + aad + _bstr(payload)
 
 
 # --- keys --------------------------------------------------------------------------
@@ -486,8 +488,7 @@ def decode_sign1(
         parts = _compact_sign1(data)
         if parts is not None:
             protected_bytes, payload, signature = parts
-            protected = _decode_protected(protected_bytes, True)
-            _check_headers(protected, {})
+            protected = _compact_protected(protected_bytes)
             return Sign1(protected_bytes, protected, {}, payload, signature, data)
     value = _cbor.decode(
         data,
@@ -582,6 +583,23 @@ def _decode_protected(protected_bytes: bytes, deterministic: bool) -> dict[Any, 
     if len(_PROTECTED_MEMO) >= _PROTECTED_MEMO_SIZE:
         _PROTECTED_MEMO.clear()
     _PROTECTED_MEMO[key] = protected
+    return dict(protected)
+
+
+# Protected headers of the compact layout that already passed _check_headers with an
+# empty unprotected header: that check depends on the protected map alone.
+_COMPACT_MEMO: dict[bytes, dict[Any, Any]] = {}
+
+
+def _compact_protected(protected_bytes: bytes) -> dict[Any, Any]:
+    cached = _COMPACT_MEMO.get(protected_bytes)
+    if cached is not None:
+        return dict(cached)
+    protected = _decode_protected(protected_bytes, True)
+    _check_headers(protected, {})
+    if len(_COMPACT_MEMO) >= _PROTECTED_MEMO_SIZE:
+        _COMPACT_MEMO.clear()
+    _COMPACT_MEMO[protected_bytes] = protected
     return dict(protected)
 
 
