@@ -95,9 +95,9 @@ def _groups(values: bytes, full: int) -> bytes:
     count = full // 3
     lanes = int.from_bytes(values[:full], "little")
     mask = _lane_mask(count)
-    total = (
-        (lanes & mask) + 45 * ((lanes >> 8) & mask) + 2025 * ((lanes >> 16) & mask)
-    ).to_bytes(3 * count, "little")
+    total = ((lanes & mask) + 45 * ((lanes >> 8) & mask) + 2025 * ((lanes >> 16) & mask)).to_bytes(
+        3 * count, "little"
+    )
     if total[2::3].strip(b"\0"):
         words = [
             a + b * 45 + c * 2025
