@@ -36,16 +36,16 @@ from benchmarks.cards import generate_cards
 from cryptography.hazmat.primitives.asymmetric import ec
 
 import vitale_cred
-from vitale_cred.base45 import b45decode
 from vitale_cred.clock import FixedClock
-from vitale_cred.cose import SoftwareSigner
 from vitale_cred.credential import Issuer
 from vitale_cred.device import SoftwareDeviceKey, possession_proof, verify_possession
 from vitale_cred.errors import VitaleCredError
+from vitale_cred.hazmat.base45 import b45decode
+from vitale_cred.hazmat.cose import SoftwareSigner
+from vitale_cred.hazmat.qrtext import FLAG_ZLIB, QR_PREFIX, decode_qr_text
 from vitale_cred.model import Card
 from vitale_cred.pki import KID_LENGTH
 from vitale_cred.presentation import present_qr
-from vitale_cred.qrtext import FLAG_ZLIB, QR_PREFIX, decode_qr_text
 from vitale_cred.registry import CoseAlg
 from vitale_cred.status import StatusReference
 

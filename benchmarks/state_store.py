@@ -24,8 +24,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from vitale_cred import cose
 from vitale_cred.clock import FixedClock, SystemClock
+from vitale_cred.hazmat import cose
 from vitale_cred.pki import generate_private_key
 from vitale_cred.registry import CoseAlg
 from vitale_cred.state import GuardedClock, InMemoryTrustState, SqliteTrustState, TrustState

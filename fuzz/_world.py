@@ -24,11 +24,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from vitale_cred import cose
 from vitale_cred.clock import FixedClock
 from vitale_cred.credential import CredentialBundle, Issuer
 from vitale_cred.device import ProvenDeviceKey, SoftwareDeviceKey
 from vitale_cred.errors import VitaleCredError
+from vitale_cred.hazmat import cose
 from vitale_cred.model import Card
 from vitale_cred.nfc import EncryptionPolicy, HolderSession, ReaderSession, SeenNonces
 from vitale_cred.pki import kid_for_certificate, make_issuer_certificate, make_root_certificate

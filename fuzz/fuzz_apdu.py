@@ -16,7 +16,8 @@ import atheris
 with atheris.instrument_imports(include=["vitale_cred"]):
     import _world
 
-    from vitale_cred.apdu import (
+    from vitale_cred.errors import ApduError
+    from vitale_cred.hazmat.apdu import (
         ChainAssembler,
         CommandApdu,
         Ins,
@@ -26,7 +27,6 @@ with atheris.instrument_imports(include=["vitale_cred"]):
         parse_command,
         parse_response,
     )
-    from vitale_cred.errors import ApduError
 
 call = _world.call
 PENDING = ResponseApdu(bytes(range(256)) * 3, 0x9000)

@@ -1,4 +1,4 @@
-"""Fuzz the strict CBOR decoder (``vitale_cred._cbor.decode``).
+"""Fuzz the strict CBOR decoder (``vitale_cred.hazmat.cbor.decode``).
 
 Input: one mode byte (bit 0 set: non-deterministic profile), then the CBOR bytes.
 Expected: a value or a ``CborError``. Properties checked on every accepted input:
@@ -15,8 +15,8 @@ import atheris
 with atheris.instrument_imports(include=["vitale_cred"]):
     import cbor2
 
-    from vitale_cred import _cbor
     from vitale_cred.errors import CborError
+    from vitale_cred.hazmat import cbor as _cbor
 
 TAGS = frozenset({18, 24, 61})
 

@@ -14,7 +14,6 @@ import atheris
 with atheris.instrument_imports(include=["vitale_cred"]):
     import _world
 
-    from vitale_cred import cose
     from vitale_cred.credential import (
         MAX_CREDENTIAL_BYTES,
         CredentialBundle,
@@ -22,6 +21,7 @@ with atheris.instrument_imports(include=["vitale_cred"]):
         strip_x5chain,
     )
     from vitale_cred.errors import VerificationError
+    from vitale_cred.hazmat import cose
     from vitale_cred.trust import Usage
 
 WORLD = _world.build()

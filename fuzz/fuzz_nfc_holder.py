@@ -16,7 +16,7 @@ import atheris
 with atheris.instrument_imports(include=["vitale_cred"]):
     import _world
 
-    from vitale_cred.apdu import parse_response
+    from vitale_cred.hazmat.apdu import parse_response
     from vitale_cred.nfc import credentials_by_index
 
 WORLD = _world.build()

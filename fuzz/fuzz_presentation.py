@@ -14,8 +14,9 @@ import atheris
 with atheris.instrument_imports(include=["vitale_cred"]):
     import _world
 
-    from vitale_cred import _cbor, cose
     from vitale_cred.errors import VerificationError
+    from vitale_cred.hazmat import cbor as _cbor
+    from vitale_cred.hazmat import cose
     from vitale_cred.presentation import MAX_PRESENTATION_BYTES, decode_presentation_payload
 
 WORLD = _world.build()

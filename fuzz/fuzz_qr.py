@@ -15,9 +15,9 @@ import atheris
 with atheris.instrument_imports(include=["vitale_cred"]):
     import _world
 
-    from vitale_cred.base45 import b45decode, b45encode
     from vitale_cred.errors import InvalidArgument, VerificationError
-    from vitale_cred.qrtext import QR_PREFIX, decode_qr_text, encode_qr_text
+    from vitale_cred.hazmat.base45 import b45decode, b45encode
+    from vitale_cred.hazmat.qrtext import QR_PREFIX, decode_qr_text, encode_qr_text
 
 WORLD = _world.build()
 VERIFIER = WORLD.verifier()

@@ -14,8 +14,8 @@ import atheris
 with atheris.instrument_imports(include=["vitale_cred"]):
     import _world
 
-    from vitale_cred import _cbor
     from vitale_cred.errors import VerificationError
+    from vitale_cred.hazmat import cbor as _cbor
     from vitale_cred.status import (
         InMemoryStatusProvider,
         StatusChecker,

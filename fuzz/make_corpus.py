@@ -26,14 +26,15 @@ from pathlib import Path
 
 import _world
 
-from vitale_cred import _cbor, cose
-from vitale_cred.apdu import CommandApdu, Ins, ResponseApdu, split_command
-from vitale_cred.base45 import b45decode
 from vitale_cred.credential import strip_x5chain
 from vitale_cred.errors import VitaleCredError
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.hazmat import cose
+from vitale_cred.hazmat.apdu import CommandApdu, Ins, ResponseApdu, split_command
+from vitale_cred.hazmat.base45 import b45decode
+from vitale_cred.hazmat.qrtext import QR_PREFIX, encode_qr_text
 from vitale_cred.nfc import credentials_by_index, pair
 from vitale_cred.presentation import present, present_qr
-from vitale_cred.qrtext import QR_PREFIX, encode_qr_text
 from vitale_cred.status import StatusList, StatusValue, issue_status_list
 
 HARNESSES = (

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vitale_cred import errors
-from vitale_cred.apdu import (
+from vitale_cred.hazmat.apdu import (
     CHAINING_BIT,
     MAX_COMMAND_DATA,
     MAX_RESPONSE_DATA,

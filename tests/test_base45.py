@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vitale_cred.base45 import ALPHABET, b45decode, b45encode
 from vitale_cred.errors import (
     Base45BadCharacter,
     Base45BadLength,
@@ -18,6 +17,7 @@ from vitale_cred.errors import (
     Base45Overflow,
     InvalidArgument,
 )
+from vitale_cred.hazmat.base45 import ALPHABET, b45decode, b45encode
 
 VECTORS_FILE = Path(__file__).parent / "vectors" / "rfc9285-base45" / "base45_vectors.json"
 VECTORS: dict[str, Any] = json.loads(VECTORS_FILE.read_text(encoding="utf-8"))

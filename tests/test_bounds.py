@@ -18,18 +18,6 @@ from typing import Any
 
 import pytest
 
-from vitale_cred import _cbor, cose
-from vitale_cred.apdu import (
-    CHAINING_BIT,
-    MAX_CHAIN_LINKS,
-    ChainAssembler,
-    CommandApdu,
-    Ins,
-    ResponseApdu,
-    ResponseCollector,
-    parse_response,
-)
-from vitale_cred.base45 import b45encode
 from vitale_cred.credential import MAX_CREDENTIAL_BYTES
 from vitale_cred.errors import (
     ApduChainTooLong,
@@ -41,6 +29,25 @@ from vitale_cred.errors import (
     QrTooLarge,
     VitaleCredError,
 )
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.hazmat import cose
+from vitale_cred.hazmat.apdu import (
+    CHAINING_BIT,
+    MAX_CHAIN_LINKS,
+    ChainAssembler,
+    CommandApdu,
+    Ins,
+    ResponseApdu,
+    ResponseCollector,
+    parse_response,
+)
+from vitale_cred.hazmat.base45 import b45encode
+from vitale_cred.hazmat.qrtext import (
+    MAX_PAYLOAD_BYTES,
+    MAX_QR_TEXT_CHARS,
+    QR_PREFIX,
+    decode_qr_text,
+)
 from vitale_cred.nfc import (
     AID,
     MAX_REQUEST_BYTES,
@@ -49,7 +56,6 @@ from vitale_cred.nfc import (
     credentials_by_index,
 )
 from vitale_cred.presentation import MAX_PRESENTATION_BYTES
-from vitale_cred.qrtext import MAX_PAYLOAD_BYTES, MAX_QR_TEXT_CHARS, QR_PREFIX, decode_qr_text
 from vitale_cred.status import (
     MAX_STATUS_LIST_BYTES,
     MAX_STATUS_TOKEN_BYTES,

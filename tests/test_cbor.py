@@ -19,7 +19,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vitale_cred._cbor import MAX_DEPTH, MAX_INPUT_BYTES, MAX_ITEMS, Tagged, decode, encode
 from vitale_cred.errors import (
     CborDuplicateKey,
     CborError,
@@ -34,6 +33,7 @@ from vitale_cred.errors import (
     InvalidArgument,
     VitaleCredError,
 )
+from vitale_cred.hazmat.cbor import MAX_DEPTH, MAX_INPUT_BYTES, MAX_ITEMS, Tagged, decode, encode
 from vitale_cred.registry import CardLabel, CoseTag
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

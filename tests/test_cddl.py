@@ -44,7 +44,6 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from vitale_cred import _cbor, cose
 from vitale_cred.clock import FixedClock
 from vitale_cred.credential import (
     CredentialBundle,
@@ -55,6 +54,8 @@ from vitale_cred.credential import (
 )
 from vitale_cred.device import SoftwareDeviceKey, possession_proof, verify_possession
 from vitale_cred.errors import DateInvalid, VitaleCredError
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.hazmat import cose
 from vitale_cred.model import Card
 from vitale_cred.pki import IssuerMaterial, make_issuer_certificate
 from vitale_cred.presentation import decode_presentation_payload, present

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from vitale_cred.cli import EXIT_INVALID, EXIT_OK, EXIT_USAGE, main
-from vitale_cred.cose import decode_sign1
+from vitale_cred.cli.app import EXIT_INVALID, EXIT_OK, EXIT_USAGE, main
 from vitale_cred.credential import CredentialBundle, decode_claims
+from vitale_cred.hazmat.cose import decode_sign1
 from vitale_cred.status import StatusReference, peek_status_list
 
 from conftest import ROOT
@@ -228,7 +228,7 @@ def test_every_command_has_help_with_an_example() -> None:
         "statement",
     ):
         proc = subprocess.run(
-            [sys.executable, "-m", "vitale_cred.cli", command, "--help"],
+            [sys.executable, "-m", "vitale_cred.cli.app", command, "--help"],
             capture_output=True,
             text=True,
             check=False,

@@ -22,8 +22,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vitale_cred import cli
-from vitale_cred.cli import EXIT_DEFECT, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, EXIT_USAGE
+from vitale_cred.cli import app as cli
+from vitale_cred.cli.app import EXIT_DEFECT, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, EXIT_USAGE
 from vitale_cred.errors import PcscUnavailable
 
 from conftest import ROOT
@@ -241,7 +241,7 @@ def test_bench_json_onto_a_directory_fails_before_measuring(
 def test_ctrl_c_in_nfc_read_exits_130_quietly(
     world: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    with mock.patch("vitale_cred.pcsc.read_presentation", side_effect=KeyboardInterrupt):
+    with mock.patch("vitale_cred.adapters.pcsc.read_presentation", side_effect=KeyboardInterrupt):
         code, out, err = run(capsys, "nfc-read", "--trust", str(world / "readers.pem"))
     assert code == EXIT_INTERRUPTED
     assert err == "" and out == ""
@@ -462,7 +462,9 @@ def test_every_command_survives_hostile_arguments(
     # not under test; the command line's checks of their arguments run before them.
     with (
         mock.patch("vitale_cred.bench.main", return_value=EXIT_OK),
-        mock.patch("vitale_cred.pcsc.serve_virtual_card", side_effect=PcscUnavailable("no vpcd")),
+        mock.patch(
+            "vitale_cred.adapters.pcsc.serve_virtual_card", side_effect=PcscUnavailable("no vpcd")
+        ),
     ):
         for command, parser in leaves:
             for action in _value_actions(parser):
@@ -534,10 +536,12 @@ def test_random_command_lines(
         try:
             with (
                 mock.patch("vitale_cred.bench.main", return_value=EXIT_OK),
-                mock.patch("vitale_cred.demo.run_demo", return_value=EXIT_OK),
+                mock.patch("vitale_cred.cli.demo.run_demo", return_value=EXIT_OK),
                 mock.patch("vitale_cred.conformance.generate.main_generate", return_value=0),
-                mock.patch("vitale_cred.pcsc.read_presentation", side_effect=KeyboardInterrupt),
-                mock.patch("vitale_cred.pcsc.serve_virtual_card", return_value=0),
+                mock.patch(
+                    "vitale_cred.adapters.pcsc.read_presentation", side_effect=KeyboardInterrupt
+                ),
+                mock.patch("vitale_cred.adapters.pcsc.serve_virtual_card", return_value=0),
             ):
                 code, _, err = run(capsys, *argv)
         finally:

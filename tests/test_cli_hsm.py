@@ -32,7 +32,7 @@ def cli(
     if pin is not None:
         env["VC_TEST_PIN"] = pin
     return subprocess.run(
-        [sys.executable, "-m", "vitale_cred.cli", *argv],
+        [sys.executable, "-m", "vitale_cred.cli.app", *argv],
         capture_output=True,
         text=True,
         env=env,

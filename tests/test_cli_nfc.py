@@ -39,7 +39,7 @@ def test_nfc_card_and_nfc_read_verify_a_tap(pcscd: None, tmp_path: Path) -> None
         [
             sys.executable,
             "-m",
-            "vitale_cred.cli",
+            "vitale_cred.cli.app",
             "nfc-card",
             "--credential",
             str(tmp_path / "cred.cbor"),
@@ -56,7 +56,7 @@ def test_nfc_card_and_nfc_read_verify_a_tap(pcscd: None, tmp_path: Path) -> None
             [
                 sys.executable,
                 "-m",
-                "vitale_cred.cli",
+                "vitale_cred.cli.app",
                 "nfc-read",
                 "--trust",
                 str(tmp_path / "readers.pem"),

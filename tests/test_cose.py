@@ -6,7 +6,7 @@ mutations of valid messages and random header maps through ``decode_sign1`` +
 ``Sign1.verify``: nothing but a ``VitaleCredError`` subclass may escape.
 
 Tests named ``test_bug_...`` are regression tests for defects found in
-``src/vitale_cred/cose.py`` (a ``TypeError`` escaping on unhashable values, CBOR
+``src/vitale_cred/hazmat/cose.py`` (a ``TypeError`` escaping on unhashable values, CBOR
 ``true`` read as the integer 1, a COSE_Key ``alg`` that does not fit its curve).
 """
 
@@ -22,17 +22,6 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from vitale_cred import _cbor
-from vitale_cred.cose import (
-    CoseKey,
-    Signer,
-    SoftwareSigner,
-    VerifyingKey,
-    decode_sign1,
-    encode_sign1,
-    sig_structure,
-    sign1,
-)
 from vitale_cred.errors import (
     BadKey,
     CborDuplicateKey,
@@ -54,6 +43,17 @@ from vitale_cred.errors import (
     InvalidArgument,
     UsageError,
     VitaleCredError,
+)
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.hazmat.cose import (
+    CoseKey,
+    Signer,
+    SoftwareSigner,
+    VerifyingKey,
+    decode_sign1,
+    encode_sign1,
+    sig_structure,
+    sign1,
 )
 from vitale_cred.registry import (
     CoseAlg,

@@ -38,8 +38,6 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from vitale_cred import _cbor
-from vitale_cred.cose import CoseKey, VerifyingKey, decode_sign1, sig_structure
 from vitale_cred.errors import (
     BadKey,
     CborNonDeterministic,
@@ -52,6 +50,8 @@ from vitale_cred.errors import (
     CoseKeyError,
     VitaleCredError,
 )
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.hazmat.cose import CoseKey, VerifyingKey, decode_sign1, sig_structure
 from vitale_cred.registry import CoseAlg, CoseCurve, CoseKeyLabel, CoseKeyType, CoseTag
 
 VECTORS = Path(__file__).parent / "vectors"

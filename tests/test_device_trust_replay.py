@@ -8,7 +8,6 @@ import threading
 import pytest
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from vitale_cred import _cbor, cose
 from vitale_cred.credential import strip_x5chain
 from vitale_cred.device import (
     ENROLMENT_CONTEXT,
@@ -27,6 +26,8 @@ from vitale_cred.errors import (
     TrustError,
     UnknownIssuer,
 )
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.hazmat import cose
 from vitale_cred.pki import (
     IssuerMaterial,
     generate_private_key,

@@ -16,8 +16,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vitale_cred import _cbor, cose
-from vitale_cred.apdu import (
+from vitale_cred.credential import CredentialBundle, Delegation, decode_claims
+from vitale_cred.errors import ApduError, InvalidArgument, VerificationError
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.hazmat import cose
+from vitale_cred.hazmat.apdu import (
     CHAINING_BIT,
     ChainAssembler,
     CommandApdu,
@@ -26,8 +29,6 @@ from vitale_cred.apdu import (
     ResponseCollector,
     parse_response,
 )
-from vitale_cred.credential import CredentialBundle, Delegation, decode_claims
-from vitale_cred.errors import ApduError, InvalidArgument, VerificationError
 from vitale_cred.nfc import HolderSession, ReaderSession, credentials_by_index, pair
 from vitale_cred.pki import generate_private_key
 from vitale_cred.presentation import MAX_AUDIENCE_BYTES, NONCE_LENGTH, PresentationPayload

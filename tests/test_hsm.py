@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from vitale_cred import errors, pki
-from vitale_cred.cose import ALGORITHMS, Signer, VerifyingKey, decode_sign1, sign1
+from vitale_cred.adapters.hsm import Pkcs11Signer, Pkcs11Token, alg_for_ec_params, decode_ec_point
 from vitale_cred.errors import (
     BadKey,
     HsmError,
@@ -27,7 +27,7 @@ from vitale_cred.errors import (
     HsmUnavailable,
     UsageError,
 )
-from vitale_cred.hsm import Pkcs11Signer, Pkcs11Token, alg_for_ec_params, decode_ec_point
+from vitale_cred.hazmat.cose import ALGORITHMS, Signer, VerifyingKey, decode_sign1, sign1
 from vitale_cred.registry import CoseAlg
 from vitale_cred.trust import TrustStore
 
@@ -70,7 +70,7 @@ def raw_session(softhsm_token: SoftHsmToken, token: Pkcs11Token) -> Iterator[Any
 def test_module_imports_without_python_pkcs11_and_open_asks_for_the_extra() -> None:
     code = (
         "import sys; sys.modules['pkcs11'] = None\n"
-        "import vitale_cred.hsm as hsm\n"
+        "import vitale_cred.adapters.hsm as hsm\n"
         "from vitale_cred.errors import HsmUnavailable, UsageError\n"
         "try:\n"
         "    hsm.Pkcs11Token.open('/nonexistent.so', 'label', 'pin')\n"

@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vitale_cred._cbor import decode, encode
 from vitale_cred.errors import (
     InsInvalid,
     InsMismatch,
@@ -20,6 +19,7 @@ from vitale_cred.errors import (
     SchemaUnknownLabel,
     VitaleCredError,
 )
+from vitale_cred.hazmat.cbor import decode, encode
 from vitale_cred.ins import OID_NIA, OID_NIR, Ins
 from vitale_cred.model import BirthDate
 from vitale_cred.nir import Nir, nir_key

@@ -21,9 +21,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vitale_cred import _cbor, cose
-from vitale_cred.base45 import MAX_DECODE_CHARS, b45decode, b45encode
-from vitale_cred.cli import EXIT_INVALID, EXIT_OK, main
+from vitale_cred.cli.app import EXIT_INVALID, EXIT_OK, main
+from vitale_cred.cli.dump import (
+    MAX_INSPECT_BYTES,
+    MAX_TRANSCRIPT_BYTES,
+    MAX_TRANSCRIPT_EXCHANGES,
+    inspect_bytes,
+    inspect_file,
+)
 from vitale_cred.credential import decode_claims
 from vitale_cred.errors import (
     Base45BadCharacter,
@@ -33,14 +38,10 @@ from vitale_cred.errors import (
     QrTooLarge,
     VitaleCredError,
 )
-from vitale_cred.inspect import (
-    MAX_INSPECT_BYTES,
-    MAX_TRANSCRIPT_BYTES,
-    MAX_TRANSCRIPT_EXCHANGES,
-    inspect_bytes,
-    inspect_file,
-)
-from vitale_cred.qrtext import MAX_QR_TEXT_CHARS, QR_PREFIX
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.hazmat import cose
+from vitale_cred.hazmat.base45 import MAX_DECODE_CHARS, b45decode, b45encode
+from vitale_cred.hazmat.qrtext import MAX_QR_TEXT_CHARS, QR_PREFIX
 from vitale_cred.registry import CoseHeader
 from vitale_cred.trustlist import TRUST_LIST_TYP
 

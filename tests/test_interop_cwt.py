@@ -33,9 +33,9 @@ import cwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from vitale_cred import _cbor
-from vitale_cred.cose import CoseKey, SoftwareSigner, VerifyingKey, decode_sign1, sign1
 from vitale_cred.errors import CborTagNotAllowed, CoseBadSignature
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.hazmat.cose import CoseKey, SoftwareSigner, VerifyingKey, decode_sign1, sign1
 from vitale_cred.registry import CoseAlg, CoseHeader, CwtClaim
 
 pytestmark = pytest.mark.interop

@@ -25,9 +25,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from vitale_cred import _cbor
-from vitale_cred.cose import SoftwareSigner, VerifyingKey, decode_sign1, sign1
 from vitale_cred.errors import CoseBadSignature
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.hazmat.cose import SoftwareSigner, VerifyingKey, decode_sign1, sign1
 from vitale_cred.registry import CoseAlg, CoseHeader
 
 pytestmark = [pytest.mark.interop, pytest.mark.pycose]

@@ -11,13 +11,14 @@ from collections.abc import Iterable
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from vitale_cred import _cbor, cose
 from vitale_cred.errors import (
     InvalidArgument,
     KeyUsageNotAllowed,
     KeyWithdrawn,
     TrustListInvalid,
 )
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.hazmat import cose
 from vitale_cred.pki import generate_private_key
 from vitale_cred.registry import CoseAlg, TrustListLabel
 from vitale_cred.trust import (

@@ -14,7 +14,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vitale_cred._cbor import decode, encode
 from vitale_cred.errors import (
     CardDataError,
     CborTypeNotAllowed,
@@ -26,6 +25,7 @@ from vitale_cred.errors import (
     SchemaUnknownLabel,
     VitaleCredError,
 )
+from vitale_cred.hazmat.cbor import decode, encode
 from vitale_cred.model import (
     MAX_BENEFICIARIES,
     Amc,

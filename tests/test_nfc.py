@@ -19,8 +19,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from vitale_cred import _cbor, errors
-from vitale_cred.apdu import (
+from vitale_cred import errors
+from vitale_cred.clock import FixedClock
+from vitale_cred.credential import Issuer
+from vitale_cred.device import ProvenDeviceKey, Rng, SoftwareDeviceKey
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.hazmat.apdu import (
     CHAINING_BIT,
     MAX_SHORT_DATA,
     CommandApdu,
@@ -29,10 +33,7 @@ from vitale_cred.apdu import (
     parse_command,
     parse_response,
 )
-from vitale_cred.clock import FixedClock
-from vitale_cred.cose import SoftwareSigner, VerifyingKey
-from vitale_cred.credential import Issuer
-from vitale_cred.device import ProvenDeviceKey, Rng, SoftwareDeviceKey
+from vitale_cred.hazmat.cose import SoftwareSigner, VerifyingKey
 from vitale_cred.model import Card
 from vitale_cred.nfc import (
     AID,

@@ -30,15 +30,17 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from vitale_cred import _cbor, cose
-from vitale_cred.apdu import CHAINING_BIT, CommandApdu, parse_command
 from vitale_cred.clock import FixedClock
 from vitale_cred.conformance import adapter_self
 from vitale_cred.conformance._material import Material
 from vitale_cred.conformance.generate import AREAS
-from vitale_cred.cose import CoseKey, SoftwareSigner
 from vitale_cred.device import SoftwareDeviceKey
 from vitale_cred.errors import VitaleCredError
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.hazmat import cose
+from vitale_cred.hazmat.apdu import CHAINING_BIT, CommandApdu, parse_command
+from vitale_cred.hazmat.cose import CoseKey, SoftwareSigner
+from vitale_cred.hazmat.qrtext import decode_qr_text
 from vitale_cred.nfc import (
     EncryptionPolicy,
     FciLabel,
@@ -47,7 +49,6 @@ from vitale_cred.nfc import (
     RequestLabel,
     SeenNonces,
 )
-from vitale_cred.qrtext import decode_qr_text
 from vitale_cred.registry import CoseAlg, CoseHeader, CoseKeyLabel
 
 NULL = "cbor.type_not_allowed"

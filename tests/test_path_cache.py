@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from vitale_cred import cose
 from vitale_cred.credential import strip_x5chain
 from vitale_cred.errors import CoseBadSignature, InvalidArgument, KeyWithdrawn
+from vitale_cred.hazmat import cose
 from vitale_cred.registry import CoseHeader
 from vitale_cred.trust import PATH_CACHE_SIZE, TrustStore, Usage, verify_typed
 

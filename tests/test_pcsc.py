@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from vitale_cred import errors, pcsc
+from vitale_cred import errors
+from vitale_cred.adapters import pcsc
 from vitale_cred.nfc import Done, HolderSession, PresentationRequested, Selected
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 
 from vitale_cred.errors import VitaleCredError
+from vitale_cred.hazmat.qrtext import decode_qr_text
 from vitale_cred.model import Card
 from vitale_cred.nir import Nir, nir_key
 from vitale_cred.presentation import NONCE_LENGTH
-from vitale_cred.qrtext import decode_qr_text
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:

@@ -13,15 +13,15 @@ segno = pytest.importorskip("segno")
 zxingcpp = pytest.importorskip("zxingcpp")
 Image = pytest.importorskip("PIL.Image")
 
-from vitale_cred.errors import InvalidArgument, QrError, UsageError  # noqa: E402
-from vitale_cred.qrimage import (  # noqa: E402
+from vitale_cred.adapters.qrimage import (  # noqa: E402
     qr_version,
     read_image,
     render_png,
     render_svg,
     render_terminal,
 )
-from vitale_cred.qrtext import decode_qr_text, encode_qr_text  # noqa: E402
+from vitale_cred.errors import InvalidArgument, QrError, UsageError  # noqa: E402
+from vitale_cred.hazmat.qrtext import decode_qr_text, encode_qr_text  # noqa: E402
 
 PAYLOAD = cbor2.dumps(
     {1: "https://issuer.example.fr", 4: 1_900_000_000, -65537: {"nir": "185057800608436"}}

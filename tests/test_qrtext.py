@@ -12,8 +12,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vitale_cred import qrtext
-from vitale_cred.base45 import ALPHABET, b45decode, b45encode
 from vitale_cred.errors import (
     Base45BadCharacter,
     Base45BadLength,
@@ -26,7 +24,9 @@ from vitale_cred.errors import (
     QrTooLarge,
     VitaleCredError,
 )
-from vitale_cred.qrtext import (
+from vitale_cred.hazmat import qrtext
+from vitale_cred.hazmat.base45 import ALPHABET, b45decode, b45encode
+from vitale_cred.hazmat.qrtext import (
     MAX_PAYLOAD_BYTES,
     MAX_QR_TEXT_CHARS,
     QR_PREFIX,

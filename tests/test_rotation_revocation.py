@@ -7,7 +7,6 @@ import dataclasses
 import cbor2
 import pytest
 
-from vitale_cred import cose
 from vitale_cred.clock import FixedClock
 from vitale_cred.credential import Delegation, Issuer, strip_x5chain
 from vitale_cred.device import ProvenDeviceKey, SoftwareDeviceKey
@@ -23,6 +22,7 @@ from vitale_cred.errors import (
     TrustListRollback,
     UnknownIssuer,
 )
+from vitale_cred.hazmat import cose
 from vitale_cred.pki import generate_private_key
 from vitale_cred.presentation import present
 from vitale_cred.registry import CardLabel, CoseAlg, CwtClaim

@@ -12,7 +12,8 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from vitale_cred import _cbor, errors
+from vitale_cred import errors
+from vitale_cred.hazmat import cbor as _cbor
 from vitale_cred.nfc import (
     GCM_TAG_LENGTH,
     HOLDER_IDENTIFIER,

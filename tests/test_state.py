@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from vitale_cred import cose
 from vitale_cred.clock import MAX_CLOCK_SKEW, Clock, FixedClock
 from vitale_cred.errors import (
     ClockRollback,
@@ -29,6 +28,7 @@ from vitale_cred.errors import (
     TrustListTooOld,
     VitaleCredError,
 )
+from vitale_cred.hazmat import cose
 from vitale_cred.pki import generate_private_key
 from vitale_cred.registry import CoseAlg
 from vitale_cred.state import (

@@ -10,7 +10,6 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vitale_cred import _cbor, cose
 from vitale_cred.credential import decode_claims
 from vitale_cred.device import SoftwareDeviceKey
 from vitale_cred.errors import (
@@ -20,6 +19,8 @@ from vitale_cred.errors import (
     StatementInvalid,
     VitaleCredError,
 )
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.hazmat import cose
 from vitale_cred.pki import generate_private_key
 from vitale_cred.presentation import NONCE_LENGTH, PresentationPayload
 from vitale_cred.registry import CoseAlg, CoseHeader

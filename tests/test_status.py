@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 
 from vitale_cred import status as status_module
 from vitale_cred.clock import FixedClock
-from vitale_cred.cose import CoseKey, SoftwareSigner, decode_sign1, sign1
 from vitale_cred.errors import (
     CborTagNotAllowed,
     CborTypeNotAllowed,
@@ -42,6 +41,7 @@ from vitale_cred.errors import (
     UsageError,
     VitaleCredError,
 )
+from vitale_cred.hazmat.cose import CoseKey, SoftwareSigner, decode_sign1, sign1
 from vitale_cred.pki import IssuerMaterial, generate_private_key
 from vitale_cred.registry import CoseAlg, CoseTag, CwtClaim
 from vitale_cred.status import (

@@ -9,8 +9,8 @@ from typing import Any
 import cbor2
 import pytest
 
-from vitale_cred.cose import sign1
 from vitale_cred.errors import InvalidArgument, VitaleCredError
+from vitale_cred.hazmat.cose import sign1
 from vitale_cred.pki import IssuerMaterial
 from vitale_cred.registry import CoseAlg, CwtClaim
 from vitale_cred.status import (

@@ -11,8 +11,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from vitale_cred import cose
-from vitale_cred.cose import PrivateKey
 from vitale_cred.errors import (
     CertificateChainError,
     CertificateProfileError,
@@ -20,6 +18,8 @@ from vitale_cred.errors import (
     TrustError,
     UnknownIssuer,
 )
+from vitale_cred.hazmat import cose
+from vitale_cred.hazmat.cose import PrivateKey
 from vitale_cred.pki import certificate_name, generate_private_key, key_usage, kid_for_certificate
 from vitale_cred.registry import CoseAlg, CoseHeader
 from vitale_cred.trust import TrustStore, Usage, check_issuer_profile

@@ -12,7 +12,6 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vitale_cred import _cbor, cose
 from vitale_cred import device as device_module
 from vitale_cred.clock import FixedClock
 from vitale_cred.credential import (
@@ -58,6 +57,9 @@ from vitale_cred.errors import (
     UsageError,
     VitaleCredError,
 )
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.hazmat import cose
+from vitale_cred.hazmat.qrtext import encode_qr_text
 from vitale_cred.pki import (
     IssuerMaterial,
     generate_private_key,
@@ -72,7 +74,6 @@ from vitale_cred.presentation import (
     present,
     present_qr,
 )
-from vitale_cred.qrtext import encode_qr_text
 from vitale_cred.registry import CardLabel, CoseAlg, CoseHeader, CwtClaim, PresentationLabel
 from vitale_cred.status import StatusReference
 from vitale_cred.trust import TrustStore, Usage, raw_key

@@ -43,9 +43,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from vitale_cred import _cbor
-from vitale_cred.cose import CoseKey, SoftwareSigner, VerifyingKey, decode_sign1, sign1
 from vitale_cred.errors import BadKey, CoseBadSignature, CoseKeyError
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.hazmat.cose import CoseKey, SoftwareSigner, VerifyingKey, decode_sign1, sign1
 from vitale_cred.registry import CoseAlg, CoseCurve, CoseKeyLabel, CoseKeyType
 
 VECTORS = Path(__file__).parent / "vectors" / "wycheproof"

@@ -23,7 +23,7 @@ import operator
 from collections.abc import Callable
 from typing import Any, ClassVar, NoReturn, Self, TypeVar
 
-from .errors import UsageError
+from vitale_cred.errors import UsageError
 
 __all__ = ["Sealed", "sealed_factory"]
 

@@ -46,25 +46,26 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from . import _cbor, cose
-from .base45 import b45decode, b45encode
-from .clock import FixedClock, SystemClock
-from .credential import MAX_CREDENTIAL_BYTES, CredentialBundle, Issuer, decode_claims
-from .device import SoftwareDeviceKey, possession_proof, verify_possession
-from .errors import VitaleCredError
-from .model import Card
-from .pki import IssuerMaterial
-from .presentation import (
+from vitale_cred.clock import FixedClock, SystemClock
+from vitale_cred.credential import MAX_CREDENTIAL_BYTES, CredentialBundle, Issuer, decode_claims
+from vitale_cred.device import SoftwareDeviceKey, possession_proof, verify_possession
+from vitale_cred.errors import VitaleCredError
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.hazmat import cose
+from vitale_cred.hazmat.base45 import b45decode, b45encode
+from vitale_cred.hazmat.qrtext import decode_qr_text
+from vitale_cred.model import Card
+from vitale_cred.pki import IssuerMaterial
+from vitale_cred.presentation import (
     MAX_PRESENTATION_BYTES,
     decode_presentation_payload,
     present,
     present_qr,
 )
-from .qrtext import decode_qr_text
-from .registry import CoseAlg
-from .status import StatusList, StatusValue, issue_status_list, verify_status_list
-from .trust import TrustStore, Usage
-from .verify import Policy, Verifier
+from vitale_cred.registry import CoseAlg
+from vitale_cred.status import StatusList, StatusValue, issue_status_list, verify_status_list
+from vitale_cred.trust import TrustStore, Usage
+from vitale_cred.verify import Policy, Verifier
 
 __all__ = ["TARGETS", "Settings", "main", "run"]
 
@@ -934,7 +935,7 @@ def main():
 
     try:
         from cryptography import x509
-        from vitale_cred import cose
+        from vitale_cred.hazmat import cose
         from vitale_cred.clock import FixedClock
         from vitale_cred.trust import TrustStore
         from vitale_cred.verify import Policy, Verifier
@@ -1483,7 +1484,7 @@ def _synthetic_card(base: dict[str, Any], beneficiaries: int) -> Card:
 def _sizes(world: _World, settings: Settings, notes: list[str]) -> list[dict[str, Any]]:
     es256 = world.fixtures[CoseAlg.ES256]
     try:
-        qrimage = importlib.import_module("vitale_cred.qrimage")
+        qrimage = importlib.import_module("vitale_cred.adapters.qrimage")
         qrimage.qr_version("VC1:00", "L")
     except (ImportError, VitaleCredError) as exc:
         notes.append(f"QR versions left out: segno unavailable ({exc}).")

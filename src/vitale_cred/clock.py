@@ -10,7 +10,7 @@ import datetime as _dt
 import time
 from typing import Protocol, runtime_checkable
 
-from .errors import InvalidArgument
+from vitale_cred.errors import InvalidArgument
 
 __all__ = [
     "MAX_CLOCK_SKEW",

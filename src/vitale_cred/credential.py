@@ -21,10 +21,9 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from . import _cbor, cose
-from .clock import Clock
-from .device import ProvenDeviceKey
-from .errors import (
+from vitale_cred.clock import Clock
+from vitale_cred.device import ProvenDeviceKey
+from vitale_cred.errors import (
     ConfirmationMissing,
     CoseError,
     DelegationError,
@@ -34,9 +33,11 @@ from .errors import (
     SchemaMissingLabel,
     SchemaUnknownLabel,
 )
-from .model import Card, CardView
-from .pki import kid_for_certificate
-from .registry import (
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.hazmat import cose
+from vitale_cred.model import Card, CardView
+from vitale_cred.pki import kid_for_certificate
+from vitale_cred.registry import (
     BundleLabel,
     CardLabel,
     CnfLabel,
@@ -46,8 +47,8 @@ from .registry import (
     DelegationLabel,
     label_name,
 )
-from .status import StatusReference
-from .trust import MAX_CHAIN_LENGTH
+from vitale_cred.status import StatusReference
+from vitale_cred.trust import MAX_CHAIN_LENGTH
 
 __all__ = [
     "BUNDLE_VERSION",

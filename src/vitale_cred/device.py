@@ -19,16 +19,17 @@ from typing import Protocol, final, runtime_checkable
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from . import _cbor, cose
-from ._sealed import Sealed, sealed_factory
-from .errors import (
+from vitale_cred._sealed import Sealed, sealed_factory
+from vitale_cred.errors import (
     BadKey,
     CoseError,
     InvalidArgument,
     ProofOfPossessionError,
     VerificationError,
 )
-from .registry import CoseAlg, CoseCurve, ProofLabel
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.hazmat import cose
+from vitale_cred.registry import CoseAlg, CoseCurve, ProofLabel
 
 __all__ = [
     "ENROLMENT_CONTEXT",

@@ -23,9 +23,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .errors import InsInvalid, InsMismatch, SchemaError, SchemaMissingLabel, SchemaUnknownLabel
-from .nir import Nir
-from .registry import InsLabel, label_name
+from vitale_cred.errors import (
+    InsInvalid,
+    InsMismatch,
+    SchemaError,
+    SchemaMissingLabel,
+    SchemaUnknownLabel,
+)
+from vitale_cred.nir import Nir
+from vitale_cred.registry import InsLabel, label_name
 
 __all__ = ["MAX_GIVEN_NAMES", "MAX_NAME_CHARS", "OID_NIA", "OID_NIR", "BirthDateLike", "Ins"]
 

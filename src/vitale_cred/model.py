@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-from .errors import (
+from vitale_cred.errors import (
     CardDataError,
     DateInvalid,
     OrganismeInvalid,
@@ -24,9 +24,9 @@ from .errors import (
     SchemaMissingLabel,
     SchemaUnknownLabel,
 )
-from .ins import Ins
-from .nir import Nir
-from .registry import BeneficiaryLabel, CardLabel, label_name
+from vitale_cred.ins import Ins
+from vitale_cred.nir import Nir
+from vitale_cred.registry import BeneficiaryLabel, CardLabel, label_name
 
 __all__ = [
     "MAX_BENEFICIARIES",

@@ -39,28 +39,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from . import _cbor, cose
-from .apdu import (
-    CHAINING_BIT,
-    MAX_COMMAND_DATA,
-    MAX_RESPONSE_DATA,
-    MAX_SHORT_DATA,
-    MAX_SHORT_LE,
-    ChainAssembler,
-    CommandApdu,
-    Ins,
-    ResponseApdu,
-    ResponseCollector,
-    ResponseSplitter,
-    StatusWord,
-    parse_command,
-    parse_response,
-    split_command,
-)
-from .clock import Clock
-from .credential import MAX_CREDENTIAL_BYTES, decode_claims
-from .device import NONCE_LENGTH, DeviceSigner, Rng
-from .errors import (
+from vitale_cred.clock import Clock
+from vitale_cred.credential import MAX_CREDENTIAL_BYTES, decode_claims
+from vitale_cred.device import NONCE_LENGTH, DeviceSigner, Rng
+from vitale_cred.errors import (
     ApduClaNotSupported,
     ApduError,
     ApduInsNotSupported,
@@ -85,10 +67,29 @@ from .errors import (
     SessionKeyInvalid,
     VerificationError,
 )
-from .model import MAX_BENEFICIARIES
-from .presentation import DEFAULT_TTL, MAX_PRESENTATION_BYTES, MAX_TTL, present
-from .registry import CoseAlg
-from .verify import VerifiedPresentation, Verifier
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.hazmat import cose
+from vitale_cred.hazmat.apdu import (
+    CHAINING_BIT,
+    MAX_COMMAND_DATA,
+    MAX_RESPONSE_DATA,
+    MAX_SHORT_DATA,
+    MAX_SHORT_LE,
+    ChainAssembler,
+    CommandApdu,
+    Ins,
+    ResponseApdu,
+    ResponseCollector,
+    ResponseSplitter,
+    StatusWord,
+    parse_command,
+    parse_response,
+    split_command,
+)
+from vitale_cred.model import MAX_BENEFICIARIES
+from vitale_cred.presentation import DEFAULT_TTL, MAX_PRESENTATION_BYTES, MAX_TTL, present
+from vitale_cred.registry import CoseAlg
+from vitale_cred.verify import VerifiedPresentation, Verifier
 
 __all__ = [
     "AID",

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import NirInvalid
+from vitale_cred.errors import NirInvalid
 
 __all__ = ["WIRE_LENGTH", "Nir", "nir_key"]
 

@@ -16,20 +16,17 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 from dataclasses import dataclass
-from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import NameOID
 
-from ._files import file_error, write_private
-from .cose import PrivateKey, PublicKey, SoftwareSigner
-from .errors import BadKey, FileNotDirectory, InvalidArgument
-from .registry import CoseAlg
+from vitale_cred.errors import BadKey, InvalidArgument
+from vitale_cred.hazmat.cose import PrivateKey, PublicKey, SoftwareSigner
+from vitale_cred.registry import CoseAlg
 
 __all__ = [
-    "HSM_CONFIG",
     "KID_LENGTH",
     "IssuerMaterial",
     "certificate_name",
@@ -46,7 +43,6 @@ __all__ = [
 #: Bytes of SHA-256 kept as the kid of a certificate.
 KID_LENGTH = 8
 #: File of an issuer directory naming the PKCS#11 token and key (never the PIN).
-HSM_CONFIG = "hsm.json"
 
 
 def generate_private_key(alg: CoseAlg) -> PrivateKey:
@@ -200,15 +196,13 @@ def load_certificates(pem: bytes) -> list[x509.Certificate]:
 
 @dataclass(frozen=True)
 class IssuerMaterial:
-    """An issuer's directory as written by ``vitale-cred init-issuer``."""
+    """An issuer's root and issuer certificates and (when held in software) their keys."""
 
     root_certificate: x509.Certificate
     issuer_certificate: x509.Certificate
-    #: None when the issuer key lives in an HSM (see ``hsm.json`` in the directory).
+    #: None when the issuer key lives elsewhere (an HSM).
     issuer_key: PrivateKey | None
     root_key: PrivateKey | None = None
-
-    FILES = ("root.pem", "root-key.pem", "issuer.pem", "issuer-key.pem")
 
     @property
     def kid(self) -> bytes:
@@ -218,7 +212,9 @@ class IssuerMaterial:
     def signer(self) -> SoftwareSigner:
         """A software signer over the issuer key."""
         if self.issuer_key is None:
-            raise InvalidArgument("the issuer key is in an HSM: open it with vitale_cred.hsm")
+            raise InvalidArgument(
+                "the issuer key is in an HSM: open it with vitale_cred.adapters.hsm"
+            )
         return SoftwareSigner(self.issuer_key)
 
     @classmethod
@@ -248,44 +244,4 @@ class IssuerMaterial:
             not_before,
             not_before + _dt.timedelta(days=365 * issuer_years),
         )
-        return cls(root, issuer, issuer_key, root_key)
-
-    def write(self, directory: Path) -> None:
-        """Write the four PEM files (keys readable by the owner only)."""
-        pem = serialization.Encoding.PEM
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-            (directory / "root.pem").write_bytes(self.root_certificate.public_bytes(pem))
-            (directory / "issuer.pem").write_bytes(self.issuer_certificate.public_bytes(pem))
-        except FileExistsError as exc:
-            # mkdir(exist_ok=True) says "exists" only when the path is not a directory.
-            raise FileNotDirectory(
-                f"cannot write issuer directory {directory}: not a directory"
-            ) from exc
-        except OSError as exc:
-            raise file_error(exc, "write") from exc
-        for filename, key in (("root-key.pem", self.root_key), ("issuer-key.pem", self.issuer_key)):
-            if key is None:
-                continue
-            write_private(directory / filename, private_key_pem(key))
-
-    @classmethod
-    def load(cls, directory: Path) -> IssuerMaterial:
-        """Read a directory written by :meth:`write` (the root key is optional)."""
-        try:
-            root = load_certificates((directory / "root.pem").read_bytes())[0]
-            issuer = load_certificates((directory / "issuer.pem").read_bytes())[0]
-            key_path = directory / "issuer-key.pem"
-            issuer_key = load_private_key(key_path.read_bytes()) if key_path.exists() else None
-            root_key_path = directory / "root-key.pem"
-            root_key = (
-                load_private_key(root_key_path.read_bytes()) if root_key_path.exists() else None
-            )
-        except OSError as exc:
-            raise file_error(exc, "read issuer file") from exc
-        except IndexError as exc:
-            # A PEM file without any certificate in it: load_certificates returned [].
-            raise InvalidArgument(
-                f"{directory} holds a certificate file with no certificate"
-            ) from exc
         return cls(root, issuer, issuer_key, root_key)

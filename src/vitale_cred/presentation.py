@@ -20,13 +20,14 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from . import _cbor, cose
-from .clock import Clock
-from .credential import MAX_CREDENTIAL_BYTES, strip_x5chain
-from .device import DeviceSigner, Rng
-from .errors import InvalidArgument, SchemaError, SchemaMissingLabel, SchemaUnknownLabel
-from .qrtext import encode_qr_text
-from .registry import PresentationLabel, label_name
+from vitale_cred.clock import Clock
+from vitale_cred.credential import MAX_CREDENTIAL_BYTES, strip_x5chain
+from vitale_cred.device import DeviceSigner, Rng
+from vitale_cred.errors import InvalidArgument, SchemaError, SchemaMissingLabel, SchemaUnknownLabel
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.hazmat import cose
+from vitale_cred.hazmat.qrtext import encode_qr_text
+from vitale_cred.registry import PresentationLabel, label_name
 
 __all__ = [
     "DEFAULT_TTL",

@@ -32,8 +32,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Final, Literal, Protocol, runtime_checkable
 
-from .clock import MAX_CLOCK_SKEW
-from .errors import InvalidArgument, ReplayCacheFull, ReplayStoreError
+from vitale_cred.clock import MAX_CLOCK_SKEW
+from vitale_cred.errors import InvalidArgument, ReplayCacheFull, ReplayStoreError
 
 
 @contextmanager

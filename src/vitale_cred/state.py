@@ -28,8 +28,8 @@ from collections.abc import Mapping
 from os import PathLike
 from typing import Protocol, runtime_checkable
 
-from .clock import MAX_CLOCK_SKEW, Clock
-from .errors import ClockRollback, InvalidArgument, StateStoreError
+from vitale_cred.clock import MAX_CLOCK_SKEW, Clock
+from vitale_cred.errors import ClockRollback, InvalidArgument, StateStoreError
 
 __all__ = [
     "CLOCK_ALARM_MARK",

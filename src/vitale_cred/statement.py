@@ -25,11 +25,12 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, final
 
-from . import _cbor, cose
-from ._sealed import Sealed, sealed_factory
-from .errors import InvalidArgument, StatementInvalid
-from .registry import CoseHeader, InvoiceLabel, StatementLabel
-from .trust import TrustedKey, TrustStore, Usage, verify_typed
+from vitale_cred._sealed import Sealed, sealed_factory
+from vitale_cred.errors import InvalidArgument, StatementInvalid
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.hazmat import cose
+from vitale_cred.registry import CoseHeader, InvoiceLabel, StatementLabel
+from vitale_cred.trust import TrustedKey, TrustStore, Usage, verify_typed
 
 __all__ = [
     "MAX_DAY",

@@ -56,12 +56,9 @@ from os import PathLike
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol, final, runtime_checkable
 
-from . import _cbor
-from ._sealed import Sealed, sealed_factory
-from ._zlib import inflate
-from .clock import MAX_CLOCK_SKEW
-from .cose import Signer, decode_sign1, sign1
-from .errors import (
+from vitale_cred._sealed import Sealed, sealed_factory
+from vitale_cred.clock import MAX_CLOCK_SKEW
+from vitale_cred.errors import (
     InvalidArgument,
     Revoked,
     StatusIndexOutOfRange,
@@ -75,9 +72,12 @@ from .errors import (
     VerificationError,
     VitaleCredError,
 )
-from .registry import CoseHeader, CwtClaim
-from .state import TrustState, status_list_iat_mark
-from .trust import TrustStore, Usage, verify_typed
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.hazmat.cose import Signer, decode_sign1, sign1
+from vitale_cred.hazmat.deflate import inflate
+from vitale_cred.registry import CoseHeader, CwtClaim
+from vitale_cred.state import TrustState, status_list_iat_mark
+from vitale_cred.trust import TrustStore, Usage, verify_typed
 
 __all__ = [
     "MAX_STATUS_INDEX",

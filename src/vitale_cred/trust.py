@@ -42,8 +42,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from .cose import DEFAULT_ALGS, CoseKey, PublicKey, Sign1, VerifyingKey, decode_sign1
-from .errors import (
+from vitale_cred.errors import (
     CertificateChainError,
     CertificateProfileError,
     CoseAlgNotAllowed,
@@ -55,8 +54,16 @@ from .errors import (
     UnknownIssuer,
     VerificationError,
 )
-from .pki import KID_LENGTH, kid_for_certificate
-from .registry import CoseAlg, CoseHeader
+from vitale_cred.hazmat.cose import (
+    DEFAULT_ALGS,
+    CoseKey,
+    PublicKey,
+    Sign1,
+    VerifyingKey,
+    decode_sign1,
+)
+from vitale_cred.pki import KID_LENGTH, kid_for_certificate
+from vitale_cred.registry import CoseAlg, CoseHeader
 
 __all__ = [
     "MAX_CHAIN_LENGTH",

@@ -28,9 +28,8 @@ from typing import Any, ClassVar, final
 
 from cryptography import x509
 
-from . import _cbor, cose
-from ._sealed import Sealed, sealed_factory
-from .errors import (
+from vitale_cred._sealed import Sealed, sealed_factory
+from vitale_cred.errors import (
     CoseError,
     InvalidArgument,
     KeyUsageNotAllowed,
@@ -39,9 +38,11 @@ from .errors import (
     TrustListRollback,
     TrustListTooOld,
 )
-from .registry import CoseAlg, CoseHeader, TrustEntryLabel, TrustListLabel
-from .state import TrustState, trust_list_issued_at_mark, trust_list_seq_mark
-from .trust import (
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.hazmat import cose
+from vitale_cred.registry import CoseAlg, CoseHeader, TrustEntryLabel, TrustListLabel
+from vitale_cred.state import TrustState, trust_list_issued_at_mark, trust_list_seq_mark
+from vitale_cred.trust import (
     SPKI_SHA256_LENGTH,
     TrustedKey,
     TrustStore,

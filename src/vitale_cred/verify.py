@@ -37,11 +37,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol, final
 
-from . import cose
-from ._sealed import Sealed, sealed_factory
-from .clock import MAX_CLOCK_SKEW, Clock
-from .credential import MAX_CREDENTIAL_BYTES, Claims, Delegation, decode_claims
-from .errors import (
+from vitale_cred._sealed import Sealed, sealed_factory
+from vitale_cred.clock import MAX_CLOCK_SKEW, Clock
+from vitale_cred.credential import MAX_CREDENTIAL_BYTES, Claims, Delegation, decode_claims
+from vitale_cred.errors import (
     AudienceMismatch,
     ConfirmationMissing,
     CoseError,
@@ -57,20 +56,21 @@ from .errors import (
     TranscriptMismatch,
     VitaleCredError,
 )
-from .ins import Ins
-from .model import Beneficiary, CardView, Organisme
-from .nir import Nir
-from .presentation import (
+from vitale_cred.hazmat import cose
+from vitale_cred.hazmat.qrtext import decode_qr_text
+from vitale_cred.ins import Ins
+from vitale_cred.model import Beneficiary, CardView, Organisme
+from vitale_cred.nir import Nir
+from vitale_cred.presentation import (
     MAX_AUDIENCE_BYTES,
     MAX_PRESENTATION_BYTES,
     MAX_TTL,
     decode_presentation_payload,
 )
-from .qrtext import decode_qr_text
-from .registry import CoseAlg
-from .replay import InMemoryReplayCache, ReplayCache
-from .status import StatusReference
-from .trust import TrustedKey, TrustStore, Usage
+from vitale_cred.registry import CoseAlg
+from vitale_cred.replay import InMemoryReplayCache, ReplayCache
+from vitale_cred.status import StatusReference
+from vitale_cred.trust import TrustedKey, TrustStore, Usage
 
 __all__ = [
     "DEFAULT_SKEW",

@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
-from vitale_cred import _cbor, cose
 from vitale_cred.credential import Claims, decode_claims, strip_x5chain
 from vitale_cred.errors import VitaleCredError
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.hazmat import cose
 from vitale_cred.nfc import HolderSession, ReaderSession, credentials_by_index
 from vitale_cred.presentation import NONCE_LENGTH, PresentationPayload
 from vitale_cred.registry import CoseHeader, CoseTag

@@ -11,7 +11,6 @@ import hmac
 
 from cryptography.hazmat.primitives import serialization
 
-from vitale_cred import _cbor, cose
 from vitale_cred.errors import (
     CoseAlgMismatch,
     CoseAlgMissing,
@@ -20,6 +19,8 @@ from vitale_cred.errors import (
     CoseHeaderConflict,
     DeviceSignatureInvalid,
 )
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.hazmat import cose
 from vitale_cred.pki import generate_private_key
 from vitale_cred.registry import CoseAlg, CoseHeader
 

@@ -8,7 +8,6 @@ chains against a byte cap, and every command against the session state.
 
 from __future__ import annotations
 
-from vitale_cred.apdu import CHAINING_BIT, CommandApdu, Ins, ResponseApdu, parse_response
 from vitale_cred.errors import (
     ApduBodyTruncated,
     ApduChainInconsistent,
@@ -27,6 +26,7 @@ from vitale_cred.errors import (
     NfcOutOfOrder,
     VitaleCredError,
 )
+from vitale_cred.hazmat.apdu import CHAINING_BIT, CommandApdu, Ins, ResponseApdu, parse_response
 from vitale_cred.nfc import AID, MAX_REQUEST_BYTES, HolderSession, ReaderSession
 
 from ._support import expect, holder_for, reader_for

@@ -11,7 +11,6 @@ import struct
 
 import cbor2
 
-from vitale_cred import _cbor, cose
 from vitale_cred.errors import (
     CborDuplicateKey,
     CborIndefiniteLength,
@@ -19,6 +18,8 @@ from vitale_cred.errors import (
     CborTrailingBytes,
     CborTypeNotAllowed,
 )
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.hazmat import cose
 from vitale_cred.pki import generate_private_key
 from vitale_cred.registry import CoseAlg, CwtClaim, PresentationLabel
 from vitale_cred.status import StatusList, issue_status_list, verify_status_list

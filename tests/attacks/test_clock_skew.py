@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pytest
 
-from vitale_cred import cose
 from vitale_cred.clock import MAX_CLOCK_SKEW, FixedClock
 from vitale_cred.errors import (
     Expired,
@@ -21,6 +20,7 @@ from vitale_cred.errors import (
     StatusListInvalid,
     TrustListExpired,
 )
+from vitale_cred.hazmat import cose
 from vitale_cred.pki import generate_private_key
 from vitale_cred.presentation import present
 from vitale_cred.registry import CoseAlg

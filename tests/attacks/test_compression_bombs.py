@@ -9,8 +9,6 @@ from __future__ import annotations
 import time
 import zlib
 
-from vitale_cred import cose
-from vitale_cred.base45 import b45encode
 from vitale_cred.errors import (
     Base45BadCharacter,
     Base45Overflow,
@@ -18,8 +16,10 @@ from vitale_cred.errors import (
     DecompressionBomb,
     QrTooLarge,
 )
+from vitale_cred.hazmat import cose
+from vitale_cred.hazmat.base45 import b45encode
+from vitale_cred.hazmat.qrtext import MAX_QR_TEXT_CHARS, QR_PREFIX
 from vitale_cred.pki import generate_private_key
-from vitale_cred.qrtext import MAX_QR_TEXT_CHARS, QR_PREFIX
 from vitale_cred.registry import CoseAlg
 from vitale_cred.status import StatusList, issue_status_list, verify_status_list
 from vitale_cred.trust import TrustStore, Usage, raw_key

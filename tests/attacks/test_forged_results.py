@@ -17,10 +17,11 @@ from typing import Any
 
 import pytest
 
-from vitale_cred import _sealed, cose, device, statement, status, trustlist, verify
+from vitale_cred import _sealed, device, statement, status, trustlist, verify
 from vitale_cred._sealed import Sealed, sealed_factory
 from vitale_cred.device import ProvenDeviceKey, possession_proof, verify_possession
 from vitale_cred.errors import UsageError
+from vitale_cred.hazmat import cose
 from vitale_cred.pki import generate_private_key
 from vitale_cred.presentation import present_qr
 from vitale_cred.registry import CoseAlg

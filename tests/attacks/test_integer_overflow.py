@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from vitale_cred import _cbor
 from vitale_cred.errors import (
     SchemaError,
     StatusIndexOutOfRange,
     StatusListInvalid,
     StatusReferenceInvalid,
 )
+from vitale_cred.hazmat import cbor as _cbor
 from vitale_cred.registry import CardLabel, CwtClaim, PresentationLabel
 from vitale_cred.status import (
     InMemoryStatusProvider,

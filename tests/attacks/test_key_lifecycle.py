@@ -14,7 +14,6 @@ import datetime as dt
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from vitale_cred import cose
 from vitale_cred.credential import Issuer, strip_x5chain
 from vitale_cred.errors import (
     KeyNotValidAtTime,
@@ -24,6 +23,7 @@ from vitale_cred.errors import (
     TrustListRollback,
     UnknownIssuer,
 )
+from vitale_cred.hazmat import cose
 from vitale_cred.pki import generate_private_key, kid_for_certificate, make_issuer_certificate
 from vitale_cred.registry import CoseAlg, CoseHeader
 from vitale_cred.trust import TrustStore, Usage, raw_key, spki_sha256

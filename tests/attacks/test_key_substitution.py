@@ -13,7 +13,6 @@ import cryptography
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from vitale_cred import _cbor, cose
 from vitale_cred.errors import (
     CertificateChainError,
     CertificateProfileError,
@@ -22,6 +21,8 @@ from vitale_cred.errors import (
     KidMismatch,
     UnknownIssuer,
 )
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.hazmat import cose
 from vitale_cred.pki import (
     generate_private_key,
     kid_for_certificate,

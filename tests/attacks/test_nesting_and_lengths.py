@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import time
 
-from vitale_cred import _cbor
-from vitale_cred.apdu import parse_command
 from vitale_cred.errors import (
     ApduBodyTruncated,
     CborLengthExceedsInput,
     CborTooDeep,
     CborTooLarge,
 )
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.hazmat.apdu import parse_command
 from vitale_cred.presentation import MAX_PRESENTATION_BYTES
 from vitale_cred.registry import CwtClaim
 

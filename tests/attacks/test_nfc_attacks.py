@@ -13,8 +13,6 @@ from typing import Any
 
 import pytest
 
-from vitale_cred import _cbor
-from vitale_cred.apdu import CommandApdu, Ins, ResponseApdu, parse_command, parse_response
 from vitale_cred.device import Rng
 from vitale_cred.errors import (
     NfcReaderNonceReplayed,
@@ -24,6 +22,8 @@ from vitale_cred.errors import (
     TranscriptMismatch,
     VitaleCredError,
 )
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.hazmat.apdu import CommandApdu, Ins, ResponseApdu, parse_command, parse_response
 from vitale_cred.nfc import (
     AID,
     EncryptionPolicy,

@@ -8,7 +8,6 @@ signed.
 
 from __future__ import annotations
 
-from vitale_cred import _cbor, cose
 from vitale_cred.errors import (
     CborLengthExceedsInput,
     CborTypeNotAllowed,
@@ -16,6 +15,8 @@ from vitale_cred.errors import (
     SchemaError,
     SchemaMissingLabel,
 )
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.hazmat import cose
 from vitale_cred.registry import PresentationLabel
 
 from ._support import bstr, device_signs, expect, issuer_signs, payload_map, sign1_bytes, token

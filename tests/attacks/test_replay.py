@@ -15,15 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from vitale_cred import cose
 from vitale_cred.clock import MAX_CLOCK_SKEW, FixedClock
 from vitale_cred.errors import (
     PresentationExpired,
     PresentationReplayed,
     TranscriptMismatch,
 )
+from vitale_cred.hazmat import cose
+from vitale_cred.hazmat.qrtext import decode_qr_text, encode_qr_text
 from vitale_cred.presentation import present, present_qr
-from vitale_cred.qrtext import decode_qr_text, encode_qr_text
 from vitale_cred.registry import CoseHeader
 from vitale_cred.replay import InMemoryReplayCache, ReplayCache, SqliteReplayCache
 from vitale_cred.verify import Policy, Verifier

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from vitale_cred import cose
 from vitale_cred.device import ProvenDeviceKey
 from vitale_cred.errors import (
     ClockRollback,
@@ -21,6 +20,7 @@ from vitale_cred.errors import (
     StatusUndetermined,
     TrustListRollback,
 )
+from vitale_cred.hazmat import cose
 from vitale_cred.pki import generate_private_key
 from vitale_cred.registry import CoseAlg
 from vitale_cred.state import GuardedClock, SqliteTrustState

@@ -7,8 +7,8 @@ bytes (the replay cache keys on the signed nonce instead).
 
 from __future__ import annotations
 
-from vitale_cred import cose
 from vitale_cred.errors import CoseBadSignature, CoseError, DeviceSignatureInvalid
+from vitale_cred.hazmat import cose
 
 from ._support import bstr, expect, sign1_bytes, token, with_parts
 from conftest import World

@@ -7,7 +7,6 @@ part to another envelope breaks one of the two.
 
 from __future__ import annotations
 
-from vitale_cred import _cbor, cose
 from vitale_cred.credential import strip_x5chain
 from vitale_cred.device import ProvenDeviceKey, SoftwareDeviceKey, possession_proof
 from vitale_cred.errors import (
@@ -16,6 +15,8 @@ from vitale_cred.errors import (
     SchemaError,
     SchemaUnknownLabel,
 )
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.hazmat import cose
 from vitale_cred.presentation import NONCE_LENGTH, present
 from vitale_cred.registry import CardLabel, CwtClaim
 from vitale_cred.status import StatusList, issue_status_list

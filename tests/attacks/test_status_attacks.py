@@ -13,7 +13,6 @@ import dataclasses
 
 import pytest
 
-from vitale_cred import cose
 from vitale_cred.device import ProvenDeviceKey
 from vitale_cred.errors import (
     Revoked,
@@ -21,6 +20,7 @@ from vitale_cred.errors import (
     StatusUndetermined,
     Suspended,
 )
+from vitale_cred.hazmat import cose
 from vitale_cred.pki import generate_private_key
 from vitale_cred.presentation import present_qr
 from vitale_cred.registry import CoseAlg

@@ -7,8 +7,9 @@ wherever they appear, so no decoder can reinterpret a signed value.
 
 from __future__ import annotations
 
-from vitale_cred import _cbor, cose
 from vitale_cred.errors import CborTagNotAllowed, CoseError
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.hazmat import cose
 from vitale_cred.registry import CwtClaim, PresentationLabel
 
 from ._support import (

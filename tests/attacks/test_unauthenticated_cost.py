@@ -18,10 +18,11 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from vitale_cred import _cbor, cose
 from vitale_cred.credential import strip_x5chain
 from vitale_cred.device import SoftwareDeviceKey
 from vitale_cred.errors import CoseBadSignature, DeviceSignatureInvalid, PresentationExpired
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.hazmat import cose
 from vitale_cred.presentation import NONCE_LENGTH, PresentationPayload
 from vitale_cred.registry import CoseHeader, CwtClaim
 from vitale_cred.trust import TrustStore

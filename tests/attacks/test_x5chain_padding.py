@@ -13,8 +13,8 @@ import datetime as dt
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
-from vitale_cred import cose
 from vitale_cred.errors import CertificateChainError
+from vitale_cred.hazmat import cose
 from vitale_cred.pki import (
     IssuerMaterial,
     certificate_name,

@@ -2,7 +2,7 @@
 
 The vectors (``spec/vectors/*.json``, described field by field in
 ``spec/vectors/README.md``) are the contract between this specification and
-implementations in other languages. Commands (wired by :mod:`vitale_cred.cli`):
+implementations in other languages. Commands (wired by :mod:`vitale_cred.cli.app`):
 
 * ``vitale-cred vectors generate DIR``: :func:`.generate.main_generate`; the same
   bytes on every run;

@@ -9,17 +9,8 @@ from typing import Any
 
 from cryptography import x509
 
-from .. import _cbor
-from ..cose import CoseKey, Signer, sig_structure
-from ..credential import Delegation
-from ..device import SoftwareDeviceKey, device_cose_key
-from ..errors import VitaleCredError
-from ..inspect import diagnostic
-from ..model import CardView
-from ..presentation import NONCE_LENGTH, PresentationPayload
-from ..registry import CardLabel, CnfLabel, CoseAlg, CoseHeader, CoseTag, CwtClaim
-from ..status import StatusReference
-from ._material import (
+from vitale_cred.cli.dump import diagnostic
+from vitale_cred.conformance._material import (
     CREDENTIAL_EXP,
     ISSUED_AT,
     Material,
@@ -29,6 +20,15 @@ from ._material import (
     pem_certificate,
     pem_private,
 )
+from vitale_cred.credential import Delegation
+from vitale_cred.device import SoftwareDeviceKey, device_cose_key
+from vitale_cred.errors import VitaleCredError
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.hazmat.cose import CoseKey, Signer, sig_structure
+from vitale_cred.model import CardView
+from vitale_cred.presentation import NONCE_LENGTH, PresentationPayload
+from vitale_cred.registry import CardLabel, CnfLabel, CoseAlg, CoseHeader, CoseTag, CwtClaim
+from vitale_cred.status import StatusReference
 
 __all__ = [
     "CaseList",

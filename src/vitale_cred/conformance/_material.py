@@ -29,12 +29,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from .. import _cbor
-from ..cose import CoseKey, PrivateKey, SoftwareSigner
-from ..device import SoftwareDeviceKey
-from ..model import Card
-from ..pki import certificate_name, key_usage, kid_for_certificate
-from ..registry import CoseAlg
+from vitale_cred.device import SoftwareDeviceKey
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.hazmat.cose import CoseKey, PrivateKey, SoftwareSigner
+from vitale_cred.model import Card
+from vitale_cred.pki import certificate_name, key_usage, kid_for_certificate
+from vitale_cred.registry import CoseAlg
 
 __all__ = [
     "SEED_PREFIX",

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from importlib import resources
 
-from ._build import CaseList
+from vitale_cred.conformance._build import CaseList
 
 __all__ = ["EXCLUDED_CODES", "render_readme"]
 

@@ -15,15 +15,16 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from .. import _cbor
-from ..apdu import parse_command, parse_response
-from ..base45 import b45decode
-from ..clock import FixedClock
-from ..cose import CoseKey
-from ..credential import CredentialBundle
-from ..device import SoftwareDeviceKey, verify_possession
-from ..errors import VitaleCredError
-from ..nfc import (
+from vitale_cred.clock import FixedClock
+from vitale_cred.credential import CredentialBundle
+from vitale_cred.device import SoftwareDeviceKey, verify_possession
+from vitale_cred.errors import VitaleCredError
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.hazmat.apdu import parse_command, parse_response
+from vitale_cred.hazmat.base45 import b45decode
+from vitale_cred.hazmat.cose import CoseKey
+from vitale_cred.hazmat.qrtext import decode_qr_text
+from vitale_cred.nfc import (
     Done,
     EncryptionPolicy,
     HolderSession,
@@ -33,20 +34,19 @@ from ..nfc import (
     SeenNonces,
     Selected,
 )
-from ..presentation import NONCE_LENGTH
-from ..qrtext import decode_qr_text
-from ..registry import CoseAlg
-from ..statement import verify_statement
-from ..status import (
+from vitale_cred.presentation import NONCE_LENGTH
+from vitale_cred.registry import CoseAlg
+from vitale_cred.statement import verify_statement
+from vitale_cred.status import (
     InMemoryStatusProvider,
     StatusChecker,
     StatusPolicy,
     StatusResult,
     verify_status_list,
 )
-from ..trust import TrustStore, Usage, raw_key
-from ..trustlist import StalePolicy, TrustListReader
-from ..verify import Policy, VerifiedCredential, VerifiedPresentation, Verifier
+from vitale_cred.trust import TrustStore, Usage, raw_key
+from vitale_cred.trustlist import StalePolicy, TrustListReader
+from vitale_cred.verify import Policy, VerifiedCredential, VerifiedPresentation, Verifier
 
 __all__ = ["main", "run_case"]
 

@@ -16,10 +16,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from ._build import CaseList
-from ._material import Material
-from ._readme import EXCLUDED_CODES, render_readme
-from .cases import (
+from vitale_cred.conformance._build import CaseList
+from vitale_cred.conformance._material import Material
+from vitale_cred.conformance._readme import EXCLUDED_CODES, render_readme
+from vitale_cred.conformance.cases import (
     apdu,
     cbor,
     cose,

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from .._files import file_error
-from ..errors import InvalidArgument
+from vitale_cred.adapters.files import file_error
+from vitale_cred.errors import InvalidArgument
 
 __all__ = [
     "ADAPTER_TIMEOUT",
@@ -270,7 +270,7 @@ def main_check(directory: Path, adapter: str | None, out: TextIO, json_out: bool
         print(f"no vectors in {directory}", file=out)
         return 2
     if adapter is None:
-        from .adapter_self import run_case  # noqa: PLC0415 - only the in-process path needs it
+        from vitale_cred.conformance.adapter_self import run_case  # noqa: PLC0415 - only the in-process path needs it
 
         runner: Adapter = run_case
     else:

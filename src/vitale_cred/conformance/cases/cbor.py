@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._build import CaseList, invalid, valid
-from .._material import Material
+from vitale_cred.conformance._build import CaseList, invalid, valid
+from vitale_cred.conformance._material import Material
 
 AREA = "cbor"
 DESCRIPTION = (

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ... import _cbor
-from ...cose import sig_structure
-from ...registry import CoseAlg, CoseHeader, CoseTag
-from .._build import (
+from vitale_cred.conformance._build import (
     CaseList,
     Signed,
     claims_wire,
@@ -24,8 +21,11 @@ from .._build import (
     sha256_hex,
     valid,
 )
-from .._build import invalid as _invalid
-from .._material import SHOWN_AT, Material, Pki
+from vitale_cred.conformance._build import invalid as _invalid
+from vitale_cred.conformance._material import SHOWN_AT, Material, Pki
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.hazmat.cose import sig_structure
+from vitale_cred.registry import CoseAlg, CoseHeader, CoseTag
 
 AREA = "cose"
 DESCRIPTION = (

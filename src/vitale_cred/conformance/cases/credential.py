@@ -8,21 +8,7 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
-from ... import _cbor
-from ...cose import CoseKey
-from ...credential import Delegation
-from ...device import ENROLMENT_CONTEXT, possession_proof
-from ...nir import Nir
-from ...registry import (
-    BeneficiaryLabel,
-    CardLabel,
-    CnfLabel,
-    CoseKeyLabel,
-    CwtClaim,
-    ProofLabel,
-)
-from ...status import StatusReference
-from .._build import (
+from vitale_cred.conformance._build import (
     CaseList,
     RawIssuer,
     claims_wire,
@@ -35,7 +21,7 @@ from .._build import (
     sign1,
     valid,
 )
-from .._material import (
+from vitale_cred.conformance._material import (
     CREDENTIAL_EXP,
     ISSUED_AT,
     SHOWN_AT,
@@ -43,6 +29,20 @@ from .._material import (
     ec_private_key,
     fixed_bytes,
 )
+from vitale_cred.credential import Delegation
+from vitale_cred.device import ENROLMENT_CONTEXT, possession_proof
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.hazmat.cose import CoseKey
+from vitale_cred.nir import Nir
+from vitale_cred.registry import (
+    BeneficiaryLabel,
+    CardLabel,
+    CnfLabel,
+    CoseKeyLabel,
+    CwtClaim,
+    ProofLabel,
+)
+from vitale_cred.status import StatusReference
 
 AREA = "credential"
 DESCRIPTION = (
@@ -681,7 +681,7 @@ def _enrolment(cases: CaseList, mat: Material) -> None:
         pop,
     )
     p384_key = ec_private_key("device-p384", _p384())
-    from ...cose import SoftwareSigner  # noqa: PLC0415
+    from vitale_cred.hazmat.cose import SoftwareSigner  # noqa: PLC0415
 
     p384 = SoftwareSigner(p384_key)
     add(

@@ -15,25 +15,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from ... import _cbor
-from ...apdu import parse_command, parse_response
-from ...clock import FixedClock
-from ...device import SoftwareDeviceKey
-from ...errors import VerificationError, all_error_classes
-from ...nfc import (
-    AID,
-    Done,
-    EncryptionPolicy,
-    HolderSession,
-    PresentationRequested,
-    ReaderSession,
-    SeenNonces,
-    Selected,
-)
-from ...presentation import NONCE_LENGTH
-from ...trust import TrustStore
-from ...verify import Policy, Verifier
-from .._build import (
+from vitale_cred.clock import FixedClock
+from vitale_cred.conformance._build import (
     CaseList,
     Signed,
     claims_wire,
@@ -48,7 +31,24 @@ from .._build import (
     presentation_fields,
     valid,
 )
-from .._material import ISSUED_AT, SHOWN_AT, Material, fixed_bytes
+from vitale_cred.conformance._material import ISSUED_AT, SHOWN_AT, Material, fixed_bytes
+from vitale_cred.device import SoftwareDeviceKey
+from vitale_cred.errors import VerificationError, all_error_classes
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.hazmat.apdu import parse_command, parse_response
+from vitale_cred.nfc import (
+    AID,
+    Done,
+    EncryptionPolicy,
+    HolderSession,
+    PresentationRequested,
+    ReaderSession,
+    SeenNonces,
+    Selected,
+)
+from vitale_cred.presentation import NONCE_LENGTH
+from vitale_cred.trust import TrustStore
+from vitale_cred.verify import Policy, Verifier
 
 AREA = "nfc"
 DESCRIPTION = (

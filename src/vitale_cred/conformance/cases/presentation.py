@@ -7,11 +7,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from ... import _cbor
-from ...base45 import b45encode
-from ...qrtext import QR_PREFIX
-from ...registry import CnfLabel, CoseHeader, CoseKeyLabel, CwtClaim, PresentationLabel
-from .._build import (
+from vitale_cred.conformance._build import (
     CaseList,
     RawIssuer,
     Signed,
@@ -30,8 +26,12 @@ from .._build import (
     sign1,
     valid,
 )
-from .._material import SHOWN_AT, Material, Pki, deflate_zlib
-from .credential import _not_on_curve_x
+from vitale_cred.conformance._material import SHOWN_AT, Material, Pki, deflate_zlib
+from vitale_cred.conformance.cases.credential import _not_on_curve_x
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.hazmat.base45 import b45encode
+from vitale_cred.hazmat.qrtext import QR_PREFIX
+from vitale_cred.registry import CnfLabel, CoseHeader, CoseKeyLabel, CwtClaim, PresentationLabel
 
 AREA = "presentation"
 DESCRIPTION = (

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from ...base45 import b45encode
-from ...qrtext import QR_PREFIX
-from .._build import CaseList, claims_wire, h, invalid, issue, nonce_for, present, valid
-from .._material import SHOWN_AT, Material, deflate_zlib
+from vitale_cred.conformance._build import (
+    CaseList,
+    claims_wire,
+    h,
+    invalid,
+    issue,
+    nonce_for,
+    present,
+    valid,
+)
+from vitale_cred.conformance._material import SHOWN_AT, Material, deflate_zlib
+from vitale_cred.hazmat.base45 import b45encode
+from vitale_cred.hazmat.qrtext import QR_PREFIX
 
 AREA = "qr"
 DESCRIPTION = (

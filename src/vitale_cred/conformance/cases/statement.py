@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from ... import _cbor
-from ...registry import CoseHeader, InvoiceLabel, StatementLabel
-from ...statement import MAX_DAY as _MAX_DAY
-from ...statement import STATEMENT_TYP, holder_digest
-from .._build import CaseList, RawIssuer, diag, h, invalid, pki_keys, pki_trust, sign1, valid
-from .._material import ISSUED_AT, SHOWN_AT, Material, Pki, cose_key_hex
+from vitale_cred.conformance._build import (
+    CaseList,
+    RawIssuer,
+    diag,
+    h,
+    invalid,
+    pki_keys,
+    pki_trust,
+    sign1,
+    valid,
+)
+from vitale_cred.conformance._material import ISSUED_AT, SHOWN_AT, Material, Pki, cose_key_hex
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.registry import CoseHeader, InvoiceLabel, StatementLabel
+from vitale_cred.statement import MAX_DAY as _MAX_DAY
+from vitale_cred.statement import STATEMENT_TYP, holder_digest
 
 AREA = "statement"
 DESCRIPTION = (

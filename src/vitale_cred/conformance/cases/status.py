@@ -5,11 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ... import _cbor
-from ...errors import VitaleCredError
-from ...registry import CoseHeader, CwtClaim
-from ...status import STATUS_LIST_TYP, StatusList, StatusReference, StatusValue
-from .._build import (
+from vitale_cred.conformance._build import (
     CaseList,
     RawIssuer,
     claims_wire,
@@ -27,7 +23,11 @@ from .._build import (
     status_policy_json,
     valid,
 )
-from .._material import CREDENTIAL_EXP, SHOWN_AT, Material, Pki, deflate_zlib
+from vitale_cred.conformance._material import CREDENTIAL_EXP, SHOWN_AT, Material, Pki, deflate_zlib
+from vitale_cred.errors import VitaleCredError
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.registry import CoseHeader, CwtClaim
+from vitale_cred.status import STATUS_LIST_TYP, StatusList, StatusReference, StatusValue
 
 AREA = "status"
 DESCRIPTION = (

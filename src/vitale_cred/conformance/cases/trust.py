@@ -6,9 +6,7 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
-from ...registry import CoseHeader
-from ...trust import spki_sha256
-from .._build import (
+from vitale_cred.conformance._build import (
     CaseList,
     RawIssuer,
     RawKey,
@@ -26,7 +24,9 @@ from .._build import (
     trust_json,
     valid,
 )
-from .._material import SHOWN_AT, Material, Pki, der
+from vitale_cred.conformance._material import SHOWN_AT, Material, Pki, der
+from vitale_cred.registry import CoseHeader
+from vitale_cred.trust import spki_sha256
 
 AREA = "trust"
 DESCRIPTION = (

@@ -5,14 +5,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from ... import _cbor
-from ...cose import CoseKey
-from ...errors import VitaleCredError
-from ...registry import CoseAlg, CoseHeader, TrustEntryLabel, TrustListLabel
-from ...trust import spki_sha256
-from ...trustlist import TRUST_LIST_TYP
-from .._build import CaseList, RawIssuer, RawKey, diag, h, invalid, sign1, trust_json, valid
-from .._material import ISSUED_AT, SHOWN_AT, Material, der
+from vitale_cred.conformance._build import (
+    CaseList,
+    RawIssuer,
+    RawKey,
+    diag,
+    h,
+    invalid,
+    sign1,
+    trust_json,
+    valid,
+)
+from vitale_cred.conformance._material import ISSUED_AT, SHOWN_AT, Material, der
+from vitale_cred.errors import VitaleCredError
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.hazmat.cose import CoseKey
+from vitale_cred.registry import CoseAlg, CoseHeader, TrustEntryLabel, TrustListLabel
+from vitale_cred.trust import spki_sha256
+from vitale_cred.trustlist import TRUST_LIST_TYP
 
 AREA = "trustlist"
 DESCRIPTION = (

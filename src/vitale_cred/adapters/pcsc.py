@@ -26,10 +26,10 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any, Final
 
-from .device import Rng
-from .errors import InvalidArgument, NfcLocked, PcscError, PcscNoCard, PcscUnavailable
-from .nfc import EncryptionPolicy, HolderSession, ReaderSession, SeenNonces
-from .verify import VerifiedPresentation, Verifier
+from vitale_cred.device import Rng
+from vitale_cred.errors import InvalidArgument, NfcLocked, PcscError, PcscNoCard, PcscUnavailable
+from vitale_cred.nfc import EncryptionPolicy, HolderSession, ReaderSession, SeenNonces
+from vitale_cred.verify import VerifiedPresentation, Verifier
 
 __all__ = [
     "DEFAULT_ATR",

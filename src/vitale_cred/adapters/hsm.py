@@ -46,8 +46,7 @@ from typing import Any, Final
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from .cose import ALGORITHMS, AlgorithmSpec, PublicKey
-from .errors import (
+from vitale_cred.errors import (
     BadKey,
     HsmError,
     HsmKeyLabelConflict,
@@ -60,7 +59,8 @@ from .errors import (
     HsmUnavailable,
     InvalidArgument,
 )
-from .registry import CoseAlg
+from vitale_cred.hazmat.cose import ALGORITHMS, AlgorithmSpec, PublicKey
+from vitale_cred.registry import CoseAlg
 
 __all__ = [
     "KeyProtection",
@@ -455,7 +455,7 @@ class Pkcs11Token:
 
 
 class Pkcs11Signer:
-    """A :class:`~vitale_cred.cose.Signer` whose private key stays in a PKCS#11 token.
+    """A :class:`~vitale_cred.hazmat.cose.Signer` whose private key stays in a PKCS#11 token.
 
     Obtained from :meth:`Pkcs11Token.generate_key` or :meth:`Pkcs11Token.signer`;
     valid while its token is open. The public key is read once, when the signer is

@@ -34,14 +34,14 @@ from __future__ import annotations
 
 import zlib
 
-from vitale_cred._zlib import inflate
-from vitale_cred.base45 import b45decode, b45encode
 from vitale_cred.errors import (
     InvalidArgument,
     QrBadPrefix,
     QrError,
     QrTooLarge,
 )
+from vitale_cred.hazmat.base45 import b45decode, b45encode
+from vitale_cred.hazmat.deflate import inflate
 
 __all__ = [
     "FLAG_RAW",

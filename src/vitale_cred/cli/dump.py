@@ -17,7 +17,7 @@ checked before the work it would cost:
 * an APDU transcript: at most :data:`MAX_TRANSCRIPT_BYTES` before it is parsed and
   :data:`MAX_TRANSCRIPT_EXCHANGES` exchanges, else ``inspect.too_large``; broken
   JSON (nesting included), a wrong shape or bad hex: ``inspect.malformed``;
-* a QR text: at most :data:`~vitale_cred.qrtext.MAX_QR_TEXT_CHARS` before Base45,
+* a QR text: at most :data:`~vitale_cred.hazmat.qrtext.MAX_QR_TEXT_CHARS` before Base45,
   else ``qr.too_large``; a byte outside ASCII is ``base45.bad_character``;
 * hex: an odd number of digits is ``inspect.malformed``; whitespace anywhere is
   ignored;
@@ -36,24 +36,25 @@ import re
 from pathlib import Path
 from typing import Any
 
-from . import _cbor, cose
-from .apdu import Ins, StatusWord, parse_command, parse_response
-from .credential import CredentialBundle, decode_claims
-from .errors import (
+from vitale_cred.credential import CredentialBundle, decode_claims
+from vitale_cred.errors import (
     InspectInputError,
     InspectTooLarge,
     InvalidArgument,
     QrTooLarge,
     VitaleCredError,
 )
-from .presentation import decode_presentation_payload
-from .qrtext import MAX_QR_TEXT_CHARS, QR_PREFIX, decode_qr_text
-from .registry import CoseHeader, CwtClaim, label_name
-from .statement import STATEMENT_TYP
-from .status import MAX_STATUS_TOKEN_BYTES, STATUS_LIST_TYP
-from .trust import TrustStore
-from .trustlist import TRUST_LIST_TYP
-from .verify import Policy, Verifier
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.hazmat import cose
+from vitale_cred.hazmat.apdu import Ins, StatusWord, parse_command, parse_response
+from vitale_cred.hazmat.qrtext import MAX_QR_TEXT_CHARS, QR_PREFIX, decode_qr_text
+from vitale_cred.presentation import decode_presentation_payload
+from vitale_cred.registry import CoseHeader, CwtClaim, label_name
+from vitale_cred.statement import STATEMENT_TYP
+from vitale_cred.status import MAX_STATUS_TOKEN_BYTES, STATUS_LIST_TYP
+from vitale_cred.trust import TrustStore
+from vitale_cred.trustlist import TRUST_LIST_TYP
+from vitale_cred.verify import Policy, Verifier
 
 __all__ = [
     "MAX_INSPECT_BYTES",
@@ -392,7 +393,7 @@ def inspect_bytes(
 
 
 def _verdict(trust: TrustStore, now: int, check: Any) -> list[str]:
-    from .clock import FixedClock  # noqa: PLC0415 - only for this optional check
+    from vitale_cred.clock import FixedClock  # noqa: PLC0415 - only for this optional check
 
     try:
         check(Verifier(Policy(trust=trust, clock=FixedClock(now))))

@@ -33,7 +33,7 @@ from typing import Any
 
 import cbor2
 
-from .errors import (
+from vitale_cred.errors import (
     CborDuplicateKey,
     CborError,
     CborIndefiniteLength,

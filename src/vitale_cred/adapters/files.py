@@ -13,16 +13,33 @@ import os
 import tempfile
 from pathlib import Path
 
-from .errors import (
+from cryptography.hazmat.primitives import serialization
+
+from vitale_cred.errors import (
     FileAccessError,
     FileExists,
     FileIsDirectory,
     FileMissing,
     FileNotDirectory,
     FilePermissionDenied,
+    InvalidArgument,
 )
+from vitale_cred.pki import IssuerMaterial, load_certificates, load_private_key, private_key_pem
 
-__all__ = ["check_output", "file_error", "write_private"]
+__all__ = [
+    "HSM_CONFIG",
+    "ISSUER_FILES",
+    "check_output",
+    "file_error",
+    "load_issuer_directory",
+    "write_issuer_directory",
+    "write_private",
+]
+
+#: The file of an issuer directory that points at an HSM key instead of issuer-key.pem.
+HSM_CONFIG = "hsm.json"
+#: The PEM files of an issuer directory written by ``vitale-cred init-issuer``.
+ISSUER_FILES = ("root.pem", "root-key.pem", "issuer.pem", "issuer-key.pem")
 
 _BY_ERRNO: dict[int, type[FileAccessError]] = {
     errno.ENOENT: FileMissing,
@@ -97,3 +114,43 @@ def write_private(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+def write_issuer_directory(material: IssuerMaterial, directory: Path) -> None:
+    """Write an issuer directory: the four PEM files (keys readable by the owner only)."""
+    pem = serialization.Encoding.PEM
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "root.pem").write_bytes(material.root_certificate.public_bytes(pem))
+        (directory / "issuer.pem").write_bytes(material.issuer_certificate.public_bytes(pem))
+    except FileExistsError as exc:
+        # mkdir(exist_ok=True) says "exists" only when the path is not a directory.
+        raise FileNotDirectory(
+            f"cannot write issuer directory {directory}: not a directory"
+        ) from exc
+    except OSError as exc:
+        raise file_error(exc, "write") from exc
+    for filename, key in (
+        ("root-key.pem", material.root_key),
+        ("issuer-key.pem", material.issuer_key),
+    ):
+        if key is None:
+            continue
+        write_private(directory / filename, private_key_pem(key))
+
+
+def load_issuer_directory(directory: Path) -> IssuerMaterial:
+    """Read a directory written by :func:`write_issuer_directory` (root key optional)."""
+    try:
+        root = load_certificates((directory / "root.pem").read_bytes())[0]
+        issuer = load_certificates((directory / "issuer.pem").read_bytes())[0]
+        key_path = directory / "issuer-key.pem"
+        issuer_key = load_private_key(key_path.read_bytes()) if key_path.exists() else None
+        root_key_path = directory / "root-key.pem"
+        root_key = load_private_key(root_key_path.read_bytes()) if root_key_path.exists() else None
+    except OSError as exc:
+        raise file_error(exc, "read issuer file") from exc
+    except IndexError as exc:
+        # A PEM file without any certificate in it: load_certificates returned [].
+        raise InvalidArgument(f"{directory} holds a certificate file with no certificate") from exc
+    return IssuerMaterial(root, issuer, issuer_key, root_key)

@@ -26,13 +26,25 @@ from typing import Any, NoReturn, TextIO
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from . import __version__
-from ._files import check_output, file_error, write_private
-from .clock import Clock, SystemClock, clock_at
-from .cose import CoseKey, Signer, SoftwareSigner, VerifyingKey, decode_sign1
-from .credential import MAX_VALIDITY_DAYS, CredentialBundle, Issuer, decode_claims
-from .device import ProvenDeviceKey, SoftwareDeviceKey, load_public_pem, verify_possession
-from .errors import (
+from vitale_cred import __version__
+from vitale_cred.adapters.files import (
+    HSM_CONFIG,
+    ISSUER_FILES,
+    check_output,
+    file_error,
+    load_issuer_directory,
+    write_issuer_directory,
+    write_private,
+)
+from vitale_cred.clock import Clock, SystemClock, clock_at
+from vitale_cred.credential import MAX_VALIDITY_DAYS, CredentialBundle, Issuer, decode_claims
+from vitale_cred.device import (
+    ProvenDeviceKey,
+    SoftwareDeviceKey,
+    load_public_pem,
+    verify_possession,
+)
+from vitale_cred.errors import (
     CommandLineError,
     FileExists,
     FileMissing,
@@ -41,9 +53,9 @@ from .errors import (
     InvalidArgument,
     VitaleCredError,
 )
-from .model import Card
-from .pki import (
-    HSM_CONFIG,
+from vitale_cred.hazmat.cose import CoseKey, Signer, SoftwareSigner, VerifyingKey, decode_sign1
+from vitale_cred.model import Card
+from vitale_cred.pki import (
     IssuerMaterial,
     generate_private_key,
     kid_for_certificate,
@@ -51,10 +63,16 @@ from .pki import (
     make_issuer_certificate,
     make_root_certificate,
 )
-from .presentation import DEFAULT_TTL, MAX_TTL, present_qr
-from .registry import CoseAlg
-from .statement import Invoice, Statement, holder_digest, sign_statement, verify_statement
-from .status import (
+from vitale_cred.presentation import DEFAULT_TTL, MAX_TTL, present_qr
+from vitale_cred.registry import CoseAlg
+from vitale_cred.statement import (
+    Invoice,
+    Statement,
+    holder_digest,
+    sign_statement,
+    verify_statement,
+)
+from vitale_cred.status import (
     InMemoryStatusProvider,
     StatusChecker,
     StatusList,
@@ -64,15 +82,15 @@ from .status import (
     issue_status_list,
     verify_status_list,
 )
-from .trust import TrustStore, Usage, raw_key
-from .trustlist import (
+from vitale_cred.trust import TrustStore, Usage, raw_key
+from vitale_cred.trustlist import (
     TrustList,
     TrustListEntry,
     TrustListReader,
     sign_trust_list,
     verify_trust_list,
 )
-from .verify import Policy, VerifiedPresentation, Verifier
+from vitale_cred.verify import Policy, VerifiedPresentation, Verifier
 
 __all__ = ["main"]
 
@@ -177,7 +195,7 @@ def _issuer_signer(
 ) -> Iterator[tuple[IssuerMaterial, Signer]]:
     """The issuer's material and signer: software, or the HSM named in ``hsm.json``."""
     path = Path(directory)
-    material = IssuerMaterial.load(path)
+    material = load_issuer_directory(path)
     config_path = path / HSM_CONFIG
     if material.issuer_key is not None:
         yield material, material.signer()
@@ -193,7 +211,7 @@ def _issuer_signer(
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise InvalidArgument(f"{config_path} is not a valid HSM description") from exc
-    from .hsm import Pkcs11Token  # noqa: PLC0415 - optional extra
+    from vitale_cred.adapters.hsm import Pkcs11Token  # noqa: PLC0415 - optional extra
 
     with Pkcs11Token.open(module, token_label, _pin(pin_env or config.get("pin_env"))) as token:
         yield material, token.signer(key_label)
@@ -203,7 +221,7 @@ def _issuer_directory(path: Path, force: bool) -> None:
     """Refuse a file, or an issuer directory already written, before any key is made."""
     if path.exists() and not path.is_dir():
         raise FileNotDirectory(f"cannot write issuer directory {path}: not a directory")
-    present = [f for f in (*IssuerMaterial.FILES, HSM_CONFIG) if (path / f).exists()]
+    present = [f for f in (*ISSUER_FILES, HSM_CONFIG) if (path / f).exists()]
     if present:
         _refuse_to_replace(path, f"issuer files {', '.join(present)}", force)
     parent = path.resolve().parent
@@ -219,7 +237,7 @@ def cmd_init_issuer(args: argparse.Namespace, out: TextIO) -> int:
     if args.pkcs11_module:
         if not args.token_label:
             raise CommandLineError("--pkcs11-module needs --token-label")
-        from .hsm import Pkcs11Token  # noqa: PLC0415 - optional extra
+        from vitale_cred.adapters.hsm import Pkcs11Token  # noqa: PLC0415 - optional extra
 
         pin = _pin(args.pin_env)
         root_key = generate_private_key(alg)
@@ -237,7 +255,7 @@ def cmd_init_issuer(args: argparse.Namespace, out: TextIO) -> int:
                 start + _dt.timedelta(days=730),
             )
         material = IssuerMaterial(root, issuer_cert, None, root_key)
-        material.write(Path(args.out))
+        write_issuer_directory(material, Path(args.out))
         config = {
             "module": args.pkcs11_module,
             "token_label": args.token_label,
@@ -247,10 +265,10 @@ def cmd_init_issuer(args: argparse.Namespace, out: TextIO) -> int:
         _write(str(Path(args.out) / HSM_CONFIG), (json.dumps(config, indent=2) + "\n").encode())
     else:
         material = IssuerMaterial.generate(alg, start)
-        material.write(Path(args.out))
+        write_issuer_directory(material, Path(args.out))
         # A replaced HSM issuer: its description would now point at the wrong key.
         (Path(args.out) / HSM_CONFIG).unlink(missing_ok=True)
-    written = [f for f in (*IssuerMaterial.FILES, HSM_CONFIG) if (Path(args.out) / f).exists()]
+    written = [f for f in (*ISSUER_FILES, HSM_CONFIG) if (Path(args.out) / f).exists()]
     files = ", ".join(written)
     _emit(
         args,
@@ -308,7 +326,7 @@ def cmd_issue(args: argparse.Namespace, out: TextIO) -> int:
         raise CommandLineError("--status-index needs --status-uri (the list the index points into)")
     if args.status_uri:
         # The issuer directory is checked before its status-list registry is written.
-        IssuerMaterial.load(Path(args.issuer))
+        load_issuer_directory(Path(args.issuer))
         list_id = _status_list_number(Path(args.issuer), args.status_uri)
         first = args.status_index or 0
         status = [StatusReference(list_id, first + i) for i in range(len(card.beneficiaries))]
@@ -341,7 +359,7 @@ def cmd_present(args: argparse.Namespace, out: TextIO) -> int:
     credential = bundle.credential_for(args.beneficiary)
     text = present_qr(credential, device, clock=clock, ttl=args.ttl)
     if args.png or args.svg or args.terminal:
-        from . import qrimage  # noqa: PLC0415 - optional extra
+        from vitale_cred.adapters import qrimage  # noqa: PLC0415 - optional extra
 
         if args.png:
             qrimage.render_png(text, args.png)
@@ -421,7 +439,7 @@ def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
 
     def verify() -> VerifiedPresentation:
         if args.image:
-            from . import qrimage  # noqa: PLC0415 - optional extra
+            from vitale_cred.adapters import qrimage  # noqa: PLC0415 - optional extra
 
             text = qrimage.read_image(args.image)
         elif args.qr_text:
@@ -555,7 +573,7 @@ def cmd_status_list_build(args: argparse.Namespace, out: TextIO) -> int:
         # Compressing tens of millions of entries takes seconds: say what is going on.
         print(f"compressing and signing {args.size:,} entries...", file=sys.stderr, flush=True)
     # The issuer directory is checked before its status-list registry is written.
-    IssuerMaterial.load(Path(args.issuer))
+    load_issuer_directory(Path(args.issuer))
     list_id = _status_list_number(Path(args.issuer), args.uri)
     token = _sign_list(args, args.uri, list_id, statuses, clock.now(), args.ttl)
     _write(args.out, token)
@@ -576,7 +594,7 @@ def cmd_status_list_build(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_status_list_set(args: argparse.Namespace, out: TextIO) -> int:
     clock = _clock(args.at)
-    material = IssuerMaterial.load(Path(args.issuer))
+    material = load_issuer_directory(Path(args.issuer))
     token = _read(args.list)
     trust = TrustStore(
         roots=[material.root_certificate], certificates=[material.issuer_certificate]
@@ -604,7 +622,7 @@ def cmd_status_list_set(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_trust_list_sign(args: argparse.Namespace, out: TextIO) -> int:
     clock = _clock(args.at)
     _outputs(args.out)
-    material = IssuerMaterial.load(Path(args.issuer))
+    material = load_issuer_directory(Path(args.issuer))
     if material.root_key is None:
         raise InvalidArgument(f"{args.issuer} has no root-key.pem to sign a trust list with")
     certs = [material.issuer_certificate]
@@ -759,8 +777,8 @@ def _chooser(fixed: int | None) -> Callable[[int | None, tuple[int, ...]], int |
 
 
 def cmd_nfc_card(args: argparse.Namespace, out: TextIO) -> int:
-    from . import pcsc  # noqa: PLC0415 - optional extra
-    from .nfc import HolderSession, credentials_by_index  # noqa: PLC0415
+    from vitale_cred.adapters import pcsc  # noqa: PLC0415 - optional extra
+    from vitale_cred.nfc import HolderSession, credentials_by_index  # noqa: PLC0415
 
     bundle = CredentialBundle.decode(_read(args.credential))
     device = SoftwareDeviceKey.from_pem(_read(args.device_key))
@@ -792,7 +810,7 @@ def cmd_nfc_card(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_nfc_read(args: argparse.Namespace, out: TextIO) -> int:
-    from . import pcsc  # noqa: PLC0415 - optional extra
+    from vitale_cred.adapters import pcsc  # noqa: PLC0415 - optional extra
 
     clock = _clock(args.at)
     # A mistyped wait (1e9, nan) would hang the command instead of failing it.
@@ -822,7 +840,7 @@ def _directory(path: str) -> None:
 
 
 def cmd_vectors_generate(args: argparse.Namespace, out: TextIO) -> int:
-    from .conformance.generate import main_generate  # noqa: PLC0415 - keeps start-up light
+    from vitale_cred.conformance.generate import main_generate  # noqa: PLC0415 - keeps start-up light
 
     _directory(args.dir)
     print(f"generating conformance vectors into {args.dir}...", file=sys.stderr, flush=True)
@@ -833,7 +851,7 @@ def cmd_vectors_generate(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_vectors_check(args: argparse.Namespace, out: TextIO) -> int:
-    from .conformance.runner import load_cases, main_check  # noqa: PLC0415 - start-up
+    from vitale_cred.conformance.runner import load_cases, main_check  # noqa: PLC0415 - start-up
 
     if args.adapter is not None:
         try:
@@ -853,7 +871,7 @@ def cmd_vectors_check(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_bench(args: argparse.Namespace, out: TextIO) -> int:
-    from .bench import main as bench_main  # noqa: PLC0415 - keeps start-up light
+    from vitale_cred.bench import main as bench_main  # noqa: PLC0415 - keeps start-up light
 
     argv = ["--quick"] if args.quick else []
     if args.json_file:
@@ -865,7 +883,7 @@ def cmd_bench(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
-    from .inspect import inspect_file  # noqa: PLC0415 - keeps start-up light
+    from vitale_cred.cli.dump import inspect_file  # noqa: PLC0415 - keeps start-up light
 
     trust = _trust(args.trust) if args.trust else None
     now = _clock(args.at).now() if (args.at or args.trust) else None
@@ -876,7 +894,7 @@ def cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
-    from .demo import run_demo  # noqa: PLC0415 - keeps start-up light
+    from vitale_cred.cli.demo import run_demo  # noqa: PLC0415 - keeps start-up light
 
     if args.workdir:
         _directory(args.workdir)

@@ -20,8 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 
-from . import _cbor
-from .errors import (
+from vitale_cred.errors import (
     BadKey,
     CoseAlgMismatch,
     CoseAlgMissing,
@@ -32,7 +31,8 @@ from .errors import (
     CoseKeyError,
     CoseUnknownCritical,
 )
-from .registry import CoseAlg, CoseCurve, CoseHeader, CoseKeyLabel, CoseKeyType, CoseTag
+from vitale_cred.hazmat import cbor as _cbor
+from vitale_cred.registry import CoseAlg, CoseCurve, CoseHeader, CoseKeyLabel, CoseKeyType, CoseTag
 
 __all__ = [
     "ALGORITHMS",

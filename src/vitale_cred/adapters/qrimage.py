@@ -1,7 +1,7 @@
 """QR image adapter (optional extra ``vitale-cred[qr]``): segno renders, zxing-cpp reads.
 
 Codes are made in alphanumeric mode (a QR text uses only alphanumeric-mode
-characters, see :mod:`vitale_cred.qrtext`) at error-correction level Q by default,
+characters, see :mod:`vitale_cred.hazmat.qrtext`) at error-correction level Q by default,
 as recommended for codes shown on screens. segno's ``boost_error`` is off so the
 level asked for is the level rendered.
 

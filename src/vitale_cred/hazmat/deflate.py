@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zlib
 
-from .errors import CompressionError, DecompressionBomb
+from vitale_cred.errors import CompressionError, DecompressionBomb
 
 __all__ = ["inflate"]
 

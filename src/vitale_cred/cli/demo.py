@@ -11,17 +11,18 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
 
-from .clock import Clock, clock_at
-from .credential import Issuer
-from .device import SoftwareDeviceKey, new_nonce, possession_proof, verify_possession
-from .errors import UsageError, VitaleCredError
-from .model import Card
-from .nfc import HolderSession, ReaderSession, credentials_by_index, pair
-from .pki import IssuerMaterial
-from .presentation import present_qr
-from .qrtext import decode_qr_text
-from .registry import CoseAlg
-from .status import (
+from vitale_cred.adapters.files import write_issuer_directory
+from vitale_cred.clock import Clock, clock_at
+from vitale_cred.credential import Issuer
+from vitale_cred.device import SoftwareDeviceKey, new_nonce, possession_proof, verify_possession
+from vitale_cred.errors import UsageError, VitaleCredError
+from vitale_cred.hazmat.qrtext import decode_qr_text
+from vitale_cred.model import Card
+from vitale_cred.nfc import HolderSession, ReaderSession, credentials_by_index, pair
+from vitale_cred.pki import IssuerMaterial
+from vitale_cred.presentation import present_qr
+from vitale_cred.registry import CoseAlg
+from vitale_cred.status import (
     InMemoryStatusProvider,
     StatusChecker,
     StatusList,
@@ -30,8 +31,8 @@ from .status import (
     StatusValue,
     issue_status_list,
 )
-from .trust import TrustStore
-from .verify import Policy, VerifiedPresentation, Verifier
+from vitale_cred.trust import TrustStore
+from vitale_cred.verify import Policy, VerifiedPresentation, Verifier
 
 __all__ = ["run_demo"]
 
@@ -70,7 +71,7 @@ def _over_pcsc(
     if not Path("/run/pcscd/pcscd.comm").exists():
         return None
     try:
-        from . import pcsc  # noqa: PLC0415 - optional extra
+        from vitale_cred.adapters import pcsc  # noqa: PLC0415 - optional extra
     except ImportError:  # pragma: no cover - pcsc imports pyscard lazily
         return None
     stop = threading.Event()
@@ -101,7 +102,7 @@ def run_demo(workdir: Path, out: TextIO, *, at: str | None = None) -> int:
 
     print("1. The fund creates its PKI (root CA + issuer certificate, ES256)", file=out)
     material = IssuerMaterial.generate(CoseAlg.ES256, start)
-    material.write(workdir / "issuer")
+    write_issuer_directory(material, workdir / "issuer")
     print(f"   issuer kid {material.kid.hex()}  -> {workdir / 'issuer'}", file=out)
 
     print("2. The phone enrols: it proves possession of its P-256 device key", file=out)
@@ -153,7 +154,7 @@ def run_demo(workdir: Path, out: TextIO, *, at: str | None = None) -> int:
     (workdir / "qr.txt").write_text(text + "\n")
     print(f"   {len(text)} characters: {text[:48]}...", file=out)
     try:
-        from . import qrimage  # noqa: PLC0415 - optional extra
+        from vitale_cred.adapters import qrimage  # noqa: PLC0415 - optional extra
 
         qrimage.render_png(text, workdir / "qr.png")
         print(
