@@ -1,6 +1,6 @@
 """``python -m benchmarks [--quick] [--json FILE] [--markdown FILE]``.
 
-The suite lives in :mod:`vitale_cred.bench`. A full run given neither ``--json``
+The suite lives in :mod:`benchmarks.suite`. A full run given neither ``--json``
 nor ``--markdown`` writes ``benchmarks/results/results.json`` and ``results.md``.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from vitale_cred.bench import main
+from benchmarks.suite import main
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -32,10 +32,10 @@ from pathlib import Path
 from typing import Any
 
 import cbor2
-from benchmarks.cards import generate_cards
 from cryptography.hazmat.primitives.asymmetric import ec
 
 import vitale_cred
+from benchmarks.cards import generate_cards
 from vitale_cred.clock import FixedClock
 from vitale_cred.credential import Issuer
 from vitale_cred.device import SoftwareDeviceKey, possession_proof, verify_possession

@@ -164,7 +164,7 @@ WHERE: dict[str, str] = {
     "io.is_a_directory": "Command line (local): a directory given where a file is read "
     "or written; exit status 1.",
     "io.not_a_directory": "Command line and issuer directory (local): a file given where "
-    "a directory is expected (init-issuer --out, demo --workdir, vectors generate); exit "
+    "a directory is expected (init-issuer --out, demo --workdir); exit "
     "status 1.",
     "io.permission_denied": "Command line and issuer directory (local): the operating "
     "system refused access; exit status 1.",

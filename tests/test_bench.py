@@ -6,11 +6,13 @@ Nothing about time is asserted: a loaded CI machine must not fail this test.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pytest
 
-from vitale_cred import bench
+from benchmarks import suite as bench
 
 
 @pytest.fixture(scope="module")
@@ -93,3 +95,13 @@ def test_markdown_names_every_row(results: dict[str, Any]) -> None:
     for row in results["rows"]:
         assert f"`{row['name']}`" in report
     assert "## Targets" in report
+
+
+def test_an_output_that_is_a_directory_is_refused_before_measuring(tmp_path: Path) -> None:
+    with (
+        mock.patch("benchmarks.suite.run", side_effect=AssertionError("measured")) as measure,
+        pytest.raises(SystemExit) as exit_info,
+    ):
+        bench.main(["--quick", "--json", str(tmp_path)])
+    assert exit_info.value.code == 2
+    measure.assert_not_called()

@@ -30,8 +30,6 @@ COMMANDS = (
     "status-list",
     "trust-list",
     "statement",
-    "vectors",
-    "bench",
     "inspect",
 )
 
@@ -504,16 +502,6 @@ def test_top_level_help_lists_every_command_on_one_line() -> None:
         matching = [line for line in lines if line.split()[:1] == [command]]
         assert len(matching) == 1, command
         assert len(matching[0].split()) > 2, f"{command} has no summary on its line"
-
-
-def test_vectors_generate_and_check_report_json(tmp_path: Path) -> None:
-    code, out = run("vectors", "generate", str(tmp_path / "v"), "--json")
-    assert code == EXIT_OK
-    assert "credential.json" in json.loads(out)["files"]
-    code, out = run("vectors", "check", str(tmp_path / "v"), "--json")
-    assert code == EXIT_OK
-    report = json.loads(out)
-    assert report["failed"] == 0
 
 
 def test_reporting_commands_print_one_json_object_with_ok(tmp_path: Path) -> None:

@@ -228,16 +228,6 @@ def test_demo_workdir_onto_a_file(world: Path, capsys: pytest.CaptureFixture[str
     assert "[io.not_a_directory]" in one_error(err)
 
 
-def test_bench_json_onto_a_directory_fails_before_measuring(
-    world: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    with mock.patch("vitale_cred.bench.run", side_effect=AssertionError("measured")) as bench:
-        code, _, err = run(capsys, "bench", "--quick", "--json", str(world / "a-directory"))
-    assert code == EXIT_INVALID
-    assert "[io.is_a_directory]" in one_error(err)
-    bench.assert_not_called()
-
-
 def test_ctrl_c_in_nfc_read_exits_130_quietly(
     world: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -245,15 +235,6 @@ def test_ctrl_c_in_nfc_read_exits_130_quietly(
         code, out, err = run(capsys, "nfc-read", "--trust", str(world / "readers.pem"))
     assert code == EXIT_INTERRUPTED
     assert err == "" and out == ""
-
-
-def test_vectors_check_of_a_case_without_its_code(
-    world: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code, _, err = run(capsys, "vectors", "check", str(world / "vectors-broken"))
-    assert code == EXIT_INVALID
-    line = one_error(err)
-    assert "[usage.invalid_argument]" in line and "needs a code" in line
 
 
 def test_an_unexpected_exception_is_one_line_and_exit_70(
@@ -335,7 +316,7 @@ INPUT_FILES = {
     "file",
 }
 OUTPUT_FILES = {"out", "public_out", "png", "svg", "json_file"}
-OUTPUT_DIRS = {("init-issuer", "out"), ("demo", "workdir"), ("vectors", "generate", "dir")}
+OUTPUT_DIRS = {("init-issuer", "out"), ("demo", "workdir")}
 INPUT_DIRS = {"issuer", "dir"}
 GARBAGE = ["", "garbage", "-1", "9" * 30, "nan", "é☃\t\n", "--json"]
 
@@ -407,9 +388,6 @@ def _baseline(world: Path, command: tuple[str, ...], fresh: Path) -> dict[str, s
             "device_key": w["dev.pem"],
             "at": AT,
         },
-        ("vectors", "generate"): {"dir": str(world / "empty" / "v")},
-        ("vectors", "check"): {"dir": str(world / "vectors")},
-        ("bench",): {},
         ("inspect",): {"file": w["cred.cbor"]},
     }
     return dict(table[command])
@@ -456,15 +434,12 @@ def test_every_command_survives_hostile_arguments(
     world: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     leaves = list(_leaves(cli._parser()))
-    assert {c[0] for c, _ in leaves} >= {"demo", "bench", "inspect", "vectors", "statement"}
+    assert {c[0] for c, _ in leaves} >= {"demo", "inspect", "statement"}
     runs = 0
-    # The benchmark and the vpcd transport (which retries its connection for 10 s) are
-    # not under test; the command line's checks of their arguments run before them.
-    with (
-        mock.patch("vitale_cred.bench.main", return_value=EXIT_OK),
-        mock.patch(
-            "vitale_cred.adapters.pcsc.serve_virtual_card", side_effect=PcscUnavailable("no vpcd")
-        ),
+    # The vpcd transport (which retries its connection for 10 s) is not under test; the
+    # command line's checks of its arguments run before it.
+    with mock.patch(
+        "vitale_cred.adapters.pcsc.serve_virtual_card", side_effect=PcscUnavailable("no vpcd")
     ):
         for command, parser in leaves:
             for action in _value_actions(parser):
@@ -477,13 +452,11 @@ def test_every_command_survives_hostile_arguments(
                     values = _baseline(world, command, fresh)
                     values[action.dest] = value
                     argv = _argv(command, parser, values)
-                    code, out, err = run(capsys, *argv)
+                    code, _, err = run(capsys, *argv)
                     runs += 1
                     assert "Traceback" not in err, argv
                     assert code in (EXIT_OK, EXIT_INVALID, EXIT_USAGE), (argv, err)
-                    # A failed conformance run is a verdict (its table on stdout), not an error.
-                    verdict = command == ("vectors", "check") and code == EXIT_INVALID and out
-                    if code != EXIT_OK and not verdict:
+                    if code != EXIT_OK:
                         assert err.count("vitale-cred: error [") == 1, (argv, err)
                         one_error(err)
     assert runs > 200
@@ -535,9 +508,7 @@ def test_random_command_lines(
         # checked by the command line, which is what is under test.
         try:
             with (
-                mock.patch("vitale_cred.bench.main", return_value=EXIT_OK),
                 mock.patch("vitale_cred.cli.demo.run_demo", return_value=EXIT_OK),
-                mock.patch("vitale_cred.conformance.generate.main_generate", return_value=0),
                 mock.patch(
                     "vitale_cred.adapters.pcsc.read_presentation", side_effect=KeyboardInterrupt
                 ),

@@ -69,11 +69,9 @@ LAYERS: dict[str, int] = {
     "cli.demo": 15,
     "cli.app": 16,
     "__main__": 17,
-    "bench": 15,
-    "conformance": 15,
 }
 #: Imported by nothing in the package.
-TOP = {"cli", "cli.dump", "cli.demo", "cli.app", "__main__", "bench", "conformance"}
+TOP = {"cli", "cli.dump", "cli.demo", "cli.app", "__main__"}
 
 
 def _modules() -> list[Path]:
@@ -85,8 +83,6 @@ def _name(path: Path) -> str:
     parts = list(path.relative_to(PACKAGE).with_suffix("").parts)
     if parts[-1] == "__init__" and len(parts) > 1:
         parts.pop()
-    if parts[0] in {"bench", "conformance"}:
-        return parts[0]
     return ".".join(parts)
 
 
@@ -158,8 +154,6 @@ def test_imports_go_downward_only(path: Path) -> None:
 @pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_no_import_by_name_at_run_time(path: Path) -> None:
     """``importlib.import_module`` and ``__import__`` would hide an import from this test."""
-    if _name(path).split(".")[0] in {"bench", "conformance"}:
-        pytest.skip("tooling on its way out of the package")
     tree = ast.parse(path.read_text("utf-8"))
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and node.attr == "import_module":

@@ -30,10 +30,10 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from tools.vectors import adapter_self
+from tools.vectors._material import Material
+from tools.vectors.generate import AREAS
 from vitale_cred.clock import FixedClock
-from vitale_cred.conformance import adapter_self
-from vitale_cred.conformance._material import Material
-from vitale_cred.conformance.generate import AREAS
 from vitale_cred.device import SoftwareDeviceKey
 from vitale_cred.errors import VitaleCredError
 from vitale_cred.hazmat import cbor as _cbor

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from vitale_cred.conformance import runner
-from vitale_cred.conformance.adapter_self import run_case
-from vitale_cred.conformance.generate import EXCLUDED_CODES, generate, main_generate
+from tools.vectors import runner
+from tools.vectors.adapter_self import run_case
+from tools.vectors.generate import EXCLUDED_CODES, generate, main_generate
 from vitale_cred.errors import all_error_classes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +47,10 @@ REGISTRY = {cls.code for cls in all_error_classes()}
 def test_generation_is_byte_identical(tmp_path: Path) -> None:
     assert main_generate(tmp_path) == 0
     generated = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
-    committed = {p.name: p.read_bytes() for p in VECTORS.iterdir() if p.is_file()}
+    # run.py is the standalone runner, written by hand and shipped with the vectors.
+    committed = {
+        p.name: p.read_bytes() for p in VECTORS.iterdir() if p.is_file() and p.name != "run.py"
+    }
     assert sorted(generated) == sorted(committed), "files differ: regenerate spec/vectors"
     changed = [name for name in generated if generated[name] != committed[name]]
     details = []
@@ -59,7 +64,7 @@ def test_generation_is_byte_identical(tmp_path: Path) -> None:
         details.append(f"{name}: {differing[:5]}{' ...' if len(differing) > 5 else ''}")
     assert not changed, (
         "spec/vectors is not what the generator produces; run "
-        "`vitale-cred vectors generate spec/vectors` and review the diff: " + "; ".join(details)
+        "`python -m tools.vectors generate spec/vectors` and review the diff: " + "; ".join(details)
     )
 
 
@@ -148,7 +153,7 @@ def _subset() -> list[tuple[str, dict[str, Any]]]:
 
 
 def test_subprocess_adapter_passes_a_subset() -> None:
-    adapter = runner.subprocess_adapter(f"{sys.executable} -m vitale_cred.conformance.adapter_self")
+    adapter = runner.subprocess_adapter(f"{sys.executable} -m tools.vectors.adapter_self")
     cases = [(name.removesuffix(".json"), case) for name, case in _subset()]
     report = runner.run(cases, adapter)
     failures = [o for o in report.outcomes if o.status != "pass"]
@@ -156,29 +161,29 @@ def test_subprocess_adapter_passes_a_subset() -> None:
     assert len(report.outcomes) >= 20
 
 
-def test_main_check_reports_per_area_and_code(tmp_path: Path) -> None:
+def test_check_reports_per_area_and_code(tmp_path: Path) -> None:
     shutil.copy(VECTORS / "qr.json", tmp_path / "qr.json")
     out = io.StringIO()
-    assert runner.main_check(tmp_path, None, out, False) == 0
+    assert runner.check(tmp_path, run_case, out, False) == 0
     text = out.getvalue()
     assert "area" in text and "qr.bad_prefix" in text and "0 failed" in text
 
 
-def test_main_check_fails_on_a_wrong_expectation(tmp_path: Path) -> None:
+def test_check_fails_on_a_wrong_expectation(tmp_path: Path) -> None:
     document = json.loads((VECTORS / "cbor.json").read_text("utf-8"))
     document["cases"] = document["cases"][:3]
     document["cases"][0]["expected"] = {"result": "invalid", "code": "cbor.malformed"}
     (tmp_path / "cbor.json").write_text(json.dumps(document), "utf-8")
     out = io.StringIO()
-    assert runner.main_check(tmp_path, None, out, True) == 1
+    assert runner.check(tmp_path, run_case, out, True) == 1
     report = json.loads(out.getvalue())
     assert report["failed"] == 1 and report["passed"] == 2
     assert report["failures"][0]["id"] == document["cases"][0]["id"]
     assert report["codes"]["cbor.malformed"]["fail"] == 1
 
 
-def test_main_check_without_vectors(tmp_path: Path) -> None:
-    assert runner.main_check(tmp_path, None, io.StringIO(), False) == 2
+def test_check_without_vectors(tmp_path: Path) -> None:
+    assert runner.check(tmp_path, run_case, io.StringIO(), False) == 2
 
 
 def test_adapter_errors_and_skips_are_reported() -> None:
@@ -199,3 +204,71 @@ def test_nfc_transcript_must_match() -> None:
     assert runner.compare(case, {k: v for k, v in result.items() if k != "transcript"})[0] == (
         "fail"
     )
+
+
+def test_the_standalone_runner_needs_only_the_standard_library(tmp_path: Path) -> None:
+    """``spec/vectors/run.py`` runs from a copy outside the repository, in isolated mode."""
+    shutil.copy(runner.RUN_PY, tmp_path / "run.py")
+    shutil.copy(VECTORS / "qr.json", tmp_path / "qr.json")
+    adapter = f"{sys.executable} -m tools.vectors.adapter_self"
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-I", str(tmp_path / "run.py"), "--adapter", adapter, "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        timeout=600,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["failed"] == 0
+    imports = [
+        line
+        for line in runner.RUN_PY.read_text("utf-8").splitlines()
+        if line.startswith(("import ", "from "))
+    ]
+    assert not [line for line in imports if "vitale" in line or "tools" in line], imports
+
+
+def test_python_m_tools_vectors_check(tmp_path: Path) -> None:
+    shutil.copy(VECTORS / "cbor.json", tmp_path / "cbor.json")
+    done = subprocess.run(
+        [sys.executable, "-m", "tools.vectors", "check", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "0 failed" in done.stdout
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "tools.vectors", "check", str(empty)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert done.returncode == 2 and "no vectors" in done.stderr
+
+
+def test_python_m_tools_vectors_check_names_a_case_without_its_code(tmp_path: Path) -> None:
+    document = json.loads((VECTORS / "cbor.json").read_text("utf-8"))
+    invalid = next(c for c in document["cases"] if c["expected"]["result"] == "invalid")
+    del invalid["expected"]["code"]
+    document["cases"] = [invalid]
+    (tmp_path / "cbor.json").write_text(json.dumps(document), "utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "tools.vectors", "check", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        timeout=600,
+    )
+    assert done.returncode == 2
+    assert "needs a code" in done.stderr and "Traceback" not in done.stderr

@@ -14,7 +14,6 @@ import datetime as _dt
 import getpass
 import json
 import os
-import shlex
 import sys
 import tempfile
 import threading
@@ -47,7 +46,6 @@ from vitale_cred.device import (
 from vitale_cred.errors import (
     CommandLineError,
     FileExists,
-    FileMissing,
     FileNotDirectory,
     InternalError,
     InvalidArgument,
@@ -839,49 +837,6 @@ def _directory(path: str) -> None:
             return
 
 
-def cmd_vectors_generate(args: argparse.Namespace, out: TextIO) -> int:
-    from vitale_cred.conformance.generate import main_generate  # noqa: PLC0415 - keeps start-up light
-
-    _directory(args.dir)
-    print(f"generating conformance vectors into {args.dir}...", file=sys.stderr, flush=True)
-    code = main_generate(Path(args.dir))
-    files = sorted(p.name for p in Path(args.dir).glob("*.json"))
-    _emit(args, out, f"{len(files)} vector files written to {args.dir}", files=files)
-    return code
-
-
-def cmd_vectors_check(args: argparse.Namespace, out: TextIO) -> int:
-    from vitale_cred.conformance.runner import load_cases, main_check  # noqa: PLC0415 - start-up
-
-    if args.adapter is not None:
-        try:
-            words = shlex.split(args.adapter)
-        except ValueError as exc:
-            raise CommandLineError(f"--adapter is not a command line: {exc}") from exc
-        if not words:
-            raise CommandLineError("--adapter is empty")
-    directory = Path(args.dir)
-    if not directory.is_dir():
-        if directory.exists():
-            raise FileNotDirectory(f"{args.dir} is not a directory of vectors")
-        raise FileMissing(f"{args.dir} does not exist")
-    if not load_cases(directory):
-        raise CommandLineError(f"no vectors (*.json files with cases) in {args.dir}")
-    return main_check(directory, args.adapter, out, args.json)
-
-
-def cmd_bench(args: argparse.Namespace, out: TextIO) -> int:
-    from vitale_cred.bench import main as bench_main  # noqa: PLC0415 - keeps start-up light
-
-    argv = ["--quick"] if args.quick else []
-    if args.json_file:
-        # Otherwise a directory or a read-only path fails only after minutes of
-        # measuring; the benchmark creates missing directories itself.
-        check_output(Path(args.json_file), create_parents=True)
-        argv += ["--json", args.json_file]
-    return bench_main(argv)
-
-
 def cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
     from vitale_cred.cli.dump import inspect_file  # noqa: PLC0415 - keeps start-up light
 
@@ -1146,35 +1101,6 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--at")
     q.add_argument("--json", action="store_true")
     q.set_defaults(func=cmd_statement_verify)
-
-    p = add(
-        "vectors",
-        "generate the conformance vectors, or check an implementation against them",
-        "vitale-cred vectors check spec/vectors --adapter 'java -jar my-reader.jar'",
-    )
-    vec = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-    q = vec.add_parser("generate", help="write the vectors (byte for byte reproducible)")
-    q.add_argument("dir")
-    q.add_argument("--json", action="store_true", help="print one JSON object")
-    q.set_defaults(func=cmd_vectors_generate)
-    q = vec.add_parser("check", help="run every vector; print a pass/fail table per area")
-    q.add_argument("dir")
-    q.add_argument(
-        "--adapter",
-        help="command of another implementation (one case JSON on "
-        "stdin, one result JSON on stdout); default: this library",
-    )
-    q.add_argument("--json", action="store_true")
-    q.set_defaults(func=cmd_vectors_check)
-
-    p = add(
-        "bench",
-        "measure verification speed against raw cryptography and peer libraries",
-        "vitale-cred bench --quick --json bench.json",
-    )
-    p.add_argument("--quick", action="store_true", help="smoke run, about 5 s")
-    p.add_argument("--json", dest="json_file", metavar="FILE", help="write the results here")
-    p.set_defaults(func=cmd_bench)
 
     p = add(
         "inspect",

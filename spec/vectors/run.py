@@ -1,37 +1,50 @@
-"""Run the conformance vectors against an implementation and report per area and code.
+#!/usr/bin/env python3
+"""Run the conformance vectors against an implementation; report per area and code.
 
-``vitale-cred vectors check DIR [--adapter CMD] [--json]``: without ``--adapter``
-the cases run in-process against this library (:mod:`.adapter_self`); with it,
-each case is written as JSON to the standard input of a new ``CMD`` process, which
-prints one result JSON on its standard output (see :mod:`vitale_cred.conformance`).
+Standalone, standard library only: copy it next to the vectors and run
+
+    python3 run.py --adapter "CMD" [--json] [DIR]
+
+``DIR`` defaults to the directory of this script. For each case the runner starts
+``CMD`` (split like a shell command line, no shell involved), writes the case -- one
+JSON object, exactly as it appears in the vector file -- on its standard input,
+closes it, and reads one JSON object from the last non-empty line of its standard
+output (``README.md`` section 6 gives the result forms). Exit status 0 when no case
+failed, 1 when one did, 2 when the vectors or the command line are unusable.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import shlex
 import subprocess
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from vitale_cred.adapters.files import file_error
-from vitale_cred.errors import InvalidArgument
-
 __all__ = [
     "ADAPTER_TIMEOUT",
     "Outcome",
     "Report",
+    "VectorFileError",
+    "check",
     "compare",
     "load_cases",
-    "main_check",
+    "main",
     "run",
     "subprocess_adapter",
 ]
 
 #: Seconds an adapter process may take for one case.
 ADAPTER_TIMEOUT = 60
+
+
+class VectorFileError(ValueError):
+    """A vector directory or file that cannot be read as vectors."""
+
 
 Case = dict[str, Any]
 Adapter = Callable[[Case], dict[str, Any]]
@@ -41,12 +54,12 @@ def _check_case(path: Path, number: int, case: Any) -> Case:
     """``case`` if it has what :func:`compare` and the report read, else the file's error."""
     where = f"{path}: case {number}"
     if not isinstance(case, dict) or not isinstance(case.get("id"), str):
-        raise InvalidArgument(f"{where} is not an object with a string id")
+        raise VectorFileError(f"{where} is not an object with a string id")
     expected = case.get("expected")
     if not isinstance(expected, dict) or expected.get("result") not in ("valid", "invalid"):
-        raise InvalidArgument(f"{where} ({case['id']}): expected.result must be valid or invalid")
+        raise VectorFileError(f"{where} ({case['id']}): expected.result must be valid or invalid")
     if expected["result"] == "invalid" and not isinstance(expected.get("code"), str):
-        raise InvalidArgument(f"{where} ({case['id']}): an invalid result needs a code")
+        raise VectorFileError(f"{where} ({case['id']}): an invalid result needs a code")
     return case
 
 
@@ -54,21 +67,21 @@ def load_cases(directory: Path) -> list[tuple[str, Case]]:
     """Every case of every ``*.json`` vector file of ``directory``: (area, case).
 
     A file that is not a vector file (unreadable, not JSON, a case without its
-    expected result or code) raises :class:`InvalidArgument` naming it.
+    expected result or code) raises :class:`VectorFileError` naming it.
     """
     out: list[tuple[str, Case]] = []
     for path in sorted(directory.glob("*.json")):
         try:
             document = json.loads(path.read_text("utf-8"))
         except OSError as exc:
-            raise file_error(exc, "read", path) from exc
+            raise VectorFileError(f"cannot read {path}: {exc.strerror or exc}") from exc
         except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-            raise InvalidArgument(f"{path} is not a JSON vector file") from exc
+            raise VectorFileError(f"{path} is not a JSON vector file") from exc
         if not isinstance(document, dict) or not isinstance(document.get("cases", []), list):
-            raise InvalidArgument(f"{path} is not a vector file (an object with a cases list)")
+            raise VectorFileError(f"{path} is not a vector file (an object with a cases list)")
         area = document.get("area", path.stem)
         if not isinstance(area, str):
-            raise InvalidArgument(f"{path}: area must be a string")
+            raise VectorFileError(f"{path}: area must be a string")
         cases = document.get("cases", [])
         out.extend((area, _check_case(path, i, case)) for i, case in enumerate(cases, 1))
     return out
@@ -224,7 +237,7 @@ def subprocess_adapter(command: str, timeout: float = ADAPTER_TIMEOUT) -> Adapte
 
     def adapter(case: Case) -> dict[str, Any]:
         try:
-            process = subprocess.run(  # noqa: S603 - the adapter command is the user's choice
+            process = subprocess.run(
                 argv,
                 input=json.dumps(case),
                 capture_output=True,
@@ -260,24 +273,47 @@ def run(cases: Iterable[tuple[str, Case]], adapter: Adapter) -> Report:
     return report
 
 
-def main_check(directory: Path, adapter: str | None, out: TextIO, json_out: bool) -> int:
-    """``vitale-cred vectors check``: 0 if every case passed (or was skipped), 1 otherwise.
+def check(directory: Path, adapter: Adapter, out: TextIO, json_out: bool) -> int:
+    """Run the vectors of ``directory`` through ``adapter`` and print the report.
 
-    2 if ``directory`` holds no vectors.
+    0 if every case passed (or was skipped), 1 otherwise, 2 if ``directory`` holds
+    no vectors.
     """
     cases = load_cases(Path(directory))
     if not cases:
         print(f"no vectors in {directory}", file=out)
         return 2
-    if adapter is None:
-        from vitale_cred.conformance.adapter_self import run_case  # noqa: PLC0415 - only the in-process path needs it
-
-        runner: Adapter = run_case
-    else:
-        runner = subprocess_adapter(adapter)
-    report = run(cases, runner)
+    report = run(cases, adapter)
     if json_out:
         print(json.dumps(report.to_json(), indent=2, sort_keys=True), file=out)
     else:
         print(report.render(), file=out)
     return 0 if report.total("fail") == 0 else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python3 run.py --adapter CMD [--json] [DIR]``."""
+    parser = argparse.ArgumentParser(
+        prog="run.py", description="Check an implementation against the conformance vectors."
+    )
+    parser.add_argument(
+        "directory",
+        nargs="?",
+        default=str(Path(__file__).resolve().parent),
+        help="directory of *.json vector files (default: this script's directory)",
+    )
+    parser.add_argument(
+        "--adapter", required=True, help='command that runs one case, e.g. "node adapter.mjs"'
+    )
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    args = parser.parse_args(argv)
+    try:
+        adapter = subprocess_adapter(args.adapter)
+        return check(Path(args.directory), adapter, sys.stdout, args.json)
+    except (VectorFileError, ValueError) as exc:
+        print(f"run.py: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from vitale_cred.conformance._build import CaseList, invalid, valid
-from vitale_cred.conformance._material import Material
+from tools.vectors._build import CaseList, invalid, valid
+from tools.vectors._material import Material
 
 AREA = "cbor"
 DESCRIPTION = (

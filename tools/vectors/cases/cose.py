@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vitale_cred.conformance._build import (
+from tools.vectors._build import (
     CaseList,
     Signed,
     claims_wire,
@@ -21,8 +21,8 @@ from vitale_cred.conformance._build import (
     sha256_hex,
     valid,
 )
-from vitale_cred.conformance._build import invalid as _invalid
-from vitale_cred.conformance._material import SHOWN_AT, Material, Pki
+from tools.vectors._build import invalid as _invalid
+from tools.vectors._material import SHOWN_AT, Material, Pki
 from vitale_cred.hazmat import cbor as _cbor
 from vitale_cred.hazmat.cose import sig_structure
 from vitale_cred.registry import CoseAlg, CoseHeader, CoseTag
@@ -423,7 +423,7 @@ def _flip(signature: bytes) -> bytes:
 
 
 def _der(signature: bytes) -> bytes:
-    from cryptography.hazmat.primitives.asymmetric.utils import (  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric.utils import (
         encode_dss_signature,
     )
 

@@ -15,8 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from vitale_cred.clock import FixedClock
-from vitale_cred.conformance._build import (
+from tools.vectors._build import (
     CaseList,
     Signed,
     claims_wire,
@@ -31,7 +30,8 @@ from vitale_cred.conformance._build import (
     presentation_fields,
     valid,
 )
-from vitale_cred.conformance._material import ISSUED_AT, SHOWN_AT, Material, fixed_bytes
+from tools.vectors._material import ISSUED_AT, SHOWN_AT, Material, fixed_bytes
+from vitale_cred.clock import FixedClock
 from vitale_cred.device import SoftwareDeviceKey
 from vitale_cred.errors import VerificationError, all_error_classes
 from vitale_cred.hazmat import cbor as _cbor

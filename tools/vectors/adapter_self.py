@@ -1,8 +1,8 @@
 """The conformance adapter of this library: one case JSON in, one result JSON out.
 
-Run as ``python -m vitale_cred.conformance.adapter_self`` (reads one case on stdin,
+Run as ``python -m tools.vectors.adapter_self`` (reads one case on stdin,
 prints one result on stdout), or call :func:`run_case` in-process. The protocol is
-described in :mod:`vitale_cred.conformance` and ``spec/vectors/README.md``.
+described in :mod:`tools.vectors` and ``spec/vectors/README.md``.
 """
 
 from __future__ import annotations

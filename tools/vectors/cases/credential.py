@@ -8,7 +8,7 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
-from vitale_cred.conformance._build import (
+from tools.vectors._build import (
     CaseList,
     RawIssuer,
     claims_wire,
@@ -21,7 +21,7 @@ from vitale_cred.conformance._build import (
     sign1,
     valid,
 )
-from vitale_cred.conformance._material import (
+from tools.vectors._material import (
     CREDENTIAL_EXP,
     ISSUED_AT,
     SHOWN_AT,
@@ -592,7 +592,7 @@ def build(mat: Material) -> CaseList:
 
 
 def _p384() -> Any:
-    from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric import ec
 
     return ec.SECP384R1()
 
@@ -681,7 +681,7 @@ def _enrolment(cases: CaseList, mat: Material) -> None:
         pop,
     )
     p384_key = ec_private_key("device-p384", _p384())
-    from vitale_cred.hazmat.cose import SoftwareSigner  # noqa: PLC0415
+    from vitale_cred.hazmat.cose import SoftwareSigner
 
     p384 = SoftwareSigner(p384_key)
     add(

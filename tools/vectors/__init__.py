@@ -2,12 +2,12 @@
 
 The vectors (``spec/vectors/*.json``, described field by field in
 ``spec/vectors/README.md``) are the contract between this specification and
-implementations in other languages. Commands (wired by :mod:`vitale_cred.cli.app`):
+implementations in other languages. Commands (``tools/vectors/__main__.py``):
 
-* ``vitale-cred vectors generate DIR``: :func:`.generate.main_generate`; the same
+* ``python -m tools.vectors generate DIR``: :func:`.generate.main_generate`; the same
   bytes on every run;
-* ``vitale-cred vectors check DIR [--adapter CMD] [--json]``:
-  :func:`.runner.main_check`; a table of passes and failures per area and per
+* ``python -m tools.vectors check DIR [--adapter CMD] [--json]``:
+  :func:`.runner.check` (``spec/vectors/run.py``); a table of passes and failures per area and per
   error code; exit status 0 when nothing failed.
 
 Adapter interface
@@ -35,9 +35,9 @@ gave, hex, in order; it must equal the recorded exchanges. An adapter may add
 ``"steps"``; they are compared with ``expected.steps`` when present. The process
 has :data:`.runner.ADAPTER_TIMEOUT` seconds per case; its exit status is ignored.
 
-``python -m vitale_cred.conformance.adapter_self`` is this library behind that
-interface; ``vitale-cred vectors check DIR --adapter "python -m
-vitale_cred.conformance.adapter_self"`` exercises the subprocess path end to end.
+``python -m tools.vectors.adapter_self`` is this library behind that
+interface; ``python -m tools.vectors check DIR --adapter "python -m
+tools.vectors.adapter_self"`` exercises the subprocess path end to end.
 """
 
 from __future__ import annotations

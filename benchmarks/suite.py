@@ -1,6 +1,6 @@
 """Performance suite: verification against its floor and its peers, scaling and sizes.
 
-Run as ``python -m benchmarks`` or ``vitale-cred bench``; ``--quick`` is the smoke
+Run as ``python -m benchmarks``; ``--quick`` is the smoke
 mode CI runs (nothing about time is asserted). Method, for every timed row: a
 calibrated batch of calls (about ``batch_seconds``) is timed with
 ``time.perf_counter``; ``rounds`` rounds time every row once each, rows in an order
@@ -21,7 +21,6 @@ import gc
 import hashlib
 import importlib
 import importlib.metadata
-import inspect
 import json
 import multiprocessing
 import os
@@ -46,6 +45,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
+from benchmarks._timing import Maker
+from benchmarks._timing import interleave as _interleave
 from vitale_cred.clock import FixedClock, SystemClock
 from vitale_cred.credential import MAX_CREDENTIAL_BYTES, CredentialBundle, Issuer, decode_claims
 from vitale_cred.device import SoftwareDeviceKey, possession_proof, verify_possession
@@ -71,7 +72,6 @@ __all__ = ["TARGETS", "Settings", "main", "run"]
 
 T = TypeVar("T")
 #: A row's batch factory: ``make(n)`` prepares (untimed) and returns a callable doing n calls.
-Maker = Callable[[int], Callable[[], object]]
 
 #: Pass/fail thresholds: (name, row, baseline row or None, operator, threshold, what).
 TARGETS: tuple[tuple[str, str, str | None, str, float, str], ...] = (
@@ -177,59 +177,7 @@ QUICK = Settings(
 )
 
 
-# --- timing core (also sent, as source, to the peer interpreter) ----------------------
-
-
-def _interleave(
-    makers: dict[str, Maker], rounds: int, batch_seconds: float, warmup: int
-) -> dict[str, dict[str, float]]:
-    """Seconds per call of every row: calibrated batches, timed in rotating rounds.
-
-    The garbage collector is disabled during each timed batch (and restored after).
-    """
-    names = list(makers)
-    numbers: dict[str, int] = {}
-    for name in names:
-        n = 1
-        while True:
-            batch = makers[name](n)
-            start = time.perf_counter()
-            batch()
-            elapsed = time.perf_counter() - start
-            if elapsed >= batch_seconds / 4 or n >= 1 << 20:
-                break
-            n *= 2 if elapsed > batch_seconds / 40 else 8
-        numbers[name] = max(1, round(n * batch_seconds / max(elapsed, 1e-9)))
-    for _ in range(warmup):
-        for name in names:
-            makers[name](numbers[name])()
-    samples: dict[str, list[float]] = {name: [] for name in names}
-    enabled = gc.isenabled()
-    for index in range(rounds):
-        shift = index % len(names)
-        for name in names[shift:] + names[:shift]:
-            n = numbers[name]
-            batch = makers[name](n)
-            gc.disable()
-            try:
-                start = time.perf_counter()
-                batch()
-                elapsed = time.perf_counter() - start
-            finally:
-                if enabled:
-                    gc.enable()
-            samples[name].append(elapsed / n)
-    out: dict[str, dict[str, float]] = {}
-    for name, values in samples.items():
-        quartiles = statistics.quantiles(values, n=4) if len(values) > 1 else values * 3
-        out[name] = {
-            "median_s": statistics.median(values),
-            "p25_s": quartiles[0],
-            "p75_s": quartiles[2],
-            "number": numbers[name],
-            "rounds": len(values),
-        }
-    return out
+# --- timing core: benchmarks/_timing.py, shared with the peer interpreter ----------
 
 
 def _calls(fn: Callable[[], object]) -> Maker:
@@ -337,7 +285,7 @@ def _world() -> _World:
 
 def _test_bytes() -> bytes:
     """Reproducible payload for the encoding rows."""
-    return random.Random(_STATUS_SEED).randbytes(_BASE45_BYTES)  # noqa: S311 - not a secret
+    return random.Random(_STATUS_SEED).randbytes(_BASE45_BYTES)
 
 
 def _der(signature: bytes) -> bytes:
@@ -884,157 +832,8 @@ def _nfc_rows(world: _World, notes: list[str]) -> list[_Row]:
 
 # --- peers in their own interpreter ---------------------------------------------------
 
-_PEER_SCRIPT = r"""
-from __future__ import annotations
-import gc, json, statistics, sys, time
-import importlib.metadata
-from itertools import repeat
-
-__INTERLEAVE__
-
-def calls(fn):
-    def make(n):
-        def run():
-            for _ in repeat(None, n):
-                fn()
-        return run
-    return make
-
-def main():
-    spec = json.loads(sys.stdin.read())
-    h = bytes.fromhex
-    outer, inner = h(spec["outer"]), h(spec["inner"])
-    ix, iy, kid = h(spec["issuer_x"]), h(spec["issuer_y"]), h(spec["kid"])
-    notes, versions, makers = [], {"python": sys.version.split()[0]}, {}
-    for dist in ("cryptography", "cbor2", "cwt", "pycose", "vitale-cred"):
-        try:
-            versions[dist] = importlib.metadata.version(dist)
-        except importlib.metadata.PackageNotFoundError:
-            pass
-    import cbor2
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec
-    curve, ecdsa = ec.SECP256R1(), ec.ECDSA(hashes.SHA256())
-    load = ec.EllipticCurvePublicKey.from_encoded_point
-    point = h(spec["device_point"])
-    issuer = load(curve, h(spec["issuer_point"]))
-    device = load(curve, point)
-    i_tbs, i_der = h(spec["inner_tbs"]), h(spec["inner_der"])
-    o_tbs, o_der = h(spec["outer_tbs"]), h(spec["outer_der"])
-    def floor():
-        issuer.verify(i_der, i_tbs, ecdsa)
-        load(curve, point).verify(o_der, o_tbs, ecdsa)
-    makers["floor.es256.verify"] = calls(lambda: device.verify(o_der, o_tbs, ecdsa))
-    makers["floor.presentation"] = calls(floor)
-
-    def xy(cose_key):
-        # Neither peer loads a compressed COSE_Key: decompress with cryptography.
-        pub = load(curve, (b"\x03" if cose_key[-3] else b"\x02") + cose_key[-2])
-        numbers = pub.public_numbers()
-        return numbers.x.to_bytes(32, "big"), numbers.y.to_bytes(32, "big")
-
-    try:
-        from cryptography import x509
-        from vitale_cred.hazmat import cose
-        from vitale_cred.clock import FixedClock
-        from vitale_cred.trust import TrustStore
-        from vitale_cred.verify import Policy, Verifier
-        trust = TrustStore(
-            roots=[x509.load_pem_x509_certificate(spec["root_pem"].encode())],
-            certificates=[x509.load_pem_x509_certificate(spec["issuer_pem"].encode())],
-        )
-        clock = FixedClock(spec["now"])
-        tokens = [h(t) for t in spec["tokens"]]
-        Verifier(Policy(trust=trust, clock=clock, issuer_cache_size=0)).verify_presentation(outer)
-        def cold(n):
-            chunks = []
-            for start in range(0, n, len(tokens)):
-                v = Verifier(Policy(trust=trust, clock=clock, issuer_cache_size=0))
-                chunks.append((v.verify_presentation, tokens[: min(len(tokens), n - start)]))
-            def run():
-                for verify, items in chunks:
-                    for token in items:
-                        verify(token)
-            return run
-        ikey = trust.resolve(cose.decode_sign1(inner), spec["now"]).key
-        dkey = cose.CoseKey.from_map(cbor2.loads(cose.decode_sign1(inner).payload)[8][1])
-        dkey = dkey.verifying_key()
-        makers["ours.verify.token.cold"] = cold
-        makers["ours.cose.verify.credential"] = calls(
-            lambda: cose.decode_sign1(inner).verify(ikey))
-        makers["ours.cose.verify.presentation"] = calls(
-            lambda: cose.decode_sign1(outer).verify(dkey))
-    except Exception as exc:
-        notes.append(f"vitale_cred not usable in the peer interpreter ({exc!r})")
-
-    try:
-        import cwt
-        from cwt import COSE, COSEKey
-        ctx = COSE.new()
-        cwt_issuer = COSEKey.new({1: 2, -1: 1, -2: ix, -3: iy, 3: -7, 2: kid})
-        def cwt_device(claims):
-            x, y = xy(claims[8][1])
-            return COSEKey.new({1: 2, -1: 1, -2: x, -3: y, 3: -7})
-        cwt_dev = cwt_device(cwt.decode(inner, cwt_issuer))
-        try:
-            cwt.decode(outer, cwt_dev)
-            notes.append("python-cwt: cwt.decode accepted the presentation")
-        except Exception as exc:
-            notes.append(
-                "python-cwt: cwt.decode refuses our kid-less presentation "
-                f"({type(exc).__name__}: {exc}); the outer COSE_Sign1 is verified with "
-                "its COSE layer (cwt.COSE.decode), the inner credential with cwt.decode"
-            )
-        ctx.decode(outer, cwt_dev)
-        def cwt_pipeline():
-            credential = cbor2.loads(cbor2.loads(outer).value[2])[1]
-            claims = cwt.decode(credential, cwt_issuer)
-            ctx.decode(outer, cwt_device(claims))
-        cwt_pipeline()
-        makers["cwt.inner.cose"] = calls(lambda: ctx.decode(inner, cwt_issuer))
-        makers["cwt.inner.cwt"] = calls(lambda: cwt.decode(inner, cwt_issuer))
-        makers["cwt.outer.cose"] = calls(lambda: ctx.decode(outer, cwt_dev))
-        makers["cwt.presentation"] = calls(cwt_pipeline)
-    except Exception as exc:
-        notes.append(f"python-cwt not usable here ({exc!r}): its rows are left out")
-
-    try:
-        from pycose.keys import EC2Key
-        from pycose.keys.curves import P256
-        from pycose.messages import Sign1Message
-        pyc_issuer = EC2Key(crv=P256, x=ix, y=iy)
-        def pyc_verify(data, key):
-            message = Sign1Message.decode(data)
-            message.key = key
-            if not message.verify_signature():
-                raise ValueError("pycose: signature does not verify")
-            return message
-        def pyc_device(payload):
-            x, y = xy(cbor2.loads(payload)[8][1])
-            return EC2Key(crv=P256, x=x, y=y)
-        pyc_dev = pyc_device(pyc_verify(inner, pyc_issuer).payload)
-        pyc_verify(outer, pyc_dev)
-        def pyc_pipeline():
-            message = Sign1Message.decode(outer)
-            credential = pyc_verify(cbor2.loads(message.payload)[1], pyc_issuer)
-            message.key = pyc_device(credential.payload)
-            if not message.verify_signature():
-                raise ValueError("pycose: signature does not verify")
-        pyc_pipeline()
-        makers["pycose.inner"] = calls(lambda: pyc_verify(inner, pyc_issuer))
-        makers["pycose.outer"] = calls(lambda: pyc_verify(outer, pyc_dev))
-        makers["pycose.presentation"] = calls(pyc_pipeline)
-    except Exception as exc:
-        notes.append(f"pycose not usable here ({exc!r}): its rows are left out")
-
-    if any(name.startswith(("cwt.", "pycose.")) for name in makers):
-        results = _interleave(makers, spec["rounds"], spec["batch_seconds"], spec["warmup"])
-    else:
-        results = {}
-    print(json.dumps({"results": results, "notes": notes, "versions": versions}))
-
-main()
-"""
+# The peer script: benchmarks/peers.py, run by the peer interpreter.
+PEERS_SCRIPT = Path(__file__).resolve().parent / "peers.py"
 
 _PEER_ROWS: dict[str, tuple[str, str, str]] = {
     # peer-interpreter name -> (row, what, baseline in the peer interpreter)
@@ -1156,10 +955,9 @@ def _peer_results(
     elif not Path(python).exists():
         notes.append(f"VITALE_PYCOSE_PYTHON={python} does not exist: peer rows left out.")
         return [], {}
-    script = _PEER_SCRIPT.replace("__INTERLEAVE__", inspect.getsource(_interleave))
     try:
-        done = subprocess.run(  # noqa: S603 - our script, the configured interpreter
-            [python, "-c", script],
+        done = subprocess.run(
+            [python, str(PEERS_SCRIPT)],
             input=json.dumps(_peer_spec(world, settings)),
             capture_output=True,
             text=True,
@@ -1530,7 +1328,7 @@ def _status(world: _World, settings: Settings) -> list[dict[str, Any]]:
     es256 = world.fixtures[CoseAlg.ES256]
     out = []
     for entries in settings.status_entries:
-        rng = random.Random(_STATUS_SEED)  # noqa: S311 - reproducible test data
+        rng = random.Random(_STATUS_SEED)
         revoked = rng.sample(range(entries), entries // 100)
         for bits in (1, 2):
             start = time.perf_counter()
@@ -1859,15 +1657,19 @@ def run(settings: Settings, *, log: Callable[[str], None] = lambda _m: None) -> 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``vitale-cred bench [--quick] [--json FILE] [--markdown FILE]``; prints the report."""
+    """``python -m benchmarks [--quick] [--json FILE] [--markdown FILE]``; prints the report."""
     parser = argparse.ArgumentParser(
-        prog="vitale-cred bench", description="Run the performance suite."
+        prog="python -m benchmarks", description="Run the performance suite."
     )
     parser.add_argument("--quick", action="store_true", help="smoke mode (a few seconds)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the results as JSON")
     parser.add_argument("--markdown", type=Path, metavar="FILE", help="write the Markdown report")
     parser.add_argument("--rounds", type=int, help="override the number of rounds")
     args = parser.parse_args(argv)
+    for output in (args.json, args.markdown):
+        # Refused before minutes of measuring, not after.
+        if output is not None and output.is_dir():
+            parser.error(f"{output} is a directory")
     settings = QUICK if args.quick else FULL
     if args.rounds:
         settings = dataclasses.replace(settings, rounds=max(1, args.rounds))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vitale_cred.conformance._build import (
+from tools.vectors._build import (
     CaseList,
     RawIssuer,
     claims_wire,
@@ -23,7 +23,7 @@ from vitale_cred.conformance._build import (
     status_policy_json,
     valid,
 )
-from vitale_cred.conformance._material import CREDENTIAL_EXP, SHOWN_AT, Material, Pki, deflate_zlib
+from tools.vectors._material import CREDENTIAL_EXP, SHOWN_AT, Material, Pki, deflate_zlib
 from vitale_cred.errors import VitaleCredError
 from vitale_cred.hazmat import cbor as _cbor
 from vitale_cred.registry import CoseHeader, CwtClaim

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as _dt
 from typing import Any
 
-from vitale_cred.conformance._build import (
+from tools.vectors._build import (
     CaseList,
     RawIssuer,
     RawKey,
@@ -24,7 +24,7 @@ from vitale_cred.conformance._build import (
     trust_json,
     valid,
 )
-from vitale_cred.conformance._material import SHOWN_AT, Material, Pki, der
+from tools.vectors._material import SHOWN_AT, Material, Pki, der
 from vitale_cred.registry import CoseHeader
 from vitale_cred.trust import spki_sha256
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vitale_cred.conformance._build import CaseList, invalid, valid
+from tools.vectors._build import CaseList, invalid, valid
 
 AREA = "apdu"
 DESCRIPTION = (

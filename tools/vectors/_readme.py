@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from importlib import resources
 
-from vitale_cred.conformance._build import CaseList
+from tools.vectors._build import CaseList
 
 __all__ = ["EXCLUDED_CODES", "render_readme"]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from vitale_cred.conformance._build import (
+from tools.vectors._build import (
     CaseList,
     RawIssuer,
     Signed,
@@ -26,8 +26,8 @@ from vitale_cred.conformance._build import (
     sign1,
     valid,
 )
-from vitale_cred.conformance._material import SHOWN_AT, Material, Pki, deflate_zlib
-from vitale_cred.conformance.cases.credential import _not_on_curve_x
+from tools.vectors._material import SHOWN_AT, Material, Pki, deflate_zlib
+from tools.vectors.cases.credential import _not_on_curve_x
 from vitale_cred.hazmat import cbor as _cbor
 from vitale_cred.hazmat.base45 import b45encode
 from vitale_cred.hazmat.qrtext import QR_PREFIX

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vitale_cred.conformance._build import (
+from tools.vectors._build import (
     CaseList,
     RawIssuer,
     diag,
@@ -15,7 +15,7 @@ from vitale_cred.conformance._build import (
     sign1,
     valid,
 )
-from vitale_cred.conformance._material import ISSUED_AT, SHOWN_AT, Material, Pki, cose_key_hex
+from tools.vectors._material import ISSUED_AT, SHOWN_AT, Material, Pki, cose_key_hex
 from vitale_cred.hazmat import cbor as _cbor
 from vitale_cred.registry import CoseHeader, InvoiceLabel, StatementLabel
 from vitale_cred.statement import MAX_DAY as _MAX_DAY

@@ -1,4 +1,4 @@
-"""Generate the conformance vectors (``vitale-cred vectors generate DIR``).
+"""Generate the conformance vectors (``python -m tools.vectors generate DIR``).
 
 The output is the same, byte for byte, on every run and every platform: keys,
 nonces and certificates are derived from fixed labels (:mod:`._material`), ECDSA
@@ -16,10 +16,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from vitale_cred.conformance._build import CaseList
-from vitale_cred.conformance._material import Material
-from vitale_cred.conformance._readme import EXCLUDED_CODES, render_readme
-from vitale_cred.conformance.cases import (
+from tools.vectors._build import CaseList
+from tools.vectors._material import Material
+from tools.vectors._readme import EXCLUDED_CODES, render_readme
+from tools.vectors.cases import (
     apdu,
     cbor,
     cose,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vitale_cred.conformance._build import (
+from tools.vectors._build import (
     CaseList,
     RawIssuer,
     RawKey,
@@ -16,7 +16,7 @@ from vitale_cred.conformance._build import (
     trust_json,
     valid,
 )
-from vitale_cred.conformance._material import ISSUED_AT, SHOWN_AT, Material, der
+from tools.vectors._material import ISSUED_AT, SHOWN_AT, Material, der
 from vitale_cred.errors import VitaleCredError
 from vitale_cred.hazmat import cbor as _cbor
 from vitale_cred.hazmat.cose import CoseKey

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vitale_cred.conformance._build import (
+from tools.vectors._build import (
     CaseList,
     claims_wire,
     h,
@@ -12,7 +12,7 @@ from vitale_cred.conformance._build import (
     present,
     valid,
 )
-from vitale_cred.conformance._material import SHOWN_AT, Material, deflate_zlib
+from tools.vectors._material import SHOWN_AT, Material, deflate_zlib
 from vitale_cred.hazmat.base45 import b45encode
 from vitale_cred.hazmat.qrtext import QR_PREFIX
 

@@ -9,8 +9,7 @@ from typing import Any
 
 from cryptography import x509
 
-from vitale_cred.cli.dump import diagnostic
-from vitale_cred.conformance._material import (
+from tools.vectors._material import (
     CREDENTIAL_EXP,
     ISSUED_AT,
     Material,
@@ -20,6 +19,7 @@ from vitale_cred.conformance._material import (
     pem_certificate,
     pem_private,
 )
+from vitale_cred.cli.dump import diagnostic
 from vitale_cred.credential import Delegation
 from vitale_cred.device import SoftwareDeviceKey, device_cose_key
 from vitale_cred.errors import VitaleCredError

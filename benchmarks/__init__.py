@@ -1,0 +1,1 @@
+"""Benchmarks of vitale_cred: ``python -m benchmarks`` (see README.md here)."""
