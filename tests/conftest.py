@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -125,3 +127,37 @@ def padding_certificates(count: int) -> list[bytes]:
         )
         out.append(cert.public_bytes(serialization.Encoding.DER))
     return out
+
+
+_SCHEMAS: dict[str, Any] = {}
+
+
+def check_json_output(argv: Sequence[str], stdout: str) -> None:
+    """Assert that a ``--json`` output is one object matching its schema in spec/json/.
+
+    ``verify`` and ``nfc-read`` print a verdict; every other command a result.
+    """
+    import jsonschema
+
+    name = "verdict" if argv and argv[0] in ("verify", "nfc-read") else "result"
+    if name not in _SCHEMAS:
+        path = ROOT / "spec" / "json" / f"{name}.schema.json"
+        _SCHEMAS[name] = json.loads(path.read_text("utf-8"))
+    lines = [line for line in stdout.splitlines() if line.strip()]
+    assert len(lines) == 1, f"--json printed {len(lines)} lines: {stdout!r}"
+    try:
+        document = json.loads(lines[0])
+    except json.JSONDecodeError as exc:
+        raise AssertionError(f"--json printed no JSON: {lines[0]!r}") from exc
+    try:
+        jsonschema.validate(document, _SCHEMAS[name])
+    except jsonschema.ValidationError as exc:
+        raise AssertionError(f"{name} schema: {exc.message} in {document}") from exc
+
+
+@pytest.fixture(autouse=True)
+def _reader_state_dir(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each test keeps the command line's reader state (the replay store) to itself."""
+    monkeypatch.setenv("VITALE_CRED_STATE_DIR", str(tmp_path_factory.mktemp("state")))

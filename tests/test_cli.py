@@ -15,7 +15,7 @@ from vitale_cred.credential import CredentialBundle, decode_claims
 from vitale_cred.hazmat.cose import decode_sign1
 from vitale_cred.status import StatusReference, peek_status_list
 
-from conftest import ROOT
+from conftest import ROOT, check_json_output
 
 AT = "2026-11-03T10:00:00+00:00"
 COMMANDS = (
@@ -35,8 +35,11 @@ COMMANDS = (
 
 
 def run(*argv: str) -> tuple[int, str]:
+    """Run the command line; every --json output is checked against its published schema."""
     out = io.StringIO()
     code = main(list(argv), out)
+    if "--json" in argv:
+        check_json_output(argv, out.getvalue())
     return code, out.getvalue()
 
 
@@ -112,10 +115,11 @@ def test_verify_json_has_the_documented_shape(issued: Path) -> None:
     code, out = run("verify", "--trust", str(issued / "readers.pem"), "--at", AT, "--json", text)
     assert code == EXIT_OK
     result = json.loads(out)
-    assert result["valid"] is True and result["code"] is None
-    assert result["insured_nir"] == "178047505612327"
-    assert result["beneficiary_index"] == 1
-    assert result["beneficiary"]["exonerations"][0]["code"] == "ald"
+    assert result["ok"] is True and result["code"] is None
+    presentation = result["presentation"]
+    assert presentation["insured_nir"] == "178047505612327"
+    assert presentation["beneficiary_index"] == 1
+    assert presentation["beneficiary"]["exonerations"][0]["code"] == "ald"
 
 
 def test_verify_of_an_expired_token_exits_1_with_its_code(issued: Path) -> None:
@@ -124,9 +128,10 @@ def test_verify_of_an_expired_token_exits_1_with_its_code(issued: Path) -> None:
     code, out = run("verify", "--trust", str(issued / "readers.pem"), "--at", later, "--json", text)
     assert code == EXIT_INVALID
     assert json.loads(out) == {
-        "valid": False,
+        "ok": False,
         "code": "presentation.expired",
         "message": "token has expired",
+        "presentation": None,
     }
 
 
@@ -168,7 +173,7 @@ def test_present_writes_png_and_svg_that_verify(issued: Path) -> None:
         str(issued / "qr.png"),
     )
     assert code == EXIT_OK
-    assert json.loads(out)["valid"] is True
+    assert json.loads(out)["ok"] is True
 
 
 def test_inspect_describes_bundle_and_qr_text(issued: Path) -> None:
@@ -362,7 +367,7 @@ def test_revocation_through_the_command_line(issued: Path, tmp_path: Path) -> No
         )
         return json.loads(out)  # type: ignore[no-any-return]
 
-    assert verify(0)["valid"] is True
+    assert verify(0)["ok"] is True
     assert verify(2)["code"] == "status.revoked"
     assert verify(3)["code"] == "status.suspended"
     code, _ = run(
@@ -377,7 +382,7 @@ def test_revocation_through_the_command_line(issued: Path, tmp_path: Path) -> No
         AT,
     )
     assert code == EXIT_OK
-    assert verify(3)["valid"] is True
+    assert verify(3)["ok"] is True
 
 
 def test_trust_list_sign_verify_and_use(issued: Path, tmp_path: Path) -> None:
@@ -420,7 +425,7 @@ def test_trust_list_sign_verify_and_use(issued: Path, tmp_path: Path) -> None:
         present(issued),
     )
     assert code == EXIT_OK
-    assert json.loads(out)["valid"] is True
+    assert json.loads(out)["ok"] is True
     later = "2026-11-20T00:00:00+00:00"
     code, out = run(
         "trust-list",
@@ -768,9 +773,149 @@ def test_verify_with_a_status_list_file_checks_revocation_end_to_end(numbering: 
         )
         return json.loads(out)  # type: ignore[no-any-return]
 
-    assert verify("a.cbor", 0, "a.cwt")["valid"] is True
+    assert verify("a.cbor", 0, "a.cwt")["ok"] is True
     assert verify("a.cbor", 1, "a.cwt")["code"] == "status.revoked"
     assert verify("b.cbor", 1, "b.cwt")["code"] == "status.revoked"
     # List 2 says nothing about credentials that point into list 1.
     assert verify("a.cbor", 0, "b.cwt")["code"] == "status.undetermined"
     assert verify("a.cbor", 1, "b.cwt")["code"] == "status.undetermined"
+
+
+def test_json_outputs_are_checked_against_the_schemas() -> None:
+    """The schema check in run() can fail: a wrong shape is refused."""
+    with pytest.raises(AssertionError):
+        check_json_output(("verify", "--json"), '{"valid": true}\n')
+    with pytest.raises(AssertionError):
+        check_json_output(("status-list", "--json"), '{"ok": false, "code": "x"}\n')
+    with pytest.raises(AssertionError):
+        check_json_output(("issue", "--json"), "not json\n")
+    check_json_output(("issue", "--json"), '{"ok": true, "credentials": 5}\n')
+
+
+def test_usage_errors_with_json_print_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run("verify", "--json", "--no-such-option")
+    assert code == EXIT_USAGE
+    assert json.loads(out) == {
+        "ok": False,
+        "code": "usage.command_line",
+        "message": json.loads(out)["message"],
+        "presentation": None,
+    }
+    code, out = run("status-list", "--json")
+    assert code == EXIT_USAGE and json.loads(out)["code"] == "usage.command_line"
+
+
+# --- replay memory across runs, and the QR text from standard input -------------------
+
+
+def _verify_json(issued: Path, text: str, *extra: str) -> dict[str, object]:
+    code, out = run(
+        "verify", "--trust", str(issued / "readers.pem"), "--at", AT, "--json", *extra, text
+    )
+    report: dict[str, object] = json.loads(out)
+    assert (code == EXIT_OK) is (report["ok"] is True)
+    return report
+
+
+def test_a_qr_code_verifies_once_across_runs(issued: Path, tmp_path: Path) -> None:
+    text = present(issued)
+    assert _verify_json(issued, text)["ok"] is True
+    # A second process run, same default store (the state directory): a replay.
+    assert _verify_json(issued, text)["code"] == "presentation.replayed"
+    store = tmp_path / "site-replay.sqlite"
+    assert _verify_json(issued, text, "--replay-store", str(store))["ok"] is True
+    assert store.exists()
+    assert _verify_json(issued, text, "--replay-store", str(store))["code"] == (
+        "presentation.replayed"
+    )
+    # Only tests may forget: --no-replay-store accepts the same code again and again.
+    assert _verify_json(issued, text, "--no-replay-store")["ok"] is True
+    assert _verify_json(issued, text, "--no-replay-store")["ok"] is True
+
+
+def test_the_replay_store_is_refused_in_a_file_posing_as_a_directory(
+    issued: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "file").write_text("x")
+    report = _verify_json(issued, present(issued), "--replay-store", str(tmp_path / "file/r.db"))
+    assert report["code"] == "io.not_a_directory"
+
+
+def test_verify_reads_the_qr_text_from_stdin(issued: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    text = present(issued)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode() + b"\n")))
+    assert _verify_json(issued, "-")["ok"] is True
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO("VC1:é".encode())))
+    assert _verify_json(issued, "-")["code"] == "usage.invalid_argument"
+
+
+# --- the reader bundle ------------------------------------------------------------------
+
+
+def test_init_issuer_writes_the_reader_bundle_a_reader_needs(issued: Path) -> None:
+    bundle = issued / "issuer" / "readers.pem"
+    assert (
+        bundle.read_text()
+        == (issued / "issuer/root.pem").read_text() + (issued / "issuer/issuer.pem").read_text()
+    )
+    code, out = run("verify", "--trust", str(bundle), "--at", AT, "--json", present(issued))
+    assert code == EXIT_OK and json.loads(out)["ok"] is True
+
+
+def test_a_root_alone_is_refused_with_what_to_add(issued: Path) -> None:
+    root = str(issued / "issuer/root.pem")
+    code, out = run("verify", "--trust", root, "--at", AT, "--json", present(issued))
+    report = json.loads(out)
+    assert code == EXIT_INVALID and report["code"] == "trust.unknown_issuer"
+    assert "issuer's certificate" in report["message"] and "reader bundle" in report["message"]
+
+
+def test_trust_bundle_checks_each_issuer_against_the_roots(issued: Path, tmp_path: Path) -> None:
+    root, issuer = str(issued / "issuer/root.pem"), str(issued / "issuer/issuer.pem")
+    out_file = tmp_path / "readers.pem"
+    argv = ["trust", "bundle", "--root", root, "--issuer", issuer, "--at", AT, "--json"]
+    code, out = run(*argv, "--out", str(out_file))
+    assert code == EXIT_OK and json.loads(out)["roots"] == 1
+    code, out = run("verify", "--trust", str(out_file), "--at", AT, "--json", present(issued))
+    assert json.loads(out)["ok"] is True
+    # Never replaced silently.
+    code, out = run(*argv, "--out", str(out_file))
+    assert code == EXIT_USAGE and json.loads(out)["code"] == "io.exists"
+    assert run(*argv, "--out", str(out_file), "--force")[0] == EXIT_OK
+    # An issuer of another root, a root given as an issuer, an issuer given as a root.
+    assert run("init-issuer", "--out", str(tmp_path / "other"), "--at", AT)[0] == EXIT_OK
+    other = str(tmp_path / "other/issuer.pem")
+    code, out = run(
+        "trust",
+        "bundle",
+        "--root",
+        root,
+        "--issuer",
+        other,
+        "--at",
+        AT,
+        "--json",
+        "--out",
+        str(tmp_path / "x.pem"),
+    )
+    assert code == EXIT_INVALID and json.loads(out)["code"].startswith("trust.")
+    assert not (tmp_path / "x.pem").exists()
+    code, out = run(
+        "trust",
+        "bundle",
+        "--root",
+        root,
+        "--issuer",
+        root,
+        "--json",
+        "--out",
+        str(tmp_path / "x.pem"),
+    )
+    assert code == EXIT_USAGE and "give it with --root" in json.loads(out)["message"]
+    code, out = run("trust", "bundle", "--root", issuer, "--json", "--out", str(tmp_path / "x.pem"))
+    assert code == EXIT_USAGE and "not a root" in json.loads(out)["message"]
+    # Outside its validity the issuer certificate does not go into a bundle.
+    code, out = run(
+        *argv[:-3], "--at", "2040-01-01T00:00:00Z", "--json", "--out", str(tmp_path / "late.pem")
+    )
+    assert code == EXIT_INVALID and json.loads(out)["code"].startswith(("trust.", "validity."))

@@ -26,15 +26,22 @@ from vitale_cred.cli import app as cli
 from vitale_cred.cli.app import EXIT_DEFECT, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, EXIT_USAGE
 from vitale_cred.errors import PcscUnavailable
 
-from conftest import ROOT
+from conftest import ROOT, check_json_output
 
 AT = "2026-11-03T10:00:00+00:00"
 HUGE = 10 * 1024 * 1024
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """Run the command line; a --json output, whatever the input, matches its schema."""
     out = io.StringIO()
     code = cli.main(list(argv), out)
+    if (
+        "--json" in argv
+        and code != EXIT_INTERRUPTED
+        and not any(a in ("-h", "--help") for a in argv)
+    ):
+        check_json_output(argv, out.getvalue())
     return code, out.getvalue(), capsys.readouterr().err
 
 
@@ -315,7 +322,7 @@ INPUT_FILES = {
     "statement",
     "file",
 }
-OUTPUT_FILES = {"out", "public_out", "png", "svg", "json_file"}
+OUTPUT_FILES = {"out", "public_out", "png", "svg", "json_file", "replay_store"}
 OUTPUT_DIRS = {("init-issuer", "out"), ("demo", "workdir")}
 INPUT_DIRS = {"issuer", "dir"}
 GARBAGE = ["", "garbage", "-1", "9" * 30, "nan", "é☃\t\n", "--json"]
@@ -362,6 +369,12 @@ def _baseline(world: Path, command: tuple[str, ...], fresh: Path) -> dict[str, s
             "index": "1",
             "state": "revoked",
             "issuer": issuer,
+            "at": AT,
+        },
+        ("trust", "bundle"): {
+            "root": str(world / "issuer" / "root.pem"),
+            "issuer": str(world / "issuer" / "issuer.pem"),
+            "out": str(fresh / "b.pem"),
             "at": AT,
         },
         ("trust-list", "sign"): {
@@ -435,6 +448,8 @@ def test_every_command_survives_hostile_arguments(
 ) -> None:
     leaves = list(_leaves(cli._parser()))
     assert {c[0] for c, _ in leaves} >= {"demo", "inspect", "statement"}
+    # Hostile values are relative paths too: nothing may land in the working directory.
+    before = set(os.listdir())
     runs = 0
     # The vpcd transport (which retries its connection for 10 s) is not under test; the
     # command line's checks of its arguments run before it.
@@ -460,6 +475,7 @@ def test_every_command_survives_hostile_arguments(
                         assert err.count("vitale-cred: error [") == 1, (argv, err)
                         one_error(err)
     assert runs > 200
+    assert set(os.listdir()) == before, sorted(set(os.listdir()) - before)
 
 
 # --- random command lines -------------------------------------------------------------

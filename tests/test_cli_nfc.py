@@ -73,9 +73,9 @@ def test_nfc_card_and_nfc_read_verify_a_tap(pcscd: None, tmp_path: Path) -> None
         )
         assert read.returncode == 0, read.stderr
         result = json.loads(read.stdout)
-        assert result["valid"] is True
-        assert result["beneficiary_index"] == 4
-        assert result["beneficiary"]["given_names"] == ["Inès"]
+        assert result["ok"] is True
+        assert result["presentation"]["beneficiary_index"] == 4
+        assert result["presentation"]["beneficiary"]["given_names"] == ["Inès"]
     finally:
         card.send_signal(signal.SIGINT)
         try:

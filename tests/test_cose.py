@@ -941,3 +941,56 @@ def test_random_header_maps_raise_only_library_errors(
 def test_random_cose_key_maps_raise_only_library_errors(key_map: dict[Any, Any]) -> None:
     with contextlib.suppress(VitaleCredError):
         CoseKey.from_map(key_map).verifying_key()
+
+
+# --- the protected-header memo a verifier owns ----------------------------------------
+
+
+def _compact_sign1(protected: dict[Any, Any]) -> bytes:
+    return _cbor.encode(_cbor.Tagged(18, [_cbor.encode(protected), {}, b"payload", b"\x00" * 64]))
+
+
+def test_header_memo_keeps_checked_headers_within_its_bound() -> None:
+    from vitale_cred.hazmat.cose import HeaderMemo
+
+    memo = HeaderMemo(size=2)
+    first = decode_sign1(_compact_sign1({1: -7, 4: b"k1"}), memo=memo)
+    assert len(memo) == 1
+    again = decode_sign1(_compact_sign1({1: -7, 4: b"k1"}), memo=memo)
+    assert again.protected == first.protected
+    # The memo hands out copies: a caller cannot poison what the next message sees.
+    again.protected[1] = -35
+    assert decode_sign1(_compact_sign1({1: -7, 4: b"k1"}), memo=memo).protected[1] == -7
+    decode_sign1(_compact_sign1({1: -7, 4: b"k2"}), memo=memo)
+    decode_sign1(_compact_sign1({1: -7, 4: b"k3"}), memo=memo)
+    assert 1 <= len(memo) <= 2
+
+
+def test_header_memo_never_keeps_a_header_that_fails_its_checks() -> None:
+    from vitale_cred.hazmat.cose import HeaderMemo
+
+    memo = HeaderMemo()
+    bad = _compact_sign1({1: -7, 2: [99]})  # crit names a label nobody understands
+    for _ in range(2):
+        with pytest.raises(CoseUnknownCritical):
+            decode_sign1(bad, memo=memo)
+    assert len(memo) == 0
+    with pytest.raises(InvalidArgument):
+        HeaderMemo(size=0)
+
+
+def test_without_a_memo_nothing_is_remembered_between_calls() -> None:
+    """No module-level container of the COSE layer grows with the messages it decodes."""
+    from vitale_cred.hazmat import cose
+
+    def sizes() -> dict[str, int]:
+        return {
+            name: len(value)
+            for name, value in vars(cose).items()
+            if isinstance(value, dict | list | set)
+        }
+
+    before = sizes()
+    for n in range(50):
+        decode_sign1(_compact_sign1({1: -7, 4: n.to_bytes(2, "big")}))
+    assert sizes() == before

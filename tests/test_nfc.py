@@ -34,11 +34,21 @@ from vitale_cred.hazmat.apdu import (
     parse_response,
 )
 from vitale_cred.hazmat.cose import SoftwareSigner, VerifyingKey
+from vitale_cred.hazmat.session import (
+    Role,
+    SecureChannel,
+    derive_session_keys,
+    ecdh_shared_secret,
+    generate_ephemeral_key,
+    public_point,
+    session_transcript,
+)
 from vitale_cred.model import Card
 from vitale_cred.nfc import (
     AID,
+    HOLDER_TRANSITIONS,
     MAX_REQUEST_BYTES,
-    TRANSITIONS,
+    READER_TRANSITIONS,
     Done,
     EncryptionPolicy,
     FciLabel,
@@ -49,22 +59,16 @@ from vitale_cred.nfc import (
     ReaderSession,
     ReaderState,
     RequestLabel,
-    Role,
-    SecureChannel,
     SeenNonces,
     Selected,
     SessionMode,
+    Trigger,
     credentials_by_index,
-    derive_session_keys,
-    ecdh_shared_secret,
-    generate_ephemeral_key,
     pair,
-    public_point,
-    session_transcript,
 )
 from vitale_cred.registry import CoseAlg
 from vitale_cred.trust import TrustedKey, TrustStore
-from vitale_cred.verify import Policy, Verifier
+from vitale_cred.verify import Policy, VerifiedPresentation, Verifier
 
 SPEC = Path(__file__).resolve().parent.parent / "spec" / "nfc.md"
 BEGIN = "<!-- BEGIN GENERATED EXAMPLE (python tests/test_nfc.py --write) -->"
@@ -835,12 +839,72 @@ def test_session_constructors_validate(world: World) -> None:
         world.holder().process("00A4")  # type: ignore[arg-type]
 
 
-def test_every_state_is_in_the_table() -> None:
-    mentioned = {key[0] for key in TRANSITIONS} | set(TRANSITIONS.values())
-    assert set(HolderState) <= mentioned
-    assert set(ReaderState) <= mentioned
-    for (state, _trigger), target in TRANSITIONS.items():
-        assert type(state) is type(target)
+def test_reader_takes_any_presentation_verifier(world: World) -> None:
+    """ReaderSession calls only ``verify_presentation``: a wrapper need not be a Verifier."""
+
+    class Counting:
+        def __init__(self, inner: Verifier) -> None:
+            self.inner = inner
+            self.transcripts: list[bytes] = []
+
+        def verify_presentation(self, token: bytes, *, transcript: bytes) -> VerifiedPresentation:
+            self.transcripts.append(transcript)
+            return self.inner.verify_presentation(token, transcript=transcript)
+
+    counting = Counting(world.verifier())
+    reader = ReaderSession(counting, beneficiary_hint=1)
+    assert pair(world.holder(), reader).beneficiary_index == 1
+    assert counting.transcripts == [reader.transcript_hash]
+
+
+@pytest.mark.parametrize(
+    "verifier",
+    [None, object(), type("NotCallable", (), {"verify_presentation": 1})()],
+    ids=["none", "object", "attribute-not-callable"],
+)
+def test_reader_refuses_an_object_that_cannot_verify(verifier: object) -> None:
+    with pytest.raises(errors.InvalidArgument):
+        ReaderSession(verifier)  # type: ignore[arg-type]
+
+
+def test_every_state_is_in_its_roles_table() -> None:
+    assert set(HOLDER_TRANSITIONS) == set(HolderState)
+    assert set(READER_TRANSITIONS) == set(ReaderState)
+    holder_targets = {t for row in HOLDER_TRANSITIONS.values() for t in row.values()}
+    reader_targets = {t for row in READER_TRANSITIONS.values() for t in row.values()}
+    # Every state is reached by some transition (IDLE by an abort), but the reader's START.
+    assert holder_targets == set(HolderState)
+    assert reader_targets == set(ReaderState) - {ReaderState.START}
+
+
+def test_each_roles_table_names_only_that_roles_states() -> None:
+    for table, role in ((HOLDER_TRANSITIONS, HolderState), (READER_TRANSITIONS, ReaderState)):
+        for state, row in table.items():
+            assert type(state) is role
+            assert all(type(target) is role for target in row.values()), state
+
+
+def test_the_tables_are_those_of_spec_section_10() -> None:
+    h, r, t = HolderState, ReaderState, Trigger
+    holder = {(s, g): n for s, row in HOLDER_TRANSITIONS.items() for g, n in row.items()}
+    reader = {(s, g): n for s, row in READER_TRANSITIONS.items() for g, n in row.items()}
+    assert holder == {
+        **{(s, t.SELECT): h.SELECTED for s in h},  # any SELECT starts a new session
+        (h.SELECTED, t.REQUEST): h.SENDING,
+        (h.SELECTED, t.LOCKED): h.SELECTED,
+        (h.SELECTED, t.ABORT): h.IDLE,
+        (h.SENDING, t.DELIVERED): h.DONE,
+        (h.SENDING, t.ABORT): h.IDLE,
+    }
+    assert reader == {
+        (r.START, t.SEND_SELECT): r.SELECTING,
+        (r.SELECTING, t.FCI): r.REQUESTING,
+        (r.SELECTING, t.FAIL): r.FAILED,
+        (r.REQUESTING, t.RESPONSE): r.DONE,
+        (r.REQUESTING, t.LOCKED): r.LOCKED,
+        (r.REQUESTING, t.FAIL): r.FAILED,
+        (r.LOCKED, t.RETRY): r.REQUESTING,
+    }
 
 
 def test_nfc_error_codes_and_status_words() -> None:

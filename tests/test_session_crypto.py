@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from vitale_cred import errors
 from vitale_cred.hazmat import cbor as _cbor
-from vitale_cred.nfc import (
+from vitale_cred.hazmat.session import (
     GCM_TAG_LENGTH,
     HOLDER_IDENTIFIER,
     MAX_COUNTER,

@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vitale_cred import status as status_module
+from vitale_cred.adapters.files import FileStatusProvider
 from vitale_cred.clock import FixedClock
 from vitale_cred.errors import (
     CborTagNotAllowed,
@@ -47,7 +48,6 @@ from vitale_cred.registry import CoseAlg, CoseTag, CwtClaim
 from vitale_cred.status import (
     MAX_STATUS_LIST_BYTES,
     STATUS_LIST_TYP,
-    FileStatusProvider,
     InMemoryStatusProvider,
     StatusChecker,
     StatusList,

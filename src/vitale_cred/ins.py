@@ -23,12 +23,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from vitale_cred._schema import labelled_map
 from vitale_cred.errors import (
     InsInvalid,
     InsMismatch,
     SchemaError,
     SchemaMissingLabel,
-    SchemaUnknownLabel,
 )
 from vitale_cred.nir import Nir
 from vitale_cred.registry import InsLabel, label_name
@@ -237,15 +237,7 @@ class Ins:
         birth_date: BirthDateLike,
     ) -> Ins:
         """Rebuild an INS from its wire map and the beneficiary's own fields."""
-        if not isinstance(value, dict):
-            raise SchemaError("ins must be a map")
-        # A bool equals 0 or 1 in Python: it is refused as a label explicitly.
-        if not value.keys() <= _WIRE_LABELS or any(type(k) is bool for k in value):
-            unknown = min(
-                (k for k in value if type(k) is bool or k not in _WIRE_LABELS),
-                key=_encoding_order,
-            )
-            raise SchemaUnknownLabel(f"ins has unknown label {label_name(InsLabel, unknown)}")
+        labelled_map(value, "ins", known=_WIRE_LABELS, labels=InsLabel)
 
         if InsLabel.MATRICULE in value:
             wire = value[InsLabel.MATRICULE]
@@ -346,15 +338,3 @@ def _wire_text(data: dict[Any, Any], label: InsLabel, default: str) -> str:
     if label is InsLabel.BIRTH_PLACE:
         return _check_cog(value)
     return _check_text(value, "INS birth name")
-
-
-def _encoding_order(key: object) -> tuple[int, Any]:
-    """Sort key of a map key in deterministic CBOR order (major type, then value)."""
-    if isinstance(key, int) and not isinstance(key, bool):
-        return (0, key) if key >= 0 else (1, -1 - key)
-    if isinstance(key, bytes):
-        return (2, (len(key), key))
-    if isinstance(key, str):
-        raw = key.encode("utf-8", "surrogatepass")
-        return (3, (len(raw), raw))
-    return (7, repr(key))

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
+from vitale_cred._schema import labelled_map
 from vitale_cred.errors import (
     CardDataError,
     DateInvalid,
     OrganismeInvalid,
     SchemaError,
     SchemaMissingLabel,
-    SchemaUnknownLabel,
 )
 from vitale_cred.ins import Ins
 from vitale_cred.nir import Nir
@@ -767,22 +767,12 @@ def _json_list(value: Any, what: str) -> Sequence[Any]:
 def _wire_map(
     value: Any,
     enum: type[IntEnum],
-    required: frozenset[Any] | set[Any],
-    optional: frozenset[Any] | set[Any],
+    required: frozenset[Any],
+    optional: frozenset[Any],
     what: str,
 ) -> dict[int, Any]:
     """``value`` itself, once it is a map of known labels with every required one."""
-    if not isinstance(value, dict):
-        raise SchemaError(f"{what} must be a map")
-    keys = value.keys()
-    # Set operations run in C: this is on every verification's path.
-    if not keys <= required | optional:
-        unknown = min(keys - required - optional, key=str)
-        raise SchemaUnknownLabel(f"{what} has unknown label {label_name(enum, unknown)}")
-    if not required <= keys:
-        missing = min(required - keys)
-        raise SchemaMissingLabel(f"{what} lacks {label_name(enum, missing)}")
-    return value
+    return labelled_map(value, what, known=required | optional, required=required, labels=enum)
 
 
 def _wire_array(value: Any, shortest: int, longest: int, what: str) -> list[Any]:

@@ -20,14 +20,15 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from vitale_cred._schema import labelled_map
 from vitale_cred.clock import Clock
 from vitale_cred.credential import MAX_CREDENTIAL_BYTES, strip_x5chain
 from vitale_cred.device import DeviceSigner, Rng
-from vitale_cred.errors import InvalidArgument, SchemaError, SchemaMissingLabel, SchemaUnknownLabel
+from vitale_cred.errors import InvalidArgument, SchemaError
 from vitale_cred.hazmat import cbor as _cbor
 from vitale_cred.hazmat import cose
 from vitale_cred.hazmat.qrtext import encode_qr_text
-from vitale_cred.registry import PresentationLabel, label_name
+from vitale_cred.registry import PresentationLabel
 
 __all__ = [
     "DEFAULT_TTL",
@@ -55,11 +56,13 @@ TRANSCRIPT_HASH_LENGTH = 32
 #: 2^-60 after 2^18 presentations (spec/presentation.md section 3.2).
 NONCE_LENGTH = 12
 
-_LABELS = frozenset(PresentationLabel)
-_REQUIRED = (
-    PresentationLabel.CREDENTIAL,
-    PresentationLabel.IAT,
-    PresentationLabel.NONCE,
+_LABEL_SET = frozenset(PresentationLabel)
+_REQUIRED_SET = frozenset(
+    {
+        PresentationLabel.CREDENTIAL,
+        PresentationLabel.IAT,
+        PresentationLabel.NONCE,
+    }
 )
 
 
@@ -141,15 +144,13 @@ def decode_presentation_payload(payload: bytes) -> PresentationPayload:
         if fast is not None:
             return fast
     value = _cbor.decode(payload, max_size=MAX_PRESENTATION_BYTES, max_depth=2)
-    if not isinstance(value, dict):
-        raise SchemaError("presentation payload must be a map")
-    for label in value:
-        if label not in _LABELS:
-            name = label_name(PresentationLabel, label)
-            raise SchemaUnknownLabel(f"unknown presentation label {name}")
-    for label in _REQUIRED:
-        if label not in value:
-            raise SchemaMissingLabel(f"presentation lacks {label_name(PresentationLabel, label)}")
+    labelled_map(
+        value,
+        "presentation payload",
+        known=_LABEL_SET,
+        required=_REQUIRED_SET,
+        labels=PresentationLabel,
+    )
     credential = value[PresentationLabel.CREDENTIAL]
     iat = value[PresentationLabel.IAT]
     ttl = value.get(PresentationLabel.TTL, DEFAULT_TTL)

@@ -52,10 +52,9 @@ import threading
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from os import PathLike
-from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol, final, runtime_checkable
 
+from vitale_cred._schema import labelled_map
 from vitale_cred._sealed import Sealed, sealed_factory
 from vitale_cred.clock import MAX_CLOCK_SKEW
 from vitale_cred.errors import (
@@ -86,7 +85,6 @@ __all__ = [
     "MAX_TOKEN_CLAIMS_DEPTH",
     "MAX_URI_LENGTH",
     "STATUS_LIST_TYP",
-    "FileStatusProvider",
     "InMemoryStatusProvider",
     "StatusChecker",
     "StatusList",
@@ -572,11 +570,13 @@ def verify_status_list(
         max_depth=MAX_TOKEN_CLAIMS_DEPTH,
         deterministic=False,
     )
-    if not isinstance(claims, dict):
-        raise StatusListInvalid("the claims of a Status List Token must be a map")
-    unknown = [k for k in claims if k not in _TOKEN_CLAIMS]
-    if unknown:
-        raise StatusListInvalid(f"claims {sorted(map(repr, unknown))} are not allowed")
+    labelled_map(
+        claims,
+        "the claims of a Status List Token",
+        known=_TOKEN_CLAIMS,
+        labels=CwtClaim,
+        error=StatusListInvalid,
+    )
     if CwtClaim.ISS in claims and not isinstance(claims[CwtClaim.ISS], str):
         raise StatusListInvalid("iss(1) must be a text string")
     if CwtClaim.SUB not in claims:
@@ -684,51 +684,6 @@ class InMemoryStatusProvider:
 
     def __repr__(self) -> str:
         return f"InMemoryStatusProvider({len(self._tokens)} lists)"
-
-
-class FileStatusProvider:
-    """Tokens read from files (an offline reader's synced directory).
-
-    Each file is read again at every fetch (a sync job may replace it), at most
-    ``max_bytes + 1`` bytes, so an oversized file reaches the verifier as too large
-    instead of being loaded whole. A file is indexed by what its token claims
-    (``kid``, ``list``) when the provider is built; a missing, unreadable or
-    unparsable file serves nothing.
-    """
-
-    __slots__ = ("_max_bytes", "_paths")
-
-    def __init__(
-        self,
-        paths: Iterable[str | PathLike[str]],
-        *,
-        max_bytes: int = MAX_STATUS_TOKEN_BYTES,
-    ) -> None:
-        self._max_bytes = max_bytes
-        self._paths: dict[tuple[bytes, int], Path] = {}
-        for path in map(Path, paths):
-            token = self._read(path)
-            if token is None:
-                continue
-            try:
-                locator = peek_status_list(token)
-            except VitaleCredError:
-                continue
-            self._paths[(locator.kid, locator.list_id)] = path
-
-    def _read(self, path: Path) -> bytes | None:
-        try:
-            with path.open("rb") as handle:
-                return handle.read(self._max_bytes + 1)
-        except OSError:
-            return None
-
-    def fetch(self, kid: bytes, list_id: int) -> bytes | None:
-        path = self._paths.get((kid, list_id))
-        return None if path is None else self._read(path)
-
-    def __repr__(self) -> str:
-        return f"FileStatusProvider({len(self._paths)} lists)"
 
 
 # --- checking a credential's status ------------------------------------------------

@@ -802,7 +802,12 @@ class TrustStore:
         else:
             registered = self._registered.get(kid)
             if registered is None:
-                raise UnknownIssuer(f"no trusted issuer with kid {kid.hex()}")
+                # QR codes name their issuer by kid alone: a root is not enough.
+                raise UnknownIssuer(
+                    f"no trusted issuer with kid {kid.hex()}: the trust store needs that "
+                    "issuer's certificate (a reader bundle: root and issuer certificates) "
+                    "or a trust list naming it"
+                )
             path = _live(self._configured_paths.get(registered), at)
             if path is None:
                 path = self._validated(registered, at)

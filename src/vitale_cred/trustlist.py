@@ -28,6 +28,7 @@ from typing import Any, ClassVar, final
 
 from cryptography import x509
 
+from vitale_cred._schema import labelled_map
 from vitale_cred._sealed import Sealed, sealed_factory
 from vitale_cred.errors import (
     CoseError,
@@ -140,10 +141,14 @@ class TrustListEntry:
 
     @classmethod
     def from_wire(cls, value: Any) -> TrustListEntry:
-        if not isinstance(value, dict) or not set(value) >= _ENTRY_REQUIRED:
-            raise TrustListInvalid("entry must be a map with kid, algs and usages")
-        if not set(value) <= _ENTRY_LABELS:
-            raise TrustListInvalid("entry has unknown labels")
+        labelled_map(
+            value,
+            "trust-list entry",
+            known=_ENTRY_LABELS,
+            required=_ENTRY_REQUIRED,
+            labels=TrustEntryLabel,
+            error=TrustListInvalid,
+        )
         kid, algs, usages = (
             value[TrustEntryLabel.KID],
             value[TrustEntryLabel.ALGS],
@@ -266,15 +271,14 @@ class TrustList:
 
     @classmethod
     def from_wire(cls, value: Any) -> TrustList:
-        if (
-            not isinstance(value, dict)
-            or not set(value) >= _LIST_REQUIRED
-            or not set(value) <= _LIST_LABELS
-        ):
-            raise TrustListInvalid(
-                "trust list must hold seq, issued_at, next_update, entries and at most "
-                "withdrawn_keys"
-            )
+        labelled_map(
+            value,
+            "trust list",
+            known=_LIST_LABELS,
+            required=_LIST_REQUIRED,
+            labels=TrustListLabel,
+            error=TrustListInvalid,
+        )
         seq, issued, next_update, entries = (
             value[TrustListLabel.SEQ],
             value[TrustListLabel.ISSUED_AT],

@@ -79,6 +79,7 @@ __all__ = [
     "VerifiedCredential",
     "VerifiedPresentation",
     "Verifier",
+    "verdict",
 ]
 
 #: Default tolerated clock disagreement (seconds).
@@ -157,6 +158,43 @@ class VerifiedCredential(Sealed, producer="the Verifier", hidden=("raw",)):
         """The beneficiary this credential discloses."""
         return self.card.beneficiary
 
+    def to_json(self) -> dict[str, Any]:
+        """The verified credential as JSON: the ``fields`` of the conformance vectors
+        (``spec/vectors/README.md``), plus ``ins`` as a practice system records it and
+        the issuer's name. One view for the command line, the reader service and the
+        vectors (``spec/json/verdict.schema.json``)."""
+        card = self.card
+        ins = card.beneficiary.ins
+        return {
+            "insured_nir": card.nir.value,
+            "organisme": str(card.organisme),
+            "card_serial": card.serial,
+            "card_issued": card.issued.isoformat(),
+            "beneficiary_index": card.index,
+            "beneficiary": card.beneficiary.to_json(),
+            "ins": None if ins is None else ins.to_record(),
+            "delegation": None
+            if self.delegation is None
+            else {
+                "delegator": self.delegation.delegator,
+                "delegate": self.delegation.delegate,
+                "limits": self.delegation.limits,
+            },
+            "issuer_kid": self.issuer.kid.hex(),
+            "issuer_name": self.issuer.name,
+            "credential_iat": self.iat,
+            "credential_exp": self.exp,
+            "status": _status_name(self.status_result),
+        }
+
+
+def _status_name(result: Any) -> str | None:
+    """``valid`` or ``undetermined`` (revoked and suspended are refusals), None unchecked."""
+    if result is None:
+        return None
+    state = getattr(result, "state", None)
+    return str(state.value) if state is not None else str(result)
+
 
 @final
 class VerifiedPresentation(Sealed, producer="the Verifier"):
@@ -203,31 +241,33 @@ class VerifiedPresentation(Sealed, producer="the Verifier"):
         return self.credential.card.beneficiary.ins
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-ready summary (what ``vitale-cred verify --json`` prints)."""
-        cred = self.credential
-        return {
-            "valid": True,
-            "code": None,
-            "insured_nir": cred.card.nir.value,
-            "organisme": str(cred.card.organisme),
-            "card_serial": cred.card.serial,
-            "beneficiary_index": cred.card.index,
-            "beneficiary": cred.card.beneficiary.to_json(),
-            "ins": None if self.ins is None else self.ins.to_record(),
-            "delegation": None
-            if cred.delegation is None
-            else {
-                "delegator": cred.delegation.delegator,
-                "delegate": cred.delegation.delegate,
-                "limits": cred.delegation.limits,
-            },
-            "issuer": {"kid": cred.issuer.kid.hex(), "name": cred.issuer.name},
-            "credential_iat": cred.iat,
-            "credential_exp": cred.exp,
-            "token_iat": self.token_iat,
-            "token_exp": self.token_exp,
-            "status": None if cred.status_result is None else str(cred.status_result),
-        }
+        """The verified presentation as JSON: the credential's view (see
+        :meth:`VerifiedCredential.to_json`) and the token's own fields."""
+        out = self.credential.to_json()
+        out.update(
+            {
+                "token_iat": self.token_iat,
+                "token_exp": self.token_exp,
+                "nonce": self.nonce.hex(),
+                "audience": None if self.audience is None else self.audience.hex(),
+                "transcript": None if self.transcript is None else self.transcript.hex(),
+            }
+        )
+        return out
+
+
+def verdict(outcome: VerifiedPresentation | VitaleCredError) -> dict[str, Any]:
+    """One verification's verdict as JSON (``spec/json/verdict.schema.json``).
+
+    ``{"ok": true, "code": null, "message": null, "presentation": {...}}`` for a
+    presentation that verified; ``{"ok": false, "code": "...", "message": "...",
+    "presentation": null}`` for a refusal, with the error's stable code.
+    """
+    if isinstance(outcome, VerifiedPresentation):
+        return {"ok": True, "code": None, "message": None, "presentation": outcome.to_json()}
+    if isinstance(outcome, VitaleCredError):
+        return {"ok": False, "code": outcome.code, "message": outcome.message, "presentation": None}
+    raise InvalidArgument("a verdict is made of a VerifiedPresentation or a VitaleCredError")
 
 
 # The only builders of verified results; the slots they fill are reachable nowhere else.
@@ -269,6 +309,8 @@ class Verifier:
         )
         self._cache: OrderedDict[bytes, _Cached] = OrderedDict()
         self._lock = threading.Lock()
+        # Protected headers repeat (one per issuer key, one for every device).
+        self._headers = cose.HeaderMemo()
 
     # --- credentials ---------------------------------------------------------------
 
@@ -279,7 +321,7 @@ class Verifier:
         cached = self._cache.get(digest)
         if cached is not None:
             return digest, cached
-        message = cose.decode_sign1(credential, max_size=MAX_CREDENTIAL_BYTES)
+        message = cose.decode_sign1(credential, max_size=MAX_CREDENTIAL_BYTES, memo=self._headers)
         claims = decode_claims(message.payload)
         try:
             device_key = claims.device_key.verifying_key()
@@ -366,7 +408,7 @@ class Verifier:
             raise InvalidArgument("presentation must be bytes")
         policy = self.policy
         now = policy.clock.now()
-        message = cose.decode_sign1(token, max_size=MAX_PRESENTATION_BYTES)
+        message = cose.decode_sign1(token, max_size=MAX_PRESENTATION_BYTES, memo=self._headers)
         payload = decode_presentation_payload(message.payload)
         # Steps 3 to 10 cost no certificate work and keep no state: a refused token
         # never reaches path validation unless its device signature verifies.

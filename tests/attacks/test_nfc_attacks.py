@@ -24,6 +24,15 @@ from vitale_cred.errors import (
 )
 from vitale_cred.hazmat import cbor as _cbor
 from vitale_cred.hazmat.apdu import CommandApdu, Ins, ResponseApdu, parse_command, parse_response
+from vitale_cred.hazmat.session import (
+    Role,
+    SecureChannel,
+    derive_session_keys,
+    ecdh_shared_secret,
+    generate_ephemeral_key,
+    public_point,
+    session_transcript,
+)
 from vitale_cred.nfc import (
     AID,
     EncryptionPolicy,
@@ -32,16 +41,9 @@ from vitale_cred.nfc import (
     ReaderInfoLabel,
     ReaderSession,
     RequestLabel,
-    Role,
-    SecureChannel,
     SeenNonces,
     SessionMode,
-    derive_session_keys,
-    ecdh_shared_secret,
-    generate_ephemeral_key,
     pair,
-    public_point,
-    session_transcript,
 )
 
 from ._support import expect, holder_for, reader_for, run_select

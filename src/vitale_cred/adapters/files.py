@@ -11,6 +11,8 @@ import contextlib
 import errno
 import os
 import tempfile
+from collections.abc import Iterable
+from os import PathLike
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -23,12 +25,16 @@ from vitale_cred.errors import (
     FileNotDirectory,
     FilePermissionDenied,
     InvalidArgument,
+    VitaleCredError,
 )
 from vitale_cred.pki import IssuerMaterial, load_certificates, load_private_key, private_key_pem
+from vitale_cred.status import MAX_STATUS_TOKEN_BYTES, peek_status_list
 
 __all__ = [
     "HSM_CONFIG",
     "ISSUER_FILES",
+    "READER_BUNDLE",
+    "FileStatusProvider",
     "check_output",
     "file_error",
     "load_issuer_directory",
@@ -36,10 +42,13 @@ __all__ = [
     "write_private",
 ]
 
+#: The reader bundle of an issuer directory: the root and the issuer certificate, what
+#: a reader needs to verify QR codes (which name their issuer by kid only).
+READER_BUNDLE = "readers.pem"
 #: The file of an issuer directory that points at an HSM key instead of issuer-key.pem.
 HSM_CONFIG = "hsm.json"
 #: The PEM files of an issuer directory written by ``vitale-cred init-issuer``.
-ISSUER_FILES = ("root.pem", "root-key.pem", "issuer.pem", "issuer-key.pem")
+ISSUER_FILES = ("root.pem", "root-key.pem", "issuer.pem", "issuer-key.pem", READER_BUNDLE)
 
 _BY_ERRNO: dict[int, type[FileAccessError]] = {
     errno.ENOENT: FileMissing,
@@ -117,12 +126,16 @@ def write_private(path: Path, data: bytes) -> None:
 
 
 def write_issuer_directory(material: IssuerMaterial, directory: Path) -> None:
-    """Write an issuer directory: the four PEM files (keys readable by the owner only)."""
+    """Write an issuer directory: the certificates, the reader bundle and the keys
+    (readable by the owner only)."""
     pem = serialization.Encoding.PEM
+    root = material.root_certificate.public_bytes(pem)
+    issuer = material.issuer_certificate.public_bytes(pem)
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        (directory / "root.pem").write_bytes(material.root_certificate.public_bytes(pem))
-        (directory / "issuer.pem").write_bytes(material.issuer_certificate.public_bytes(pem))
+        (directory / "root.pem").write_bytes(root)
+        (directory / "issuer.pem").write_bytes(issuer)
+        (directory / READER_BUNDLE).write_bytes(root + issuer)
     except FileExistsError as exc:
         # mkdir(exist_ok=True) says "exists" only when the path is not a directory.
         raise FileNotDirectory(
@@ -154,3 +167,48 @@ def load_issuer_directory(directory: Path) -> IssuerMaterial:
         # A PEM file without any certificate in it: load_certificates returned [].
         raise InvalidArgument(f"{directory} holds a certificate file with no certificate") from exc
     return IssuerMaterial(root, issuer, issuer_key, root_key)
+
+
+class FileStatusProvider:
+    """Tokens read from files (an offline reader's synced directory).
+
+    Each file is read again at every fetch (a sync job may replace it), at most
+    ``max_bytes + 1`` bytes, so an oversized file reaches the verifier as too large
+    instead of being loaded whole. A file is indexed by what its token claims
+    (``kid``, ``list``) when the provider is built; a missing, unreadable or
+    unparsable file serves nothing.
+    """
+
+    __slots__ = ("_max_bytes", "_paths")
+
+    def __init__(
+        self,
+        paths: Iterable[str | PathLike[str]],
+        *,
+        max_bytes: int = MAX_STATUS_TOKEN_BYTES,
+    ) -> None:
+        self._max_bytes = max_bytes
+        self._paths: dict[tuple[bytes, int], Path] = {}
+        for path in map(Path, paths):
+            token = self._read(path)
+            if token is None:
+                continue
+            try:
+                locator = peek_status_list(token)
+            except VitaleCredError:
+                continue
+            self._paths[(locator.kid, locator.list_id)] = path
+
+    def _read(self, path: Path) -> bytes | None:
+        try:
+            with path.open("rb") as handle:
+                return handle.read(self._max_bytes + 1)
+        except OSError:
+            return None
+
+    def fetch(self, kid: bytes, list_id: int) -> bytes | None:
+        path = self._paths.get((kid, list_id))
+        return None if path is None else self._read(path)
+
+    def __repr__(self) -> str:
+        return f"FileStatusProvider({len(self._paths)} lists)"

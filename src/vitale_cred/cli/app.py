@@ -51,6 +51,7 @@ from vitale_cred.errors import (
     InvalidArgument,
     VitaleCredError,
 )
+from vitale_cred.hazmat import cose
 from vitale_cred.hazmat.cose import CoseKey, Signer, SoftwareSigner, VerifyingKey, decode_sign1
 from vitale_cred.model import Card
 from vitale_cred.pki import (
@@ -62,7 +63,8 @@ from vitale_cred.pki import (
     make_root_certificate,
 )
 from vitale_cred.presentation import DEFAULT_TTL, MAX_TTL, present_qr
-from vitale_cred.registry import CoseAlg
+from vitale_cred.registry import CoseAlg, CoseHeader
+from vitale_cred.replay import InMemoryReplayCache, ReplayCache, SqliteReplayCache
 from vitale_cred.statement import (
     Invoice,
     Statement,
@@ -88,7 +90,7 @@ from vitale_cred.trustlist import (
     sign_trust_list,
     verify_trust_list,
 )
-from vitale_cred.verify import Policy, VerifiedPresentation, Verifier
+from vitale_cred.verify import Policy, VerifiedPresentation, Verifier, verdict
 
 __all__ = ["main"]
 
@@ -405,10 +407,14 @@ def _trust(path: str) -> TrustStore:
         raise InvalidArgument(f"{path} is not a PEM certificate bundle") from exc
 
 
-def _refusal(exc: VitaleCredError, out: TextIO) -> int:
-    """A refused verification with --json: the verdict object, and the usual error line."""
+def _refusal(exc: VitaleCredError, out: TextIO, *, of_presentation: bool = True) -> int:
+    """A refused verification with --json: the verdict (or, for anything but a
+    presentation, the result) object, and the usual error line."""
     message = _one_line(exc.message)
-    print(json.dumps({"valid": False, "code": exc.code, "message": message}), file=out)
+    report = {**verdict(exc), "message": message}
+    if not of_presentation:
+        del report["presentation"]
+    print(json.dumps(report, ensure_ascii=False), file=out)
     print(f"vitale-cred: error [{exc.code}] {message}", file=sys.stderr)
     return EXIT_INVALID
 
@@ -426,7 +432,7 @@ def _report_verdict(
             return _refusal(exc, out)
         raise
     if args.json:
-        print(json.dumps(result.to_json(), ensure_ascii=False), file=out)
+        print(json.dumps(verdict(result), ensure_ascii=False), file=out)
     else:
         print(_verify_result(result), file=out)
     return EXIT_OK
@@ -440,16 +446,127 @@ def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
             from vitale_cred.adapters import qrimage  # noqa: PLC0415 - optional extra
 
             text = qrimage.read_image(args.image)
+        elif args.qr_text == "-":
+            # A QR text holds the NIR: read from stdin it never shows in `ps`.
+            text = _read_stdin_text("QR text")
         elif args.qr_text:
             text = args.qr_text
         else:
-            raise CommandLineError("give QR_TEXT or --image PNG")
+            raise CommandLineError("give QR_TEXT, - (standard input) or --image PNG")
         trust = _reader_trust(args, clock)
         status = _status_checker(args.status_list, trust) if args.status_list else None
-        verifier = Verifier(Policy(trust=trust, clock=clock, status=status))
+        verifier = Verifier(
+            Policy(trust=trust, clock=clock, status=status, replay_cache=_replay_cache(args))
+        )
         return verifier.verify_qr(text.strip())
 
     return _report_verdict(args, out, verify)
+
+
+#: Overrides the directory of the reader's persistent state (the replay store).
+STATE_DIR_ENV = "VITALE_CRED_STATE_DIR"
+#: The replay store's file name in the state directory.
+REPLAY_STORE = "replay.sqlite"
+#: Most characters read from standard input as one QR text (the decoder's own cap
+#: refuses anything longer with its code; this only bounds the read).
+_STDIN_TEXT_CAP = 64 * 1024
+
+
+def state_dir() -> Path:
+    """Where readers keep state across runs: ``$VITALE_CRED_STATE_DIR``, else
+    ``$XDG_STATE_HOME/vitale-cred``, else ``~/.local/state/vitale-cred``."""
+    override = os.environ.get(STATE_DIR_ENV)
+    if override:
+        return Path(override)
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "vitale-cred"
+
+
+def _replay_cache(args: argparse.Namespace) -> ReplayCache:
+    """The replay memory of a reader command: persistent unless ``--no-replay-store``.
+
+    Without it, the same QR code would verify again in the next run: the store is
+    what makes a replay refused across runs and across readers sharing the file.
+    """
+    if args.no_replay_store:
+        return InMemoryReplayCache()
+    path = Path(args.replay_store) if args.replay_store else state_dir() / REPLAY_STORE
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except FileExistsError as exc:
+        raise FileNotDirectory(f"cannot keep the replay store in {path.parent}") from exc
+    except OSError as exc:
+        raise file_error(exc, "create", path.parent) from exc
+    return SqliteReplayCache(path)
+
+
+def _read_stdin_text(what: str) -> str:
+    data = sys.stdin.buffer.read(_STDIN_TEXT_CAP + 1) if sys.stdin else b""
+    if len(data) > _STDIN_TEXT_CAP:
+        raise InvalidArgument(f"{what} on standard input is longer than {_STDIN_TEXT_CAP} bytes")
+    try:
+        return data.decode("ascii")
+    except UnicodeDecodeError as exc:
+        raise InvalidArgument(f"{what} on standard input is not ASCII text") from exc
+
+
+def _add_replay_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--replay-store",
+        metavar="FILE",
+        help="SQLite replay store, shareable by the readers of one site (default: "
+        f"${STATE_DIR_ENV}, $XDG_STATE_HOME/vitale-cred or ~/.local/state/vitale-cred, "
+        f"file {REPLAY_STORE})",
+    )
+    p.add_argument(
+        "--no-replay-store",
+        action="store_true",
+        help="remember nothing between runs (tests only: a replayed QR code would pass)",
+    )
+
+
+def cmd_trust_bundle(args: argparse.Namespace, out: TextIO) -> int:
+    """Roots and issuer certificates, each issuer's path checked, as one PEM bundle."""
+    now = _clock(args.at).now()
+    check_output(Path(args.out), create_parents=False)
+    if Path(args.out).exists() and not args.force:
+        raise FileExists(f"{args.out} exists: give --force to replace it")
+    roots = [c for path in args.root for c in _certificates(path)]
+    issuers = [c for path in args.issuer for c in _certificates(path)]
+    for cert in roots:
+        if cert.issuer != cert.subject:
+            raise CommandLineError(
+                f"--root {cert.subject.rfc4514_string()} is not a root (not self-issued)"
+            )
+    for cert in issuers:
+        if cert.issuer == cert.subject:
+            raise CommandLineError(
+                f"--issuer {cert.subject.rfc4514_string()} is self-issued: give it with --root"
+            )
+    store = TrustStore(roots=roots, certificates=issuers)
+    for cert in issuers:
+        # The resolution a reader runs for a QR code naming this issuer's kid.
+        kid = kid_for_certificate(cert)
+        store.resolve(cose.Sign1(b"", {}, {CoseHeader.KID: kid}, b"", b"", b""), now)
+    pem = serialization.Encoding.PEM
+    bundle = b"".join(c.public_bytes(pem) for c in (*roots, *issuers))
+    _write(args.out, bundle)
+    _emit(
+        args,
+        out,
+        f"reader bundle written to {args.out}: {len(roots)} root(s), {len(issuers)} issuer(s)",
+        bundle=args.out,
+        roots=len(roots),
+        issuers=[kid_for_certificate(c).hex() for c in issuers],
+    )
+    return EXIT_OK
+
+
+def _certificates(path: str) -> list[x509.Certificate]:
+    certs = load_certificates(_read(path))
+    if not certs:
+        raise InvalidArgument(f"{path} holds no PEM certificate")
+    return certs
 
 
 def _reader_trust(args: argparse.Namespace, clock: Clock) -> TrustStore:
@@ -671,7 +788,7 @@ def cmd_trust_list_verify(args: argparse.Namespace, out: TextIO) -> int:
         for e in verified.trust_list.entries
     ]
     report = {
-        "valid": True,
+        "ok": True,
         "seq": verified.seq,
         "stale": verified.stale,
         "next_update": verified.trust_list.next_update,
@@ -734,15 +851,14 @@ def cmd_statement_verify(args: argparse.Namespace, out: TextIO) -> int:
         )
     except VitaleCredError as exc:
         if args.json:
-            return _refusal(exc, out)
+            return _refusal(exc, out, of_presentation=False)
         raise
     invoices = [i.to_json() for i in verified.statement.invoices]
     if args.json:
         print(
             json.dumps(
                 {
-                    "valid": True,
-                    "code": None,
+                    "ok": True,
                     "serial": verified.statement.serial,
                     "iat": verified.statement.iat,
                     "invoices": invoices,
@@ -987,7 +1103,9 @@ def _parser() -> argparse.ArgumentParser:
         "verify a QR presentation (text or image)",
         "vitale-cred verify --trust readers.pem 'VC1:...'",
     )
-    p.add_argument("qr_text", nargs="?", metavar="QR_TEXT")
+    p.add_argument(
+        "qr_text", nargs="?", metavar="QR_TEXT", help="the scanned text, or - to read it from stdin"
+    )
     p.add_argument("--image", help="PNG/JPEG holding the QR code")
     p.add_argument(
         "--trust", required=True, help="PEM: trusted root(s), optionally issuer certificates"
@@ -995,6 +1113,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--trust-list", help="signed trust list (then --trust holds its roots)")
     p.add_argument("--status-list", help="status list token to check revocation against")
     p.add_argument("--at", help="ISO 8601 verification instant (default: now)")
+    _add_replay_options(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_verify)
 
@@ -1055,6 +1174,31 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--pin-env", help="environment variable holding the HSM PIN")
     q.add_argument("--json", action="store_true", help="print one JSON object")
     q.set_defaults(func=cmd_status_list_set)
+
+    p = add(
+        "trust",
+        "build the reader bundle: the roots and issuer certificates a reader trusts",
+        "vitale-cred trust bundle --root root.pem --issuer issuer.pem --out readers.pem",
+    )
+    tb = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    q = tb.add_parser(
+        "bundle",
+        help="check issuer certificates against their roots and write one PEM bundle",
+        description="Check every issuer certificate against the roots (path and profile, at "
+        "--at) and write roots and issuers as one PEM bundle, what `verify --trust` and "
+        "`nfc-read --trust` read. QR codes name their issuer by kid only: a reader needs "
+        "the issuer certificates, not only the roots.",
+        epilog="example: vitale-cred trust bundle --root root.pem --issuer issuer.pem "
+        "--out readers.pem",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    q.add_argument("--root", action="append", required=True, help="root certificate PEM (repeat)")
+    q.add_argument("--issuer", action="append", default=[], help="issuer certificate PEM (repeat)")
+    q.add_argument("--out", required=True, help="the bundle to write (PEM)")
+    q.add_argument("--force", action="store_true", help="replace an existing --out")
+    q.add_argument("--at", help="ISO 8601 instant the certificates must be valid at (default: now)")
+    q.add_argument("--json", action="store_true", help="print one JSON object")
+    q.set_defaults(func=cmd_trust_bundle)
 
     p = add(
         "trust-list",
@@ -1124,10 +1268,29 @@ def _one_line(text: str) -> str:
     return " ".join(text.split()) or "(no message)"
 
 
-def _report(error: VitaleCredError, args: argparse.Namespace | None, stream: TextIO) -> None:
+#: Commands whose --json output is a verdict (spec/json/verdict.schema.json); every
+#: other command prints a result (spec/json/result.schema.json).
+_VERDICT_COMMANDS = frozenset({"verify", "nfc-read"})
+
+
+def _report(
+    error: VitaleCredError,
+    args: argparse.Namespace | None,
+    stream: TextIO,
+    argv: Sequence[str],
+) -> None:
+    """The failure's one line on stderr, and with ``--json`` its JSON object on stdout.
+
+    ``--json`` counts even when the command line did not parse: a program that asked
+    for JSON gets JSON, whatever went wrong.
+    """
     message = _one_line(error.message)
-    if args is not None and getattr(args, "json", False) is True:
-        print(json.dumps({"ok": False, "code": error.code, "message": message}), file=stream)
+    wants_json = getattr(args, "json", False) is True if args is not None else "--json" in argv
+    if wants_json:
+        report: dict[str, Any] = {"ok": False, "code": error.code, "message": message}
+        if argv and argv[0] in _VERDICT_COMMANDS:
+            report["presentation"] = None
+        print(json.dumps(report, ensure_ascii=False), file=stream)
     print(f"vitale-cred: error [{error.code}] {message}", file=sys.stderr)
 
 
@@ -1139,10 +1302,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     """
     stream = out or sys.stdout
     args: argparse.Namespace | None = None
+    words = list(sys.argv[1:] if argv is None else argv)
     try:
         parser = _parser()
         try:
-            args = parser.parse_args(argv)
+            args = parser.parse_args(words)
         except SystemExit as exc:  # --help and --version: argparse printed them already
             return EXIT_OK if exc.code in (0, None) else EXIT_USAGE
         func: Callable[[argparse.Namespace, TextIO], int] | None = getattr(args, "func", None)
@@ -1157,12 +1321,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         # The reader of our output went away (``| head``): nothing left to say.
         return EXIT_OK
     except VitaleCredError as exc:
-        _report(exc, args, stream)
+        _report(exc, args, stream, words)
         return EXIT_USAGE if isinstance(exc, _USAGE_ERRORS) else EXIT_INVALID
     except OSError as exc:
         # A file that a layer below opened without a typed error of its own.
         error = file_error(exc, "use")
-        _report(error, args, stream)
+        _report(error, args, stream, words)
         return EXIT_USAGE if isinstance(error, _USAGE_ERRORS) else EXIT_INVALID
     except Exception as exc:
         if os.environ.get(DEBUG_ENV) == "1":
@@ -1170,7 +1334,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         defect = InternalError(
             f"unexpected {type(exc).__name__}: {exc} (a defect; {DEBUG_ENV}=1 shows the traceback)"
         )
-        _report(defect, args, stream)
+        _report(defect, args, stream, words)
         return EXIT_DEFECT
 
 

@@ -1,4 +1,5 @@
-"""Low-level layers: strict CBOR, COSE_Sign1, Base45, the QR envelope, zlib, APDUs.
+"""Low-level layers: strict CBOR, COSE_Sign1, Base45, the QR envelope, zlib, APDUs,
+and the NFC session crypto (ECDH, HKDF, AES-GCM).
 
 Know what you do here. These functions parse and build bytes; they do not decide
 whether anything is trustworthy. ``decode_sign1(...).payload`` is unverified data,

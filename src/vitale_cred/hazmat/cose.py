@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
     encode_dss_signature,
 )
 
+from vitale_cred._schema import labelled_map
 from vitale_cred.errors import (
     BadKey,
     CoseAlgMismatch,
@@ -30,6 +31,7 @@ from vitale_cred.errors import (
     CoseHeaderConflict,
     CoseKeyError,
     CoseUnknownCritical,
+    InvalidArgument,
 )
 from vitale_cred.hazmat import cbor as _cbor
 from vitale_cred.registry import CoseAlg, CoseCurve, CoseHeader, CoseKeyLabel, CoseKeyType, CoseTag
@@ -39,6 +41,7 @@ __all__ = [
     "DEFAULT_ALGS",
     "AlgorithmSpec",
     "CoseKey",
+    "HeaderMemo",
     "Sign1",
     "Signer",
     "SoftwareSigner",
@@ -183,6 +186,18 @@ class VerifyingKey:
         return f"VerifyingKey({self.alg.name})"
 
 
+_KEY_LABELS = frozenset(
+    {
+        CoseKeyLabel.KTY,
+        CoseKeyLabel.CRV,
+        CoseKeyLabel.X,
+        CoseKeyLabel.Y,
+        CoseKeyLabel.KID,
+        CoseKeyLabel.ALG,
+    }
+)
+
+
 @dataclass(frozen=True, slots=True)
 class CoseKey:
     """A public COSE_Key (EC2 P-256/P-384 or OKP Ed25519). Private parts are never held.
@@ -255,17 +270,7 @@ class CoseKey:
         y = value.get(CoseKeyLabel.Y)
         kid = value.get(CoseKeyLabel.KID)
         alg = value.get(CoseKeyLabel.ALG)
-        known = {
-            CoseKeyLabel.KTY,
-            CoseKeyLabel.CRV,
-            CoseKeyLabel.X,
-            CoseKeyLabel.Y,
-            CoseKeyLabel.KID,
-            CoseKeyLabel.ALG,
-        }
-        unknown = set(value) - known
-        if unknown:
-            raise CoseKeyError(f"COSE_Key has unsupported labels {sorted(map(str, unknown))}")
+        labelled_map(value, "COSE_Key", known=_KEY_LABELS, labels=CoseKeyLabel, error=CoseKeyError)
         if kid is not None and not isinstance(kid, bytes):
             raise CoseKeyError("COSE_Key kid(2) must be a byte string")
         for name, number in (("kty(1)", kty), ("crv(-1)", crv), ("alg(3)", alg)):
@@ -477,8 +482,12 @@ def decode_sign1(
     require_tag: bool = True,
     deterministic: bool = True,
     max_size: int = _cbor.MAX_INPUT_BYTES,
+    memo: HeaderMemo | None = None,
 ) -> Sign1:
     """Parse a COSE_Sign1 strictly; no signature is checked here.
+
+    ``memo`` (a verifier's own :class:`HeaderMemo`) skips decoding a protected
+    header seen before.
 
     The protected header must be a byte string holding a map (or empty); ``crit``
     may name only understood labels that are present in the protected header; a
@@ -488,7 +497,9 @@ def decode_sign1(
         parts = _compact_sign1(data)
         if parts is not None:
             protected_bytes, payload, signature = parts
-            protected = _compact_protected(protected_bytes)
+            protected = (
+                _checked_compact(protected_bytes) if memo is None else memo.checked(protected_bytes)
+            )
             return Sign1(protected_bytes, protected, {}, payload, signature, data)
     value = _cbor.decode(
         data,
@@ -563,44 +574,53 @@ def _compact_sign1(data: bytes) -> tuple[bytes, bytes, bytes] | None:
         return None
 
 
-# Protected headers repeat across messages (one per issuer key, one for all devices):
-# their decoding is memoised by their exact bytes. Entries are small and few; the memo
-# is cleared when full rather than evicting one by one.
-_PROTECTED_MEMO: dict[tuple[bytes, bool], dict[Any, Any]] = {}
-_PROTECTED_MEMO_SIZE = 256
-
-
 def _decode_protected(protected_bytes: bytes, deterministic: bool) -> dict[Any, Any]:
     if not protected_bytes:
         return {}
-    key = (protected_bytes, deterministic)
-    cached = _PROTECTED_MEMO.get(key)
-    if cached is not None:
-        return dict(cached)
     protected = _cbor.decode(protected_bytes, max_depth=4, deterministic=deterministic)
     if not isinstance(protected, dict):
         raise CoseError("protected header must encode a map")
-    if len(_PROTECTED_MEMO) >= _PROTECTED_MEMO_SIZE:
-        _PROTECTED_MEMO.clear()
-    _PROTECTED_MEMO[key] = protected
-    return dict(protected)
+    return protected
 
 
-# Protected headers of the compact layout that already passed _check_headers with an
-# empty unprotected header: that check depends on the protected map alone.
-_COMPACT_MEMO: dict[bytes, dict[Any, Any]] = {}
+class HeaderMemo:
+    """Protected headers already decoded and checked, kept by their exact bytes.
+
+    Protected headers repeat across messages (one per issuer key, one for every
+    device): a verifier that owns a memo decodes each of them once. Only headers of
+    the compact layout that passed every header check are kept (the checks depend on
+    the protected map alone when the unprotected header is empty), at most ``size``;
+    the memo is emptied when full rather than evicting one by one. Not shared across
+    threads without the verifier's own discipline: a lost entry only costs a decode.
+    """
+
+    __slots__ = ("_entries", "_size")
+
+    def __init__(self, size: int = 256) -> None:
+        if type(size) is not int or size < 1:
+            raise InvalidArgument("size must be an integer >= 1")
+        self._entries: dict[bytes, dict[Any, Any]] = {}
+        self._size = size
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def checked(self, protected_bytes: bytes) -> dict[Any, Any]:
+        """The decoded protected header (a fresh copy), checked for an empty unprotected."""
+        cached = self._entries.get(protected_bytes)
+        if cached is not None:
+            return dict(cached)
+        protected = _checked_compact(protected_bytes)
+        if len(self._entries) >= self._size:
+            self._entries.clear()
+        self._entries[protected_bytes] = protected
+        return dict(protected)
 
 
-def _compact_protected(protected_bytes: bytes) -> dict[Any, Any]:
-    cached = _COMPACT_MEMO.get(protected_bytes)
-    if cached is not None:
-        return dict(cached)
+def _checked_compact(protected_bytes: bytes) -> dict[Any, Any]:
     protected = _decode_protected(protected_bytes, True)
     _check_headers(protected, {})
-    if len(_COMPACT_MEMO) >= _PROTECTED_MEMO_SIZE:
-        _COMPACT_MEMO.clear()
-    _COMPACT_MEMO[protected_bytes] = protected
-    return dict(protected)
+    return protected
 
 
 def _check_headers(protected: Mapping[Any, Any], unprotected: Mapping[Any, Any]) -> None:
