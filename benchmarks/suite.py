@@ -35,7 +35,6 @@ import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from importlib import resources
 from itertools import repeat
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -47,6 +46,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from benchmarks._timing import Maker
 from benchmarks._timing import interleave as _interleave
+from tests._world import family5_json, make_world
 from vitale_cred.clock import FixedClock, SystemClock
 from vitale_cred.credential import MAX_CREDENTIAL_BYTES, CredentialBundle, Issuer, decode_claims
 from vitale_cred.device import SoftwareDeviceKey, possession_proof, verify_possession
@@ -238,40 +238,30 @@ class _World:
     notes: list[str]
 
 
-def _family5() -> dict[str, Any]:
-    text = resources.files("vitale_cred").joinpath("data/family5.json").read_text("utf-8")
-    value: dict[str, Any] = json.loads(text)
-    return value
-
-
 def _world() -> _World:
+    """The shared world builder (tests/_world.py) at the current time, for each algorithm,
+    with one device key across issuers and the presentation pools of the timed rows."""
     now = SystemClock().now()
-    clock = FixedClock(now)
     not_before = _dt.datetime.fromtimestamp(now - _NOT_BEFORE_MARGIN, tz=_dt.UTC)
-    card_json = _family5()
+    card_json = family5_json()
     card = Card.from_json(card_json)
     device = SoftwareDeviceKey.generate()
     nonce = os.urandom(16)
     proven = verify_possession(possession_proof(device, nonce, now), nonce, now)
     fixtures: dict[CoseAlg, _Fixture] = {}
+    clock = FixedClock(now)
     for alg in (CoseAlg.ES256, CoseAlg.ES384, CoseAlg.EDDSA):
-        material = IssuerMaterial.generate(alg, not_before)
-        trust = TrustStore(
-            roots=[material.root_certificate], certificates=[material.issuer_certificate]
-        )
-        issuer = Issuer(
-            material.signer(), kid=material.kid, clock=clock, x5chain=[material.issuer_certificate]
-        )
-        bundle = issuer.issue(card, proven, valid_days=365)
-        credential = bundle.credentials[0]
+        world = make_world(alg, now=now, not_before=not_before, device=device, card=card)
+        clock = world.clock
+        credential = world.bundle.credentials[0]
         token = present(credential, device, clock=clock)
         compact = decode_presentation_payload(cose.decode_sign1(token).payload).credential
         fixture = _Fixture(
             alg,
-            material,
-            trust,
-            issuer,
-            bundle,
+            world.material,
+            world.trust,
+            world.issuer,
+            world.bundle,
             credential,
             compact,
             token,

@@ -9,8 +9,6 @@ certificates, whose signatures cryptography randomises, differ between runs).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import os
 import sys
 import traceback
@@ -21,7 +19,6 @@ from typing import Any, TypeVar
 from unittest import mock
 
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from vitale_cred.clock import FixedClock
@@ -29,7 +26,6 @@ from vitale_cred.credential import CredentialBundle, Issuer
 from vitale_cred.device import ProvenDeviceKey, SoftwareDeviceKey
 from vitale_cred.errors import VitaleCredError
 from vitale_cred.hazmat import cose
-from vitale_cred.model import Card
 from vitale_cred.nfc import EncryptionPolicy, HolderSession, ReaderSession, SeenNonces
 from vitale_cred.pki import kid_for_certificate, make_issuer_certificate, make_root_certificate
 from vitale_cred.registry import CoseAlg
@@ -47,8 +43,12 @@ from vitale_cred.trustlist import TrustList, TrustListEntry, sign_trust_list
 from vitale_cred.verify import Policy, Verifier
 
 ROOT = Path(__file__).resolve().parent.parent
-T0 = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
-NOW = int((T0 + dt.timedelta(days=2)).timestamp())
+if str(ROOT) not in sys.path:
+    # The harnesses run as scripts from fuzz/: the shared world lives in tests/.
+    sys.path.insert(0, str(ROOT))
+
+from tests._world import NOW, T0, drbg, family5, fixed_key  # noqa: E402
+
 STATUS_URI = "https://status.example.test/lists/1"
 #: The number the issuer gives its status list (credentials carry [STATUS_LIST, idx]).
 STATUS_LIST = 1
@@ -59,28 +59,6 @@ ISSUER_KEY_LABEL = "fuzz issuer"
 AUTHORITY_KID = b"trust-authority"
 RAW_ISSUER_KID = b"raw-issuer"
 T = TypeVar("T")
-
-
-def drbg(label: str) -> Callable[[int], bytes]:
-    """A reproducible byte source (SHA-256 in counter mode). Never for real keys."""
-    counter = 0
-
-    def rng(n: int) -> bytes:
-        nonlocal counter
-        out = b""
-        while len(out) < n:
-            out += hashlib.sha256(f"{label}/{counter}".encode()).digest()
-            counter += 1
-        return out[:n]
-
-    return rng
-
-
-def fixed_key(label: str, curve: ec.EllipticCurve | None = None) -> ec.EllipticCurvePrivateKey:
-    """A P-256 (or ``curve``) private key derived from ``label``."""
-    curve = curve or ec.SECP256R1()
-    scalar = int.from_bytes(hashlib.sha256(label.encode()).digest(), "big") % (2**200) + 1
-    return ec.derive_private_key(scalar, curve)
 
 
 @dataclass
@@ -105,10 +83,6 @@ class FuzzWorld:
         options: dict[str, object] = {"status": checker}
         options.update(policy)
         return Verifier(Policy(trust=self.trust, clock=self.clock, **options))  # type: ignore[arg-type]
-
-
-def family5() -> Card:
-    return Card.from_json(json.loads((ROOT / "spec/examples/family5.json").read_text("utf-8")))
 
 
 _sign = x509.CertificateBuilder.sign

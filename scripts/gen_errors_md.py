@@ -29,6 +29,8 @@ WHERE: dict[str, str] = {
     "verification": "Root of every input rejection; never raised itself.",
     "usage": "Caller misuse with no more specific code (local), e.g. building a "
     "verified result outside a verifier.",
+    "environment": "Root of the failures of the machine around the library (PC/SC, "
+    "PKCS#11): local, never sent to a peer; never raised itself.",
     "issuance": "Issuance refused: device key without proof of possession, validity "
     "outside 1 .. 400 days, status entries not one per credential "
     "(credential.md 3.3).",

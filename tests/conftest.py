@@ -6,7 +6,6 @@ import datetime as dt
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +16,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import HealthCheck, settings
 
 from vitale_cred.clock import FixedClock
-from vitale_cred.credential import CredentialBundle, Issuer
-from vitale_cred.device import ProvenDeviceKey, SoftwareDeviceKey
-from vitale_cred.model import Card
-from vitale_cred.pki import IssuerMaterial, certificate_name
+from vitale_cred.credential import Issuer
+from vitale_cred.pki import certificate_name
 from vitale_cred.registry import CoseAlg
-from vitale_cred.trust import TrustStore
-from vitale_cred.verify import Policy, Verifier
+
+from _world import NOW, T0, World, make_world
 
 settings.register_profile(
     "ci",
@@ -37,49 +34,6 @@ settings.register_profile(
 settings.load_profile("ci")
 
 ROOT = Path(__file__).resolve().parent.parent
-#: Start of validity of the test PKI.
-T0 = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
-#: The verification instant of most tests: two days after issuance.
-NOW = int((T0 + dt.timedelta(days=2)).timestamp())
-
-
-@dataclass
-class World:
-    """One issuer, one card issued to one device, and a verifier trusting the issuer."""
-
-    material: IssuerMaterial
-    card: Card
-    device: SoftwareDeviceKey
-    issuer: Issuer
-    bundle: CredentialBundle
-    clock: FixedClock
-    trust: TrustStore
-
-    def verifier(self, **policy: object) -> Verifier:
-        return Verifier(Policy(trust=self.trust, clock=self.clock, **policy))  # type: ignore[arg-type]
-
-
-def family5() -> Card:
-    return Card.from_json(json.loads((ROOT / "spec/examples/family5.json").read_text("utf-8")))
-
-
-def make_world(alg: CoseAlg = CoseAlg.ES256) -> World:
-    material = IssuerMaterial.generate(alg, T0)
-    clock = FixedClock(NOW)
-    device = SoftwareDeviceKey.generate()
-    issuer = Issuer(
-        material.signer(), kid=material.kid, clock=clock, x5chain=[material.issuer_certificate]
-    )
-    card = family5()
-    bundle = issuer.issue(
-        card, ProvenDeviceKey.unsafe_without_proof(device.cose_key()), valid_days=365
-    )
-    trust = TrustStore(
-        roots=[material.root_certificate], certificates=[material.issuer_certificate]
-    )
-    return World(material, card, device, issuer, bundle, clock, trust)
-
-
 _WORLDS: dict[CoseAlg, World] = {}
 
 

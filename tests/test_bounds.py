@@ -65,7 +65,7 @@ from vitale_cred.status import (
 from vitale_cred.trust import TrustStore
 from vitale_cred.trustlist import MAX_TRUST_LIST_BYTES, verify_trust_list
 
-from conftest import NOW, World
+from _world import NOW, World
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -38,7 +38,7 @@ from vitale_cred.registry import CoseAlg, CoseHeader, ProofLabel
 from vitale_cred.replay import SHARER_CLOCK_MARGIN, InMemoryReplayCache
 from vitale_cred.trust import TrustStore, Usage
 
-from conftest import NOW, T0, World
+from _world import NOW, T0, World
 
 NONCE = bytes(range(16))
 DER = Encoding.DER

@@ -45,7 +45,7 @@ from vitale_cred.trustlist import (
 )
 from vitale_cred.verify import Policy, Verifier
 
-from conftest import NOW, make_world
+from _world import NOW, make_world
 
 PROPERTY = settings(
     max_examples=60,

@@ -17,6 +17,7 @@ from vitale_cred import errors, pki
 from vitale_cred.adapters.hsm import Pkcs11Signer, Pkcs11Token, alg_for_ec_params, decode_ec_point
 from vitale_cred.errors import (
     BadKey,
+    EnvironmentFailure,
     HsmError,
     HsmKeyLabelConflict,
     HsmKeyNotFound,
@@ -71,11 +72,11 @@ def test_module_imports_without_python_pkcs11_and_open_asks_for_the_extra() -> N
     code = (
         "import sys; sys.modules['pkcs11'] = None\n"
         "import vitale_cred.adapters.hsm as hsm\n"
-        "from vitale_cred.errors import HsmUnavailable, UsageError\n"
+        "from vitale_cred.errors import EnvironmentFailure, HsmUnavailable\n"
         "try:\n"
         "    hsm.Pkcs11Token.open('/nonexistent.so', 'label', 'pin')\n"
         "except HsmUnavailable as exc:\n"
-        "    assert isinstance(exc, UsageError)\n"
+        "    assert isinstance(exc, EnvironmentFailure)\n"
         "    print(exc.code, exc.message)\n"
     )
     result = subprocess.run(
@@ -84,16 +85,16 @@ def test_module_imports_without_python_pkcs11_and_open_asks_for_the_extra() -> N
     assert result.stdout.strip() == "hsm.unavailable install vitale-cred[hsm]"
 
 
-def test_open_without_python_pkcs11_raises_usage_error_naming_the_extra(
+def test_open_without_python_pkcs11_raises_an_environment_failure_naming_the_extra(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setitem(sys.modules, "pkcs11", None)
     with pytest.raises(HsmUnavailable, match=r"install vitale-cred\[hsm\]") as info:
         Pkcs11Token.open("/nonexistent.so", "label", "1234")
-    assert isinstance(info.value, UsageError)
+    assert isinstance(info.value, EnvironmentFailure)
 
 
-def test_hsm_errors_are_usage_errors_with_hsm_codes() -> None:
+def test_hsm_errors_are_environment_failures_with_hsm_codes() -> None:
     hsm_classes = [c for c in errors.all_error_classes() if issubclass(c, HsmError)]
     assert {c.code for c in hsm_classes} >= {
         "hsm.unavailable",
@@ -103,7 +104,8 @@ def test_hsm_errors_are_usage_errors_with_hsm_codes() -> None:
         "hsm.operation_failed",
     }
     for cls in hsm_classes:
-        assert issubclass(cls, UsageError)
+        # The token failing is the machine's doing: never the caller's misuse.
+        assert issubclass(cls, EnvironmentFailure) and not issubclass(cls, UsageError)
         assert cls.code.startswith("hsm.")
 
 

@@ -45,7 +45,7 @@ from vitale_cred.hazmat.qrtext import MAX_QR_TEXT_CHARS, QR_PREFIX
 from vitale_cred.registry import CoseHeader
 from vitale_cred.trustlist import TRUST_LIST_TYP
 
-from conftest import World, make_world
+from _world import World, make_world
 
 _WORLD = make_world()
 _CREDENTIAL = _WORLD.bundle.credentials[0]

@@ -38,7 +38,7 @@ from vitale_cred.trustlist import (
     verify_trust_list,
 )
 
-from conftest import NOW, World
+from _world import NOW, World
 
 DAY = 86_400
 

@@ -16,7 +16,8 @@ from vitale_cred.hazmat import cose
 from vitale_cred.registry import CoseHeader
 from vitale_cred.trust import PATH_CACHE_SIZE, TrustStore, Usage, verify_typed
 
-from conftest import NOW, World, padding_certificates
+from _world import NOW, World
+from conftest import padding_certificates
 
 _DER = serialization.Encoding.DER
 

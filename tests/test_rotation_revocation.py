@@ -46,7 +46,7 @@ from vitale_cred.trustlist import (
 )
 from vitale_cred.verify import Policy, Verifier
 
-from conftest import NOW, World, family5
+from _world import NOW, World, family5
 
 DAY = 86_400
 ROOT_KID = b"root-1"

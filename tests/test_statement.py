@@ -35,7 +35,8 @@ from vitale_cred.statement import (
 )
 from vitale_cred.trust import TrustStore, Usage, raw_key
 
-from conftest import NOW, ROOT, World
+from _world import NOW, World
+from conftest import ROOT
 
 
 def invoices() -> tuple[Invoice, ...]:

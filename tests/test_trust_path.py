@@ -24,7 +24,7 @@ from vitale_cred.pki import certificate_name, generate_private_key, key_usage, k
 from vitale_cred.registry import CoseAlg, CoseHeader
 from vitale_cred.trust import TrustStore, Usage, check_issuer_profile
 
-from conftest import NOW, T0
+from _world import NOW, T0
 
 DER = serialization.Encoding.DER
 UNKNOWN = x509.ObjectIdentifier("1.3.6.1.4.1.99999.3")

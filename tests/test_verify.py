@@ -79,7 +79,7 @@ from vitale_cred.status import StatusReference
 from vitale_cred.trust import TrustStore, Usage, raw_key
 from vitale_cred.verify import Policy, VerifiedCredential, VerifiedPresentation, Verifier
 
-from conftest import NOW, T0, World, make_world
+from _world import NOW, T0, World, make_world
 
 
 def claims_of(credential: bytes) -> Claims:

@@ -79,6 +79,7 @@ __all__ = [
     "DecompressionBomb",
     "DelegationError",
     "DeviceSignatureInvalid",
+    "EnvironmentFailure",
     "Expired",
     "FileAccessError",
     "FileExists",
@@ -191,6 +192,15 @@ class UsageError(VitaleCredError):
     """The caller used the API wrongly (a local error, never the peer's)."""
 
     code = "usage"
+
+
+class EnvironmentFailure(VitaleCredError):
+    """The machine around the library failed: a card reader service, an HSM, a device.
+
+    Neither the caller nor the peer did anything wrong; trying again may succeed.
+    """
+
+    code = "environment"
 
 
 class IssuanceError(VitaleCredError):
@@ -925,7 +935,7 @@ class SessionCounterExhausted(UsageError):
     code = "session.counter_exhausted"
 
 
-class PcscError(UsageError):
+class PcscError(EnvironmentFailure):
     """The PC/SC transport failed (no pcscd, no reader, card gone, I/O error)."""
 
     code = "nfc.pcsc_error"
@@ -947,7 +957,7 @@ class PcscNoCard(PcscError):
 
 
 # --- HSM (PKCS#11) ---
-class HsmError(UsageError):
+class HsmError(EnvironmentFailure):
     """A PKCS#11 token (HSM) could not do what was asked."""
 
     code = "hsm.error"

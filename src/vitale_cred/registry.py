@@ -21,11 +21,20 @@ __all__ = [
     "CoseTag",
     "CwtClaim",
     "DelegationLabel",
+    "FciLabel",
+    "Ins",
     "InsLabel",
     "InvoiceLabel",
     "PresentationLabel",
+    "ProfessionalKind",
     "ProofLabel",
+    "ReaderInfoLabel",
+    "RequestDataLabel",
+    "RequestLabel",
+    "SessionMode",
     "StatementLabel",
+    "StatusValue",
+    "StatusWord",
     "TrustEntryLabel",
     "TrustListLabel",
     "label_name",
@@ -250,3 +259,124 @@ class InvoiceLabel(IntEnum):
     BILLED = 3
     REIMBURSED = 4
     BENEFICIARY = 5
+
+
+# --- NFC ----------------------------------------------------------------------
+
+
+class FciLabel(IntEnum):
+    """Labels of the FCI map returned to SELECT."""
+
+    VERSION = 1
+    MAX_COMMAND = 2  # largest command data field per APDU the holder accepts
+    MAX_RESPONSE = 3  # largest response data field per APDU the holder sends
+    EXTENDED_LENGTH = 4  # bool: extended Lc/Le accepted
+    ALGORITHMS = 5  # COSE algorithms of the device signature
+    SESSION_MODES = 6  # SessionMode values offered, preferred first
+    HOLDER_KEY = 7  # EDeviceKey, SEC1 uncompressed point (iff ECDH is offered)
+
+
+class ReaderInfoLabel(IntEnum):
+    """Labels of ReaderInfo, the plaintext half of the request (it enters the transcript)."""
+
+    VERSION = 1
+    NONCE = 2
+    MODE = 3
+    READER_KEY = 4  # EReaderKey, SEC1 uncompressed point (iff mode is ECDH)
+
+
+class RequestLabel(IntEnum):
+    """Labels of the request map (command data of PRESENTATION REQUEST)."""
+
+    READER_INFO = 1  # bstr .cbor ReaderInfo
+    DATA = 2  # bstr: RequestData, encrypted under SKReader in ECDH mode
+
+
+class RequestDataLabel(IntEnum):
+    """Labels of RequestData."""
+
+    BENEFICIARY_HINT = 1  # the beneficiary index the professional picked
+
+
+class SessionMode(IntEnum):
+    """How the request data and the response are protected."""
+
+    PLAINTEXT = 0
+    ECDH_P256_A256GCM = 1
+
+
+# --- Token Status List --------------------------------------------------------
+
+
+class StatusValue(IntEnum):
+    """Status Type values of a Token Status List (draft-ietf-oauth-status-list, 7.1)."""
+
+    VALID = 0x00
+    INVALID = 0x01
+    SUSPENDED = 0x02
+    #: Application specific; this profile gives it no meaning: undetermined.
+    APPLICATION_SPECIFIC = 0x03
+
+
+# --- statement ----------------------------------------------------------------
+
+
+class ProfessionalKind(IntEnum):
+    """Coarse category of the professional who billed (never a specialty)."""
+
+    MEDECIN = 1
+    PHARMACIE = 2
+    DENTISTE = 3
+    AUXILIAIRE = 4  # nurse, physiotherapist, speech therapist...
+    LABORATOIRE = 5
+    ETABLISSEMENT = 6  # hospital, clinic
+    TRANSPORT = 7
+    AUTRE = 9
+
+
+# --- ISO 7816-4 ---------------------------------------------------------------
+
+
+class StatusWord(IntEnum):
+    """Status words (SW1-SW2) this library sends or interprets.
+
+    ``BYTES_REMAINING`` and ``WRONG_LE`` are families (61xx, 6Cxx): build and
+    read their SW2 with :func:`sw_bytes_remaining` / :func:`bytes_remaining_of`
+    and :func:`sw_wrong_le` / :func:`wrong_le_of`.
+    """
+
+    OK = 0x9000
+    BYTES_REMAINING = 0x6100
+    END_OF_FILE = 0x6282
+    WRONG_LENGTH = 0x6700
+    LOGICAL_CHANNEL_NOT_SUPPORTED = 0x6881
+    SECURE_MESSAGING_NOT_SUPPORTED = 0x6882
+    LAST_COMMAND_OF_CHAIN_EXPECTED = 0x6883
+    COMMAND_CHAINING_NOT_SUPPORTED = 0x6884
+    SECURITY_STATUS_NOT_SATISFIED = 0x6982
+    SECURE_MESSAGING_DATA_INCORRECT = 0x6988
+    CONDITIONS_OF_USE_NOT_SATISFIED = 0x6985
+    INCORRECT_DATA = 0x6A80
+    FILE_NOT_FOUND = 0x6A82
+    NOT_ENOUGH_MEMORY = 0x6A84
+    INCORRECT_P1_P2 = 0x6A86
+    WRONG_LE = 0x6C00
+    INS_NOT_SUPPORTED = 0x6D00
+    CLA_NOT_SUPPORTED = 0x6E00
+    NO_PRECISE_DIAGNOSIS = 0x6F00
+
+
+class Ins(IntEnum):
+    """Instruction bytes.
+
+    The codec itself interprets only SELECT and GET RESPONSE. The application
+    protocol adds its instructions in the marked block below, so that every
+    INS value of the library lives in this one registry.
+    """
+
+    SELECT = 0xA4
+    GET_RESPONSE = 0xC0
+    # --- application protocol instructions ---
+    # NFC presentation protocol (spec/nfc.md): proprietary class 80 (chained 90).
+    PRESENTATION_REQUEST = 0x3A
+    # --- end application protocol instructions ---

@@ -22,14 +22,13 @@ import datetime as _dt
 import hashlib
 import hmac
 from dataclasses import dataclass
-from enum import IntEnum
 from typing import Any, final
 
 from vitale_cred._sealed import Sealed, sealed_factory
 from vitale_cred.errors import InvalidArgument, StatementInvalid
 from vitale_cred.hazmat import cbor as _cbor
 from vitale_cred.hazmat import cose
-from vitale_cred.registry import CoseHeader, InvoiceLabel, StatementLabel
+from vitale_cred.registry import CoseHeader, InvoiceLabel, ProfessionalKind, StatementLabel
 from vitale_cred.trust import TrustedKey, TrustStore, Usage, verify_typed
 
 __all__ = [
@@ -56,19 +55,6 @@ _LAST_DAY = _dt.date(2199, 12, 31)
 MAX_DAY = (_LAST_DAY - _EPOCH).days
 _STATEMENT_LABELS = frozenset(StatementLabel)
 _INVOICE_LABELS = frozenset(InvoiceLabel)
-
-
-class ProfessionalKind(IntEnum):
-    """Coarse category of the professional who billed (never a specialty)."""
-
-    MEDECIN = 1
-    PHARMACIE = 2
-    DENTISTE = 3
-    AUXILIAIRE = 4  # nurse, physiotherapist, speech therapist...
-    LABORATOIRE = 5
-    ETABLISSEMENT = 6  # hospital, clinic
-    TRANSPORT = 7
-    AUTRE = 9
 
 
 def holder_digest(device_key: cose.CoseKey) -> bytes:

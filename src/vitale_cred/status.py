@@ -74,7 +74,7 @@ from vitale_cred.errors import (
 from vitale_cred.hazmat import cbor as _cbor
 from vitale_cred.hazmat.cose import Signer, decode_sign1, sign1
 from vitale_cred.hazmat.deflate import inflate
-from vitale_cred.registry import CoseHeader, CwtClaim
+from vitale_cred.registry import CoseHeader, CwtClaim, StatusValue
 from vitale_cred.state import TrustState, status_list_iat_mark
 from vitale_cred.trust import TrustStore, Usage, verify_typed
 
@@ -153,16 +153,6 @@ _URI_CHARS = frozenset(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?[]@!$&'()*+,;=%"
 )
 _HTTPS = "https://"
-
-
-class StatusValue(enum.IntEnum):
-    """Status Type values (section 7.1)."""
-
-    VALID = 0x00
-    INVALID = 0x01
-    SUSPENDED = 0x02
-    #: Application specific; this profile gives it no meaning: undetermined.
-    APPLICATION_SPECIFIC = 0x03
 
 
 # Indexed by value: a tuple lookup is several times cheaper than StatusValue(value).

@@ -23,7 +23,7 @@ from vitale_cred.nfc import HolderSession, ReaderSession, credentials_by_index
 from vitale_cred.presentation import NONCE_LENGTH, PresentationPayload
 from vitale_cred.registry import CoseHeader, CoseTag
 
-from conftest import NOW, World
+from _world import NOW, World
 
 P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 

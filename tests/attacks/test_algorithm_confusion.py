@@ -25,7 +25,7 @@ from vitale_cred.pki import generate_private_key
 from vitale_cred.registry import CoseAlg, CoseHeader
 
 from ._support import bstr, expect, payload_map, sign1_bytes, with_parts
-from conftest import World
+from _world import World
 
 
 def _forge(world: World, protected: dict[int, object], signature: bytes) -> bytes:

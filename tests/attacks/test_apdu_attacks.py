@@ -30,7 +30,7 @@ from vitale_cred.hazmat.apdu import CHAINING_BIT, CommandApdu, Ins, ResponseApdu
 from vitale_cred.nfc import AID, MAX_REQUEST_BYTES, HolderSession, ReaderSession
 
 from ._support import expect, holder_for, reader_for
-from conftest import World
+from _world import World
 
 SELECT = CommandApdu(0x00, Ins.SELECT, 0x04, 0x00, AID, le=256).encode()
 

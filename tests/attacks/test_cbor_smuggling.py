@@ -36,7 +36,7 @@ from ._support import (
     sign1_bytes,
     token,
 )
-from conftest import NOW, World
+from _world import NOW, World
 
 
 def _map_items(value: dict[int, object]) -> bytes:

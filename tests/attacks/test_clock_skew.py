@@ -29,7 +29,7 @@ from vitale_cred.trust import TrustStore, Usage, raw_key
 from vitale_cred.trustlist import TrustList, sign_trust_list, verify_trust_list
 
 from ._support import claims_of, expect, resign
-from conftest import NOW, World
+from _world import NOW, World
 
 SKEWS = [0, 30, MAX_CLOCK_SKEW]
 

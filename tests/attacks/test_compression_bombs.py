@@ -25,7 +25,7 @@ from vitale_cred.status import StatusList, issue_status_list, verify_status_list
 from vitale_cred.trust import TrustStore, Usage, raw_key
 
 from ._support import expect, token
-from conftest import NOW, World
+from _world import NOW, World
 
 
 def _zlib_qr(stream: bytes) -> str:

@@ -44,7 +44,7 @@ from vitale_cred.trustlist import (
 from vitale_cred.verify import VerifiedCredential, VerifiedPresentation
 
 from ._support import expect
-from conftest import NOW, World
+from _world import NOW, World
 
 NONCE = bytes(range(16))
 

@@ -31,7 +31,7 @@ from vitale_cred.status import (
 from vitale_cred.verify import Policy, Verifier
 
 from ._support import claims_map, device_signs, expect, issuer_signs, payload_map, resign
-from conftest import NOW, World
+from _world import NOW, World
 
 U64_MAX = 2**64 - 1
 

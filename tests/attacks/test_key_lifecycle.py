@@ -36,7 +36,7 @@ from vitale_cred.trustlist import (
 from vitale_cred.verify import Policy, Verifier
 
 from ._support import claims_of, expect
-from conftest import NOW, T0, World
+from _world import NOW, T0, World
 
 DAY = 86_400
 

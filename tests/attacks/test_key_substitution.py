@@ -34,7 +34,7 @@ from vitale_cred.trust import TrustStore, Usage, raw_key
 from vitale_cred.verify import Policy, Verifier
 
 from ._support import expect, with_parts, without_x5chain
-from conftest import T0, World
+from _world import T0, World
 
 DER = serialization.Encoding.DER
 CRYPTOGRAPHY_MAJOR = int(cryptography.__version__.split(".")[0])

@@ -21,7 +21,7 @@ from vitale_cred.presentation import MAX_PRESENTATION_BYTES
 from vitale_cred.registry import CwtClaim
 
 from ._support import bstr, claims_map, expect, head, issuer_signs, sign1_bytes, tag
-from conftest import World
+from _world import World
 
 
 def test_claims_nested_deeper_than_their_bound_are_refused_even_when_signed(

@@ -47,7 +47,7 @@ from vitale_cred.nfc import (
 )
 
 from ._support import expect, holder_for, reader_for, run_select
-from conftest import World
+from _world import World
 
 SELECT = CommandApdu(0x00, Ins.SELECT, 0x04, 0x00, AID, le=256).encode()
 

@@ -20,7 +20,7 @@ from vitale_cred.hazmat import cose
 from vitale_cred.registry import PresentationLabel
 
 from ._support import bstr, device_signs, expect, issuer_signs, payload_map, sign1_bytes, token
-from conftest import World
+from _world import World
 
 
 def _detached(data: bytes) -> bytes:

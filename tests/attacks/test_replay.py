@@ -29,7 +29,7 @@ from vitale_cred.replay import InMemoryReplayCache, ReplayCache, SqliteReplayCac
 from vitale_cred.verify import Policy, Verifier
 
 from ._support import expect, high_s, with_parts
-from conftest import World
+from _world import World
 
 
 def test_qr_token_shown_twice_within_its_lifetime_is_refused(world: World) -> None:

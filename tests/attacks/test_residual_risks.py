@@ -11,7 +11,7 @@ from vitale_cred.presentation import present, present_qr
 from vitale_cred.replay import InMemoryReplayCache
 
 from ._support import holder_for, reader_for
-from conftest import World
+from _world import World
 
 
 def test_residual_qr_replayed_at_a_reader_with_its_own_cache_is_accepted(

@@ -38,7 +38,7 @@ from vitale_cred.trustlist import TrustList, TrustListEntry, TrustListReader, si
 from vitale_cred.verify import Policy, Verifier
 
 from ._support import expect
-from conftest import NOW, World
+from _world import NOW, World
 
 DAY = 86_400
 URI = "https://status.vitale.example/lists/4"

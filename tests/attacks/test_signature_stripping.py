@@ -11,7 +11,7 @@ from vitale_cred.errors import CoseBadSignature, CoseError, DeviceSignatureInval
 from vitale_cred.hazmat import cose
 
 from ._support import bstr, expect, sign1_bytes, token, with_parts
-from conftest import World
+from _world import World
 
 
 def test_credential_with_an_empty_signature_is_refused(world: World) -> None:

@@ -22,7 +22,7 @@ from vitale_cred.registry import CardLabel, CwtClaim
 from vitale_cred.status import StatusList, issue_status_list
 
 from ._support import expect, payload_map, resign, token, with_parts
-from conftest import NOW, World
+from _world import NOW, World
 
 
 def _second_holder(world: World) -> tuple[SoftwareDeviceKey, bytes]:

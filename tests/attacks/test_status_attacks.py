@@ -36,7 +36,7 @@ from vitale_cred.status import (
 from vitale_cred.trust import TrustStore, Usage, raw_key
 from vitale_cred.verify import Policy, Verifier
 
-from conftest import NOW, World
+from _world import NOW, World
 
 URI = "https://status.vitale.example/lists/7"
 LIST = 7

@@ -23,7 +23,7 @@ from ._support import (
     tag,
     token,
 )
-from conftest import World
+from _world import World
 
 
 def _untagged(data: bytes) -> bytes:

@@ -29,7 +29,8 @@ from vitale_cred.trust import TrustStore
 from vitale_cred.verify import Policy, Verifier
 
 from ._support import claims_map, expect, with_parts
-from conftest import NOW, World, padding_certificates
+from _world import NOW, World
+from conftest import padding_certificates
 
 ATTEMPTS = 64
 _DER = serialization.Encoding.DER

@@ -25,7 +25,7 @@ from vitale_cred.pki import (
 from vitale_cred.registry import CoseAlg, CoseHeader
 
 from ._support import claims_of, expect
-from conftest import T0, World
+from _world import T0, World
 
 DER = serialization.Encoding.DER
 

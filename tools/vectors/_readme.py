@@ -44,6 +44,7 @@ EXCLUDED_CODES: Mapping[str, str] = {
     "the proof of possession, the one input an issuer receives, has "
     "issuance.pop_invalid",
     "usage": _local("the caller misused the API"),
+    "environment": _local("the root of PC/SC and HSM failures"),
     "usage.bad_key": _local("the caller passed an unsuitable key"),
     "usage.invalid_argument": _local("an argument or a policy value out of bounds"),
     "nfc.illegal_state": _local("a session method called in the wrong state"),

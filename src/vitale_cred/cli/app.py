@@ -1,7 +1,7 @@
 """The ``vitale-cred`` command line.
 
-Exit codes: 0 success, 1 invalid input, failed verification or a file that cannot
-be read or written, 2 usage error (a malformed command line, or a file that would
+Exit codes: 0 success, 1 invalid input, failed verification, a file that cannot
+be read or written or a card reader or HSM that failed, 2 usage error (a malformed command line, or a file that would
 be replaced without ``--force``), 70 a defect, 130 interrupted (Ctrl-C). Every
 failure but Ctrl-C prints one line ``vitale-cred: error [CODE] message`` on stderr
 and never a traceback; ``VITALE_CRED_DEBUG=1`` re-raises defects for developers.

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from enum import IntEnum
 
 from vitale_cred.errors import (
     ApduBodyTruncated,
@@ -42,6 +41,7 @@ from vitale_cred.errors import (
     ApduWrongP1P2,
     InvalidArgument,
 )
+from vitale_cred.registry import Ins, StatusWord
 
 __all__ = [
     "CHAINING_BIT",
@@ -96,51 +96,6 @@ _CLA_FIRST_INTERINDUSTRY = 0x00
 _CLA_FURTHER_INTERINDUSTRY = 0x40
 _CLA_FIRST_CHANNEL_MASK = 0x03
 _CLA_FURTHER_CHANNEL_MASK = 0x4F  # keeps type bit b7 and channel bits b4-b1
-
-
-class StatusWord(IntEnum):
-    """Status words (SW1-SW2) this library sends or interprets.
-
-    ``BYTES_REMAINING`` and ``WRONG_LE`` are families (61xx, 6Cxx): build and
-    read their SW2 with :func:`sw_bytes_remaining` / :func:`bytes_remaining_of`
-    and :func:`sw_wrong_le` / :func:`wrong_le_of`.
-    """
-
-    OK = 0x9000
-    BYTES_REMAINING = 0x6100
-    END_OF_FILE = 0x6282
-    WRONG_LENGTH = 0x6700
-    LOGICAL_CHANNEL_NOT_SUPPORTED = 0x6881
-    SECURE_MESSAGING_NOT_SUPPORTED = 0x6882
-    LAST_COMMAND_OF_CHAIN_EXPECTED = 0x6883
-    COMMAND_CHAINING_NOT_SUPPORTED = 0x6884
-    SECURITY_STATUS_NOT_SATISFIED = 0x6982
-    SECURE_MESSAGING_DATA_INCORRECT = 0x6988
-    CONDITIONS_OF_USE_NOT_SATISFIED = 0x6985
-    INCORRECT_DATA = 0x6A80
-    FILE_NOT_FOUND = 0x6A82
-    NOT_ENOUGH_MEMORY = 0x6A84
-    INCORRECT_P1_P2 = 0x6A86
-    WRONG_LE = 0x6C00
-    INS_NOT_SUPPORTED = 0x6D00
-    CLA_NOT_SUPPORTED = 0x6E00
-    NO_PRECISE_DIAGNOSIS = 0x6F00
-
-
-class Ins(IntEnum):
-    """Instruction bytes.
-
-    The codec itself interprets only SELECT and GET RESPONSE. The application
-    protocol adds its instructions in the marked block below, so that every
-    INS value of the library lives in this one registry.
-    """
-
-    SELECT = 0xA4
-    GET_RESPONSE = 0xC0
-    # --- application protocol instructions ---
-    # NFC presentation protocol (spec/nfc.md): proprietary class 80 (chained 90).
-    PRESENTATION_REQUEST = 0x3A
-    # --- end application protocol instructions ---
 
 
 def _family_sw(family: StatusWord, count: int) -> int:

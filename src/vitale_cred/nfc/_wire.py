@@ -15,7 +15,14 @@ from vitale_cred.hazmat import cbor as _cbor
 from vitale_cred.hazmat.apdu import MAX_COMMAND_DATA, MAX_RESPONSE_DATA
 from vitale_cred.hazmat.session import AID, GCM_TAG_LENGTH, PROTOCOL_VERSION, load_public_point
 from vitale_cred.presentation import MAX_PRESENTATION_BYTES
-from vitale_cred.registry import CoseAlg
+from vitale_cred.registry import (
+    CoseAlg,
+    FciLabel,
+    ReaderInfoLabel,
+    RequestDataLabel,
+    RequestLabel,
+    SessionMode,
+)
 
 __all__ = [
     "AID",
@@ -51,47 +58,6 @@ ISO_CLA: Final = 0x00
 APP_CLA: Final = 0x80
 SELECT_BY_NAME: Final = 0x04
 SELECT_FIRST_WITH_FCI: Final = 0x00
-
-
-class FciLabel(IntEnum):
-    """Labels of the FCI map returned to SELECT."""
-
-    VERSION = 1
-    MAX_COMMAND = 2  # largest command data field per APDU the holder accepts
-    MAX_RESPONSE = 3  # largest response data field per APDU the holder sends
-    EXTENDED_LENGTH = 4  # bool: extended Lc/Le accepted
-    ALGORITHMS = 5  # COSE algorithms of the device signature
-    SESSION_MODES = 6  # SessionMode values offered, preferred first
-    HOLDER_KEY = 7  # EDeviceKey, SEC1 uncompressed point (iff ECDH is offered)
-
-
-class ReaderInfoLabel(IntEnum):
-    """Labels of ReaderInfo, the plaintext half of the request (it enters the transcript)."""
-
-    VERSION = 1
-    NONCE = 2
-    MODE = 3
-    READER_KEY = 4  # EReaderKey, SEC1 uncompressed point (iff mode is ECDH)
-
-
-class RequestLabel(IntEnum):
-    """Labels of the request map (command data of PRESENTATION REQUEST)."""
-
-    READER_INFO = 1  # bstr .cbor ReaderInfo
-    DATA = 2  # bstr: RequestData, encrypted under SKReader in ECDH mode
-
-
-class RequestDataLabel(IntEnum):
-    """Labels of RequestData."""
-
-    BENEFICIARY_HINT = 1  # the beneficiary index the professional picked
-
-
-class SessionMode(IntEnum):
-    """How the request data and the response are protected."""
-
-    PLAINTEXT = 0
-    ECDH_P256_A256GCM = 1
 
 
 MODE_VALUES: Final = frozenset(int(m) for m in SessionMode)

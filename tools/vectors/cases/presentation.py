@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from tools.vectors._build import (
     CaseList,
     RawIssuer,
@@ -26,8 +28,9 @@ from tools.vectors._build import (
     sign1,
     valid,
 )
-from tools.vectors._material import SHOWN_AT, Material, Pki, deflate_zlib
+from tools.vectors._material import SHOWN_AT, Material, Pki, deflate_zlib, ec_private_key
 from tools.vectors.cases.credential import _not_on_curve_x
+from vitale_cred.device import SoftwareDeviceKey
 from vitale_cred.hazmat import cbor as _cbor
 from vitale_cred.hazmat.base45 import b45encode
 from vitale_cred.hazmat.qrtext import QR_PREFIX
@@ -309,6 +312,30 @@ def build(mat: Material) -> CaseList:
         nonce=shared_nonce,
         prior=[first.data],
     )
+
+    # --- cnf point decompression: one device key of each y parity ----------------------
+    # A reader that loads the compressed cnf(8) key through a general-purpose COSE
+    # library decompresses the point itself (reader-profile.md section 3); these two
+    # cases give it one key of each parity. The labels are fixed: the assertion keeps a
+    # change of the key derivation from silently losing a parity.
+    for parity, label, sign_bit in (("even", "device-even", False), ("odd", "device-odd", True)):
+        device = SoftwareDeviceKey(ec_private_key(label, ec.SECP256R1()))
+        cnf_y = device.cose_key().y
+        if cnf_y is not sign_bit:
+            raise AssertionError(f"device key {label!r} has cnf y {cnf_y!r}, not {sign_bit}")
+        parity_cred = issue(pki, claims_wire(mat, 0, device=device))
+        token, nonce = token_for(f"cnf-parity-{parity}", parity_cred, device=device)
+        add(
+            f"cnf-parity-{parity}",
+            "credential.md#3.4",
+            f"the device key in cnf(8) is compressed with y = {str(sign_bit).lower()} "
+            f"(an {parity} y coordinate): a reader decompresses the point and verifies",
+            token,
+            None,
+            cred=parity_cred,
+            nonce=nonce,
+            keys={**pki_keys(pki), **device_keys(device)},
+        )
 
     # --- payload decoding (presentation.md section 2.3) --------------------------------
     nonce = nonce_for("payload")
