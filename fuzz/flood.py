@@ -19,11 +19,11 @@ import resource
 import sys
 import time
 
-import _world
-
 from vitale_cred.credential import strip_x5chain
 from vitale_cred.presentation import NONCE_LENGTH, present
 from vitale_cred.replay import DEFAULT_CAPACITY, InMemoryReplayCache
+
+import _world
 
 
 def _peak_kib() -> int:

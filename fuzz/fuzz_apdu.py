@@ -14,8 +14,6 @@ import sys
 import atheris
 
 with atheris.instrument_imports(include=["vitale_cred"]):
-    import _world
-
     from vitale_cred.errors import ApduError
     from vitale_cred.hazmat.apdu import (
         ChainAssembler,
@@ -27,6 +25,8 @@ with atheris.instrument_imports(include=["vitale_cred"]):
         parse_command,
         parse_response,
     )
+
+    import _world
 
 call = _world.call
 PENDING = ResponseApdu(bytes(range(256)) * 3, 0x9000)

@@ -12,8 +12,6 @@ import sys
 import atheris
 
 with atheris.instrument_imports(include=["vitale_cred"]):
-    import _world
-
     from vitale_cred.credential import (
         MAX_CREDENTIAL_BYTES,
         CredentialBundle,
@@ -23,6 +21,8 @@ with atheris.instrument_imports(include=["vitale_cred"]):
     from vitale_cred.errors import VerificationError
     from vitale_cred.hazmat import cose
     from vitale_cred.trust import Usage
+
+    import _world
 
 WORLD = _world.build()
 VERIFIER = WORLD.verifier()

@@ -21,13 +21,13 @@ from pathlib import Path
 import atheris
 
 with atheris.instrument_imports(include=["vitale_cred"]):
-    import _world
-
     from vitale_cred.cli.app import EXIT_INVALID, EXIT_OK
     from vitale_cred.cli.app import main as cli_main
     from vitale_cred.cli.dump import inspect_bytes, inspect_file
     from vitale_cred.errors import VerificationError
     from vitale_cred.hazmat.qrtext import QR_PREFIX
+
+    import _world
 
 WORLD = _world.build()
 call = _world.call

@@ -14,10 +14,10 @@ import sys
 import atheris
 
 with atheris.instrument_imports(include=["vitale_cred"]):
-    import _world
-
     from vitale_cred.hazmat.apdu import parse_response
     from vitale_cred.nfc import credentials_by_index
+
+    import _world
 
 WORLD = _world.build()
 CREDENTIALS = credentials_by_index(WORLD.bundle.credentials)

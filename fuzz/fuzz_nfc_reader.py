@@ -13,10 +13,10 @@ import sys
 import atheris
 
 with atheris.instrument_imports(include=["vitale_cred"]):
-    import _world
-
     from vitale_cred.errors import VerificationError
     from vitale_cred.nfc import ReaderState
+
+    import _world
 
 WORLD = _world.build()
 VERIFIER = WORLD.verifier()

@@ -12,12 +12,12 @@ import sys
 import atheris
 
 with atheris.instrument_imports(include=["vitale_cred"]):
-    import _world
-
     from vitale_cred.errors import VerificationError
     from vitale_cred.hazmat import cbor as _cbor
     from vitale_cred.hazmat import cose
     from vitale_cred.presentation import MAX_PRESENTATION_BYTES, decode_presentation_payload
+
+    import _world
 
 WORLD = _world.build()
 VERIFIER = WORLD.verifier()

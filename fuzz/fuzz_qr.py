@@ -13,11 +13,11 @@ import sys
 import atheris
 
 with atheris.instrument_imports(include=["vitale_cred"]):
-    import _world
-
     from vitale_cred.errors import InvalidArgument, VerificationError
     from vitale_cred.hazmat.base45 import b45decode, b45encode
     from vitale_cred.hazmat.qrtext import QR_PREFIX, decode_qr_text, encode_qr_text
+
+    import _world
 
 WORLD = _world.build()
 VERIFIER = WORLD.verifier()

@@ -12,8 +12,6 @@ import sys
 import atheris
 
 with atheris.instrument_imports(include=["vitale_cred"]):
-    import _world
-
     from vitale_cred.errors import VerificationError
     from vitale_cred.hazmat import cbor as _cbor
     from vitale_cred.status import (
@@ -25,6 +23,8 @@ with atheris.instrument_imports(include=["vitale_cred"]):
         peek_status_list,
         verify_status_list,
     )
+
+    import _world
 
 WORLD = _world.build()
 call = _world.call

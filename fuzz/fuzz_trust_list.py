@@ -11,8 +11,6 @@ import sys
 import atheris
 
 with atheris.instrument_imports(include=["vitale_cred"]):
-    import _world
-
     from vitale_cred.errors import VerificationError
     from vitale_cred.hazmat import cbor as _cbor
     from vitale_cred.trustlist import (
@@ -21,6 +19,8 @@ with atheris.instrument_imports(include=["vitale_cred"]):
         TrustListReader,
         verify_trust_list,
     )
+
+    import _world
 
 WORLD = _world.build()
 call = _world.call

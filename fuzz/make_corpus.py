@@ -24,8 +24,6 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
-import _world
-
 from vitale_cred.credential import strip_x5chain
 from vitale_cred.errors import VitaleCredError
 from vitale_cred.hazmat import cbor as _cbor
@@ -36,6 +34,8 @@ from vitale_cred.hazmat.qrtext import QR_PREFIX, encode_qr_text
 from vitale_cred.nfc import credentials_by_index, pair
 from vitale_cred.presentation import present, present_qr
 from vitale_cred.status import StatusList, StatusValue, issue_status_list
+
+import _world
 
 HARNESSES = (
     "cbor",

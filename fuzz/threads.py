@@ -19,11 +19,11 @@ import sys
 import threading
 import time
 
-import _world
-
 from vitale_cred.errors import VitaleCredError
 from vitale_cred.presentation import present
 from vitale_cred.verify import Verifier
+
+import _world
 
 SHARED = 64
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import subprocess
@@ -919,3 +920,91 @@ def test_trust_bundle_checks_each_issuer_against_the_roots(issued: Path, tmp_pat
         *argv[:-3], "--at", "2040-01-01T00:00:00Z", "--json", "--out", str(tmp_path / "late.pem")
     )
     assert code == EXIT_INVALID and json.loads(out)["code"].startswith(("trust.", "validity."))
+
+
+# --- documentation of every command -------------------------------------------------------
+
+
+def _leaf_parsers(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> list[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        return [(path, parser)]
+    out = []
+    for name, child in subs[0].choices.items():
+        out.extend(_leaf_parsers(child, (*path, name)))
+    return out
+
+
+def test_every_command_documents_itself_with_an_example_and_option_help() -> None:
+    from vitale_cred.cli import app
+
+    leaves = _leaf_parsers(app._parser())
+    assert len(leaves) >= 16
+    for path, parser in leaves:
+        assert parser.description, path
+        assert (parser.epilog or "").startswith("example: vitale-cred " + path[0]), path
+        for action in parser._actions:
+            if isinstance(action, argparse._HelpAction):
+                continue
+            assert action.help, (path, action.dest)
+        text = parser.format_help()
+        assert "(default: None)" not in text and "(default: False)" not in text, path
+
+
+def test_python_m_vitale_cred_is_the_command_line() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "vitale_cred", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0 and done.stdout.startswith("vitale-cred ")
+
+
+# --- producers refuse what readers would refuse ------------------------------------------
+
+
+def test_producers_refuse_what_the_readers_or_the_spec_refuse(tmp_path: Path) -> None:
+    issuer = str(tmp_path / "i")
+    assert run("init-issuer", "--out", issuer, "--at", AT)[0] == EXIT_OK
+    sign = ("trust-list", "sign", "--issuer", issuer, "--at", AT, "--json", "--out")
+    build = (
+        "status-list",
+        "build",
+        "--issuer",
+        issuer,
+        "--at",
+        AT,
+        "--json",
+        "--uri",
+        "https://status.example.fr/1",
+        "--out",
+    )
+    cases = [
+        ((*sign, str(tmp_path / "a"), "--seq", "-1"), "trust.list_invalid"),
+        (
+            (*sign, str(tmp_path / "b"), "--seq", "1", "--issuer-cert", f"{issuer}/root.pem"),
+            "trust.certificate_profile",
+        ),
+        (
+            (*sign, str(tmp_path / "c"), "--seq", "1", "--valid-days", "100000"),
+            "usage.invalid_argument",
+        ),
+        ((*build, str(tmp_path / "d"), "--size", "0"), "usage.invalid_argument"),
+        (
+            (*build, str(tmp_path / "e"), "--size", "8", "--ttl", str(10**12)),
+            "usage.invalid_argument",
+        ),
+    ]
+    for argv, code in cases:
+        status, out = run(*argv)
+        assert status != EXIT_OK and json.loads(out)["code"] == code, (argv, out)
+        assert not Path(argv[argv.index("--out") + 1]).exists(), argv
+    # At the limits, both are produced.
+    assert run(*sign, str(tmp_path / "f"), "--seq", "0", "--valid-days", "90")[0] == EXIT_OK
+    assert run(*build, str(tmp_path / "g"), "--size", "1", "--ttl", str(31 * 86_400))[0] == (
+        EXIT_OK
+    )

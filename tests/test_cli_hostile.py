@@ -333,6 +333,10 @@ def _baseline(world: Path, command: tuple[str, ...], fresh: Path) -> dict[str, s
     w = {name: str(world / name) for name in ("cred.cbor", "dev.pem", "readers.pem")}
     issuer = str(world / "issuer")
     shutil.copy(world / "list.cwt", fresh / "list.cwt")
+    if command == ("reader", "serve"):
+        from vitale_cred.service.config import TEMPLATE
+
+        (fresh / "reader.toml").write_text(TEMPLATE, "utf-8")
     table: dict[tuple[str, ...], dict[str, str]] = {
         ("demo",): {"at": AT},
         ("init-issuer",): {"out": str(fresh / "issuer"), "at": AT},
@@ -371,6 +375,8 @@ def _baseline(world: Path, command: tuple[str, ...], fresh: Path) -> dict[str, s
             "issuer": issuer,
             "at": AT,
         },
+        ("reader", "init-config"): {"out": str(fresh / "reader.toml")},
+        ("reader", "serve"): {"config": str(fresh / "reader.toml")},
         ("trust", "bundle"): {
             "root": str(world / "issuer" / "root.pem"),
             "issuer": str(world / "issuer" / "issuer.pem"),
@@ -453,8 +459,14 @@ def test_every_command_survives_hostile_arguments(
     runs = 0
     # The vpcd transport (which retries its connection for 10 s) is not under test; the
     # command line's checks of its arguments run before it.
-    with mock.patch(
-        "vitale_cred.adapters.pcsc.serve_virtual_card", side_effect=PcscUnavailable("no vpcd")
+    # Nor is the reader service, which would serve until stopped: its configuration is
+    # read and checked before it starts.
+    with (
+        mock.patch(
+            "vitale_cred.adapters.pcsc.serve_virtual_card",
+            side_effect=PcscUnavailable("no vpcd"),
+        ),
+        mock.patch("vitale_cred.service.app.serve", return_value=EXIT_OK),
     ):
         for command, parser in leaves:
             for action in _value_actions(parser):

@@ -37,6 +37,7 @@ from vitale_cred.registry import CardLabel, CoseAlg, CwtClaim, PresentationLabel
 from vitale_cred.status import StatusReference, peek_status_list
 from vitale_cred.trust import TrustStore, Usage, raw_key
 from vitale_cred.trustlist import (
+    MAX_PRODUCER_VALIDITY,
     StalePolicy,
     TrustList,
     TrustListEntry,
@@ -263,7 +264,8 @@ def trust_lists(draw: st.DrawFn) -> TrustList:
     return TrustList(
         seq=draw(st.integers(0, 2**64 - 1)),
         issued_at=issued,
-        next_update=draw(st.integers(issued + 1, 2**40 - 1)),
+        # A producer sets next_update within the readers' maximum age (trust.md 5.1).
+        next_update=draw(st.integers(issued + 1, issued + MAX_PRODUCER_VALIDITY)),
         entries=entries,
     )
 

@@ -64,14 +64,26 @@ LAYERS: dict[str, int] = {
     "adapters.pcsc": 12,
     # The curated API imports the protocol modules, and nothing imports it back.
     "__init__": 13,
+    # The reader service: above the adapters, beside the curated API (which it does
+    # not import), under the command line that runs it.
+    "service": 13,
+    "service.config": 13,
+    "service.lists": 13,
+    "service.metrics": 13,
+    "service.nfc_watch": 13,
+    "service.openapi": 13,
+    "service.replay_group": 13,
+    "service.app": 13,
     "cli": 14,
     "cli.dump": 14,
+    "cli.reader": 14,
+    "cli._help": 14,
     "cli.demo": 15,
     "cli.app": 16,
     "__main__": 17,
 }
 #: Imported by nothing in the package.
-TOP = {"cli", "cli.dump", "cli.demo", "cli.app", "__main__"}
+TOP = {"cli", "cli._help", "cli.dump", "cli.reader", "cli.demo", "cli.app", "__main__"}
 
 
 def _modules() -> list[Path]:

@@ -445,7 +445,7 @@ def test_checker_refuses_a_state_of_the_wrong_type() -> None:
 
 
 def test_trust_list_is_refused_from_issued_at_plus_max_age_on() -> None:
-    data = trust_list(1, "new", issued_at=T - DAY, valid=400 * DAY)
+    data = trust_list(1, "new", issued_at=T - DAY, valid=80 * DAY)
     assert TrustListReader(AUTHORITY, max_age=DAY + 1).update(data, now=T).seq == 1
     err = _expect(
         TrustListTooOld,

@@ -15,7 +15,9 @@ import pytest
 from conftest import ROOT
 
 #: Subpackages of the library; anything else under vitale_cred/ is a module file.
-SUBPACKAGES = {"adapters", "cli", "data", "hazmat", "nfc"}
+SUBPACKAGES = {"adapters", "cli", "data", "hazmat", "nfc", "service"}
+#: The reception page of the reader service: plain files, the only non-Python ones.
+SERVICE_STATIC = {"index.html", "page.js", "page.css", "verdict.schema.json"}
 #: What only tools contain: the generator's key derivation label and its modules.
 TOOL_MARKERS = (b"vitale-vectors/", b"import_module(", b"tools.vectors", b"benchmarks")
 
@@ -52,6 +54,9 @@ def test_every_library_file_is_source_typing_marker_or_the_demo_card(
         assert parts[0] == "vitale_cred"
         if len(parts) > 2:
             assert parts[1] in SUBPACKAGES, name
+            if parts[1:3] == ("service", "static"):
+                assert len(parts) == 4 and parts[3] in SERVICE_STATIC, name
+                continue
             assert len(parts) == 3, name
         assert name.endswith(".py") or name in {
             "vitale_cred/py.typed",

@@ -23,7 +23,10 @@ from vitale_cred.errors import (
 )
 from vitale_cred.registry import label_name
 
-__all__ = ["encoding_order", "labelled_map"]
+__all__ = ["UINT32_LIMIT", "encoding_order", "labelled_map", "uint32"]
+
+#: Exclusive bound of the 32-bit unsigned values of the protocol (list numbers, indices).
+UINT32_LIMIT = 2**32
 
 
 def encoding_order(key: object) -> tuple[int, Any]:
@@ -85,4 +88,11 @@ def labelled_map(
         name = label_name(labels, first) if labels is not None else repr(first)
         cls = missing or (SchemaMissingLabel if error is SchemaError else error)
         raise cls(f"{what} lacks {name}")
+    return value
+
+
+def uint32(value: object, error: type[VitaleCredError], what: str) -> int:
+    """``value`` once it is an integer (not a boolean) below 2^32, else ``error``."""
+    if type(value) is not int or not 0 <= value < UINT32_LIMIT:
+        raise error(f"{what} must be an unsigned integer below 2^32")
     return value

@@ -34,8 +34,8 @@ from vitale_cred.errors import (
 )
 from vitale_cred.hazmat import cbor as _cbor
 from vitale_cred.hazmat import cose
-from vitale_cred.model import Card, CardView
-from vitale_cred.pki import kid_for_certificate
+from vitale_cred.model import Card, CardView, StatusReference
+from vitale_cred.pki import MAX_CHAIN_LENGTH, kid_for_certificate
 from vitale_cred.registry import (
     BundleLabel,
     CardLabel,
@@ -46,8 +46,6 @@ from vitale_cred.registry import (
     DelegationLabel,
     label_name,
 )
-from vitale_cred.status import StatusReference
-from vitale_cred.trust import MAX_CHAIN_LENGTH
 
 __all__ = [
     "BUNDLE_VERSION",

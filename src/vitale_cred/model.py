@@ -16,13 +16,15 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-from vitale_cred._schema import labelled_map
+from vitale_cred._schema import labelled_map, uint32
 from vitale_cred.errors import (
     CardDataError,
     DateInvalid,
+    InvalidArgument,
     OrganismeInvalid,
     SchemaError,
     SchemaMissingLabel,
+    StatusReferenceInvalid,
 )
 from vitale_cred.ins import Ins
 from vitale_cred.nir import Nir
@@ -40,6 +42,7 @@ __all__ = [
     "Organisme",
     "Period",
     "Qualite",
+    "StatusReference",
 ]
 
 #: Most beneficiaries on one card (the insured included).
@@ -738,6 +741,39 @@ class CardView:
                 data[CardLabel.BENEFICIARY], insured=index == 0, card_nir=nir
             ),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReference:
+    """Where a credential's status lives: entry ``idx`` of list number ``list_id``.
+
+    ``list_id`` is scoped to the issuer key: it names the list that key signs with
+    that number in its ``list(-65539)`` claim (``spec/status.md`` section 3). The
+    reference travels in the card map (``status(7)``) but belongs to the credential.
+    """
+
+    list_id: int
+    idx: int
+
+    def __post_init__(self) -> None:
+        uint32(self.list_id, InvalidArgument, "list")
+        uint32(self.idx, InvalidArgument, "idx")
+
+    def to_wire(self) -> list[int]:
+        """The value of the card map's ``status(7)``: ``[list, idx]``."""
+        return [self.list_id, self.idx]
+
+    @classmethod
+    def from_wire(cls, value: object) -> StatusReference:
+        """Parse a decoded ``status(7)`` strictly (``status.reference_invalid``)."""
+        if not isinstance(value, list) or len(value) != 2:
+            raise StatusReferenceInvalid("status(7) must be an array [list, idx]")
+        list_id = uint32(value[0], StatusReferenceInvalid, "status(7) list")
+        idx = uint32(value[1], StatusReferenceInvalid, "status(7) idx")
+        return cls(list_id, idx)
+
+    def __str__(self) -> str:
+        return f"list {self.list_id} entry {self.idx}"
 
 
 # --- strict map helpers --------------------------------------------------------------

@@ -28,6 +28,7 @@ from vitale_cred.registry import CoseAlg
 
 __all__ = [
     "KID_LENGTH",
+    "MAX_CHAIN_LENGTH",
     "IssuerMaterial",
     "certificate_name",
     "generate_private_key",
@@ -43,6 +44,10 @@ __all__ = [
 #: Bytes of SHA-256 kept as the kid of a certificate.
 KID_LENGTH = 8
 #: File of an issuer directory naming the PKCS#11 token and key (never the PIN).
+
+
+#: Most certificates accepted in an ``x5chain`` (issuer + intermediates).
+MAX_CHAIN_LENGTH = 3
 
 
 def generate_private_key(alg: CoseAlg) -> PrivateKey:

@@ -54,7 +54,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, Protocol, final, runtime_checkable
 
-from vitale_cred._schema import labelled_map
+from vitale_cred._schema import labelled_map, uint32
 from vitale_cred._sealed import Sealed, sealed_factory
 from vitale_cred.clock import MAX_CLOCK_SKEW
 from vitale_cred.errors import (
@@ -64,7 +64,6 @@ from vitale_cred.errors import (
     StatusListExpired,
     StatusListInvalid,
     StatusListTooOld,
-    StatusReferenceInvalid,
     StatusUndetermined,
     Suspended,
     UsageError,
@@ -74,11 +73,13 @@ from vitale_cred.errors import (
 from vitale_cred.hazmat import cbor as _cbor
 from vitale_cred.hazmat.cose import Signer, decode_sign1, sign1
 from vitale_cred.hazmat.deflate import inflate
+from vitale_cred.model import StatusReference
 from vitale_cred.registry import CoseHeader, CwtClaim, StatusValue
 from vitale_cred.state import TrustState, status_list_iat_mark
 from vitale_cred.trust import TrustStore, Usage, verify_typed
 
 __all__ = [
+    "MAX_PRODUCER_TTL",
     "MAX_STATUS_INDEX",
     "MAX_STATUS_LIST_BYTES",
     "MAX_STATUS_TOKEN_BYTES",
@@ -180,10 +181,12 @@ def _check_uint(value: object, error: type[VitaleCredError], what: str) -> int:
     return value
 
 
+#: Longest ``ttl`` a producer writes (spec/status.md section 3): 31 days.
+MAX_PRODUCER_TTL = 31 * 86_400
+
+
 def _check_u32(value: object, error: type[VitaleCredError], what: str) -> int:
-    if type(value) is not int or not 0 <= value < MAX_LIST_ID:
-        raise error(f"{what} must be an unsigned integer below 2^32")
-    return value
+    return uint32(value, error, what)
 
 
 # --- the byte array (section 4.1) ------------------------------------------------
@@ -220,8 +223,9 @@ class StatusList:
         """An all-VALID list of ``size`` entries (the draft's recommended default)."""
         if type(bits) is not int or bits not in _ALLOWED_BITS:
             raise InvalidArgument(f"bits must be 1, 2, 4 or 8, not {bits!r}")
-        if type(size) is not int or not 0 <= size <= MAX_STATUS_INDEX + 1:
-            raise InvalidArgument(f"size must be an integer 0..2^32, not {size!r}")
+        if type(size) is not int or not 1 <= size <= MAX_STATUS_INDEX + 1:
+            # An empty list answers for no credential: verifiers refuse it (section 2).
+            raise InvalidArgument(f"size must be an integer 1..2^32, not {size!r}")
         per_byte = 8 // bits
         length = -(-size // per_byte)
         if length > MAX_STATUS_LIST_BYTES:
@@ -246,9 +250,9 @@ class StatusList:
             raise InvalidArgument(f"bits must be 1, 2, 4 or 8, not {bits!r}")
         if not isinstance(data, bytes | bytearray):
             raise InvalidArgument("status list data must be bytes")
-        if len(data) > MAX_STATUS_LIST_BYTES:
+        if not 1 <= len(data) <= MAX_STATUS_LIST_BYTES:
             raise InvalidArgument(
-                f"status list of {len(data)} bytes exceeds the {MAX_STATUS_LIST_BYTES}-byte cap"
+                f"status list of {len(data)} bytes: 1 to {MAX_STATUS_LIST_BYTES} bytes"
             )
         self = cls.__new__(cls)
         self._setup(bits, bytearray(data), len(data) * (8 // bits))
@@ -271,6 +275,8 @@ class StatusList:
         if type(max_bytes) is not int or not 0 <= max_bytes <= MAX_STATUS_LIST_BYTES:
             raise InvalidArgument(f"max_bytes must be within 0..{MAX_STATUS_LIST_BYTES}")
         data = inflate(bytes(lst), max_bytes, "lst")
+        if not data:
+            raise StatusListInvalid("the list is empty: a status list has at least one entry")
         self = cls.__new__(cls)
         self._setup(bits, bytearray(data), len(data) * (8 // bits))
         return self
@@ -340,38 +346,6 @@ class StatusList:
 # --- the credential's reference (section 6.3) ------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class StatusReference:
-    """Where a credential's status lives: entry ``idx`` of list number ``list_id``.
-
-    ``list_id`` is scoped to the issuer key: it names the list that key signs with
-    that number in its ``list(-65539)`` claim (``spec/status.md`` section 3).
-    """
-
-    list_id: int
-    idx: int
-
-    def __post_init__(self) -> None:
-        _check_u32(self.list_id, InvalidArgument, "list")
-        _check_u32(self.idx, InvalidArgument, "idx")
-
-    def to_wire(self) -> list[int]:
-        """The value of the card map's ``status(7)``: ``[list, idx]``."""
-        return [self.list_id, self.idx]
-
-    @classmethod
-    def from_wire(cls, value: object) -> StatusReference:
-        """Parse a decoded ``status(7)`` strictly (``status.reference_invalid``)."""
-        if not isinstance(value, list) or len(value) != 2:
-            raise StatusReferenceInvalid("status(7) must be an array [list, idx]")
-        list_id = _check_u32(value[0], StatusReferenceInvalid, "status(7) list")
-        idx = _check_u32(value[1], StatusReferenceInvalid, "status(7) idx")
-        return cls(list_id, idx)
-
-    def __str__(self) -> str:
-        return f"list {self.list_id} entry {self.idx}"
-
-
 # --- the Status List Token (section 5.2) -------------------------------------------
 
 
@@ -405,8 +379,8 @@ def issue_status_list(
             raise InvalidArgument("exp must be after iat")
         claims[CwtClaim.EXP] = exp
     if ttl is not None:
-        if _check_uint(ttl, InvalidArgument, "ttl") == 0:
-            raise InvalidArgument("ttl must be positive")
+        if not 1 <= _check_uint(ttl, InvalidArgument, "ttl") <= MAX_PRODUCER_TTL:
+            raise InvalidArgument(f"ttl must be 1..{MAX_PRODUCER_TTL} seconds (31 days)")
         claims[CwtClaim.TTL] = ttl
     body: dict[str, Any] = {_KEY_BITS: status_list.bits, _KEY_LST: status_list.compressed()}
     if aggregation_uri is not None:

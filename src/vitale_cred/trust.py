@@ -62,7 +62,7 @@ from vitale_cred.hazmat.cose import (
     VerifyingKey,
     decode_sign1,
 )
-from vitale_cred.pki import KID_LENGTH, kid_for_certificate
+from vitale_cred.pki import KID_LENGTH, MAX_CHAIN_LENGTH, kid_for_certificate
 from vitale_cred.registry import CoseAlg, CoseHeader
 
 __all__ = [
@@ -76,8 +76,6 @@ __all__ = [
     "verify_typed",
 ]
 
-#: Most certificates accepted in an ``x5chain`` (issuer + intermediates).
-MAX_CHAIN_LENGTH = 3
 #: Length of a key identity: SHA-256 of the DER SubjectPublicKeyInfo.
 SPKI_SHA256_LENGTH = 32
 #: Default bound on the validated ``x5chain`` paths a store remembers (about 14 KiB

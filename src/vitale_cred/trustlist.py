@@ -53,6 +53,7 @@ from vitale_cred.trust import (
 )
 
 __all__ = [
+    "MAX_PRODUCER_VALIDITY",
     "TRUST_LIST_TYP",
     "StalePolicy",
     "TrustList",
@@ -307,10 +308,29 @@ class TrustList:
             raise TrustListInvalid(exc.message) from exc
 
 
+#: Furthest ``next_update`` a producer sets after ``issued_at``: the readers' default
+#: maximum age (spec/trust.md section 5.1), past which they refuse the list anyway.
+MAX_PRODUCER_VALIDITY = 90 * 86_400
+
+
 def sign_trust_list(trust_list: TrustList, signer: cose.Signer, *, kid: bytes) -> bytes:
-    """Sign a trust list with the root authority's key."""
+    """Sign a trust list with the root authority's key.
+
+    What a reader would refuse is refused here first, with the reader's code
+    (``trust.list_invalid``, or the certificate profile's for an entry that is no
+    issuer certificate, a root for instance).
+    """
+    wire = trust_list.to_wire()
+    # The reader's own decoding and its view of each entry (certificates profile-checked).
+    for entry in TrustList.from_wire(wire).entries:
+        entry.trusted_key()
+    if trust_list.next_update - trust_list.issued_at > MAX_PRODUCER_VALIDITY:
+        raise InvalidArgument(
+            f"next_update is more than {MAX_PRODUCER_VALIDITY // 86_400} days after issued_at:"
+            " readers refuse a list that old whatever next_update says"
+        )
     return cose.sign1(
-        _cbor.encode(trust_list.to_wire()),
+        _cbor.encode(wire),
         signer,
         kid=kid,
         protected={CoseHeader.TYP: TRUST_LIST_TYP},

@@ -23,15 +23,16 @@ from vitale_cred.errors import (
     TrustListRollback,
     UnknownIssuer,
 )
+from vitale_cred.hazmat import cbor as _cbor
 from vitale_cred.hazmat import cose
 from vitale_cred.pki import generate_private_key, kid_for_certificate, make_issuer_certificate
 from vitale_cred.registry import CoseAlg, CoseHeader
 from vitale_cred.trust import TrustStore, Usage, raw_key, spki_sha256
 from vitale_cred.trustlist import (
+    TRUST_LIST_TYP,
     TrustList,
     TrustListEntry,
     TrustListReader,
-    sign_trust_list,
 )
 from vitale_cred.verify import Policy, Verifier
 
@@ -58,8 +59,11 @@ class Keys:
         )
 
     def trust_list(self, seq: int, *entries: TrustListEntry) -> bytes:
-        return sign_trust_list(
-            TrustList(seq, NOW - DAY, NOW + 30 * DAY, entries), self.root, kid=b"root"
+        """Signed by the authority's key without the producer's checks: what a
+        compromised or careless producer could emit, for the reader to judge."""
+        payload = TrustList(seq, NOW - DAY, NOW + 30 * DAY, entries).to_wire()
+        return cose.sign1(
+            _cbor.encode(payload), self.root, kid=b"root", protected={16: TRUST_LIST_TYP}
         )
 
     def authority(self) -> TrustStore:

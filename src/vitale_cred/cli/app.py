@@ -1,8 +1,9 @@
 """The ``vitale-cred`` command line.
 
 Exit codes: 0 success, 1 invalid input, failed verification, a file that cannot
-be read or written or a card reader or HSM that failed, 2 usage error (a malformed command line, or a file that would
-be replaced without ``--force``), 70 a defect, 130 interrupted (Ctrl-C). Every
+be read or written or a card reader or HSM that failed, 2 usage error (a malformed
+command line, or a file that would be replaced without ``--force``), 70 a defect,
+130 interrupted (Ctrl-C). Every
 failure but Ctrl-C prints one line ``vitale-cred: error [CODE] message`` on stderr
 and never a traceback; ``VITALE_CRED_DEBUG=1`` re-raises defects for developers.
 """
@@ -35,6 +36,8 @@ from vitale_cred.adapters.files import (
     write_issuer_directory,
     write_private,
 )
+from vitale_cred.cli import reader as reader_commands
+from vitale_cred.cli._help import Help as _Help
 from vitale_cred.clock import Clock, SystemClock, clock_at
 from vitale_cred.credential import MAX_VALIDITY_DAYS, CredentialBundle, Issuer, decode_claims
 from vitale_cred.device import (
@@ -997,6 +1000,25 @@ class _Parser(argparse.ArgumentParser):
         raise CommandLineError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
+def _subcommand(
+    actions: Any,
+    name: str,
+    helptext: str,
+    example: str,
+    *,
+    description: str | None = None,
+) -> argparse.ArgumentParser:
+    """An ACTION of a command, documented like a command: description and example."""
+    parser: argparse.ArgumentParser = actions.add_parser(
+        name,
+        help=helptext,
+        description=description or helptext,
+        epilog=f"example: {example}",
+        formatter_class=_Help,
+    )
+    return parser
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="vitale-cred",
@@ -1012,7 +1034,7 @@ def _parser() -> argparse.ArgumentParser:
             help=helptext,
             description=helptext,
             epilog=f"example: {example}",
-            formatter_class=argparse.RawDescriptionHelpFormatter,
+            formatter_class=_Help,
         )
 
     p = add(
@@ -1030,7 +1052,7 @@ def _parser() -> argparse.ArgumentParser:
         "vitale-cred init-issuer --out issuer/ --alg ES256",
     )
     p.add_argument("--out", required=True, help="directory to write the PEM files to")
-    p.add_argument("--alg", choices=sorted(_ALGS), default="ES256")
+    p.add_argument("--alg", choices=sorted(_ALGS), default="ES256", help="signature algorithm")
     p.add_argument("--at", help="ISO 8601 start of validity (default: now)")
     p.add_argument("--pkcs11-module", help="generate the issuer key in this PKCS#11 module")
     p.add_argument("--token-label", help="label of the PKCS#11 token")
@@ -1047,7 +1069,7 @@ def _parser() -> argparse.ArgumentParser:
         "create a device (phone) key; its public PEM goes to stdout",
         "vitale-cred device-key --out dev.pem > dev.pub.pem",
     )
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", required=True, help="private key file to write (PEM, mode 0600)")
     p.add_argument("--public-out", help="write the public PEM here instead of stdout")
     p.add_argument("--force", action="store_true", help="replace the key file --out")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -1076,7 +1098,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="START",
         help="index of the first beneficiary in the status list (default 0)",
     )
-    p.add_argument("--out", required=True)
+    p.add_argument("--out", required=True, help="credential bundle to write (CBOR)")
     p.add_argument("--at", help="ISO 8601 issuance instant (default: now)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_issue)
@@ -1088,12 +1110,12 @@ def _parser() -> argparse.ArgumentParser:
         "--beneficiary 2 --terminal",
     )
     p.add_argument("--credential", required=True, help="bundle written by issue")
-    p.add_argument("--device-key", required=True)
-    p.add_argument("--beneficiary", type=int, default=0, help="0 = the insured")
+    p.add_argument("--device-key", required=True, help="the device's private key (PEM)")
+    p.add_argument("--beneficiary", type=int, default=0, help="0 = the insured, 1.. dependants")
     p.add_argument("--ttl", type=int, default=DEFAULT_TTL, help=f"seconds, 1..{MAX_TTL}")
     p.add_argument("--at", help="ISO 8601 instant (default: now)")
-    p.add_argument("--png")
-    p.add_argument("--svg")
+    p.add_argument("--png", metavar="FILE", help="also write the QR code as a PNG image")
+    p.add_argument("--svg", metavar="FILE", help="also write the QR code as an SVG image")
     p.add_argument("--terminal", action="store_true", help="draw the QR code on stderr")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_present)
@@ -1114,7 +1136,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--status-list", help="status list token to check revocation against")
     p.add_argument("--at", help="ISO 8601 verification instant (default: now)")
     _add_replay_options(p)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the verdict as one JSON object")
     p.set_defaults(func=cmd_verify)
 
     p = add(
@@ -1123,7 +1145,7 @@ def _parser() -> argparse.ArgumentParser:
         "vitale-cred nfc-card --credential cred.cbor --device-key dev.pem",
     )
     p.add_argument("--credential", required=True, help="bundle written by issue")
-    p.add_argument("--device-key", required=True)
+    p.add_argument("--device-key", required=True, help="the device's private key (PEM)")
     p.add_argument("--beneficiary", type=int, help="always present this one (default: ask)")
     p.add_argument("--vpcd", default="127.0.0.1:35963", help="HOST:PORT of vpcd")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -1143,7 +1165,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--beneficiary", type=int, help="ask the phone for this beneficiary")
     p.add_argument("--extended", action="store_true", help="the reader passes extended APDUs")
     p.add_argument("--at", help="ISO 8601 verification instant (default: now)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the verdict as one JSON object")
     p.set_defaults(func=cmd_nfc_read)
 
     p = add(
@@ -1153,24 +1175,35 @@ def _parser() -> argparse.ArgumentParser:
         "--uri https://status.example/1 --out list.cwt",
     )
     lists = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-    q = lists.add_parser("build", help="sign a new list")
-    q.add_argument("--issuer", required=True)
-    q.add_argument("--size", type=int, required=True)
-    q.add_argument("--bits", type=int, choices=[1, 2, 4, 8], default=2)
+    q = _subcommand(
+        lists,
+        "build",
+        "sign a new list, every entry valid unless --revoked says otherwise",
+        "vitale-cred status-list build --issuer issuer/ --size 1000 --revoked revoked.txt "
+        "--uri https://status.example/1 --out list.cwt",
+    )
+    q.add_argument("--issuer", required=True, help="directory written by init-issuer")
+    q.add_argument("--size", type=int, required=True, help="number of entries (1..)")
+    q.add_argument("--bits", type=int, choices=[1, 2, 4, 8], default=2, help="bits per entry")
     q.add_argument("--revoked", help="file of 'INDEX [revoked|suspended]' lines")
-    q.add_argument("--uri", required=True)
+    q.add_argument("--uri", required=True, help="https URI the list is published at")
     q.add_argument("--ttl", type=int, default=3600, help="seconds readers may cache it")
-    q.add_argument("--out", required=True)
-    q.add_argument("--at")
+    q.add_argument("--out", required=True, help="Status List Token to write (CWT)")
+    q.add_argument("--at", help="ISO 8601 issuance instant (default: now)")
     q.add_argument("--pin-env", help="environment variable holding the HSM PIN")
     q.add_argument("--json", action="store_true", help="print one JSON object")
     q.set_defaults(func=cmd_status_list_build)
-    q = lists.add_parser("set", help="change one entry and re-sign the list in place")
-    q.add_argument("list")
-    q.add_argument("index", type=int)
-    q.add_argument("state", choices=sorted(_STATES))
-    q.add_argument("--issuer", required=True)
-    q.add_argument("--at")
+    q = _subcommand(
+        lists,
+        "set",
+        "change one entry and re-sign the list in place",
+        "vitale-cred status-list set list.cwt 42 revoked --issuer issuer/",
+    )
+    q.add_argument("list", help="the Status List Token to update (CWT)")
+    q.add_argument("index", type=int, help="the entry: the credential's status index")
+    q.add_argument("state", choices=sorted(_STATES), help="its new state")
+    q.add_argument("--issuer", required=True, help="directory written by init-issuer")
+    q.add_argument("--at", help="ISO 8601 re-signing instant (default: now)")
     q.add_argument("--pin-env", help="environment variable holding the HSM PIN")
     q.add_argument("--json", action="store_true", help="print one JSON object")
     q.set_defaults(func=cmd_status_list_set)
@@ -1181,16 +1214,15 @@ def _parser() -> argparse.ArgumentParser:
         "vitale-cred trust bundle --root root.pem --issuer issuer.pem --out readers.pem",
     )
     tb = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-    q = tb.add_parser(
+    q = _subcommand(
+        tb,
         "bundle",
-        help="check issuer certificates against their roots and write one PEM bundle",
+        "check issuer certificates against their roots and write one PEM bundle",
+        "vitale-cred trust bundle --root root.pem --issuer issuer.pem --out readers.pem",
         description="Check every issuer certificate against the roots (path and profile, at "
         "--at) and write roots and issuers as one PEM bundle, what `verify --trust` and "
         "`nfc-read --trust` read. QR codes name their issuer by kid only: a reader needs "
         "the issuer certificates, not only the roots.",
-        epilog="example: vitale-cred trust bundle --root root.pem --issuer issuer.pem "
-        "--out readers.pem",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     q.add_argument("--root", action="append", required=True, help="root certificate PEM (repeat)")
     q.add_argument("--issuer", action="append", default=[], help="issuer certificate PEM (repeat)")
@@ -1206,20 +1238,30 @@ def _parser() -> argparse.ArgumentParser:
         "vitale-cred trust-list sign --issuer issuer/ --seq 1 --out trust.cbor",
     )
     tl = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-    q = tl.add_parser("sign", help="sign a list with the root key")
+    q = _subcommand(
+        tl,
+        "sign",
+        "sign a list of the issuer certificates with the root key",
+        "vitale-cred trust-list sign --issuer issuer/ --seq 1 --out trust.cbor",
+    )
     q.add_argument("--issuer", required=True, help="directory holding root-key.pem")
     q.add_argument("--issuer-cert", action="append", help="more issuer certificates (PEM)")
-    q.add_argument("--seq", type=int, required=True)
-    q.add_argument("--valid-days", type=int, default=7)
-    q.add_argument("--out", required=True)
-    q.add_argument("--at")
+    q.add_argument("--seq", type=int, required=True, help="sequence number, above the last one")
+    q.add_argument("--valid-days", type=int, default=7, help="days until the next update is due")
+    q.add_argument("--out", required=True, help="the signed trust list to write (CBOR)")
+    q.add_argument("--at", help="ISO 8601 issuance instant (default: now)")
     q.add_argument("--json", action="store_true", help="print one JSON object")
     q.set_defaults(func=cmd_trust_list_sign)
-    q = tl.add_parser("verify", help="verify a list against its root")
-    q.add_argument("list")
+    q = _subcommand(
+        tl,
+        "verify",
+        "verify a list against its root and print its entries",
+        "vitale-cred trust-list verify trust.cbor --trust root.pem",
+    )
+    q.add_argument("list", help="the signed trust list (CBOR)")
     q.add_argument("--trust", required=True, help="root certificate PEM")
-    q.add_argument("--at")
-    q.add_argument("--json", action="store_true")
+    q.add_argument("--at", help="ISO 8601 verification instant (default: now)")
+    q.add_argument("--json", action="store_true", help="print one JSON object")
     q.set_defaults(func=cmd_trust_list_verify)
 
     p = add(
@@ -1229,21 +1271,34 @@ def _parser() -> argparse.ArgumentParser:
         "--invoices invoices.json --out statement.cbor",
     )
     st = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-    q = st.add_parser("issue", help="sign a statement for the holder of a credential bundle")
-    q.add_argument("--issuer", required=True)
+    q = _subcommand(
+        st,
+        "issue",
+        "sign a statement for the holder of a credential bundle",
+        "vitale-cred statement issue --issuer issuer/ --credential cred.cbor "
+        "--invoices invoices.json --out statement.cbor",
+    )
+    q.add_argument("--issuer", required=True, help="directory written by init-issuer")
     q.add_argument("--credential", required=True, help="the holder's bundle (binds the holder)")
-    q.add_argument("--invoices", required=True, help="JSON array of invoices")
-    q.add_argument("--out", required=True)
-    q.add_argument("--at")
+    q.add_argument(
+        "--invoices", required=True, help="JSON array of invoices (spec/statement.md section 2)"
+    )
+    q.add_argument("--out", required=True, help="the statement to write (COSE_Sign1)")
+    q.add_argument("--at", help="ISO 8601 issuance instant (default: now)")
     q.add_argument("--pin-env", help="environment variable holding the HSM PIN")
     q.add_argument("--json", action="store_true", help="print one JSON object")
     q.set_defaults(func=cmd_statement_issue)
-    q = st.add_parser("verify", help="verify a statement as the app does")
-    q.add_argument("statement")
-    q.add_argument("--trust", required=True)
-    q.add_argument("--device-key", required=True)
-    q.add_argument("--at")
-    q.add_argument("--json", action="store_true")
+    q = _subcommand(
+        st,
+        "verify",
+        "verify a statement as the app does",
+        "vitale-cred statement verify statement.cbor --trust readers.pem --device-key dev.pem",
+    )
+    q.add_argument("statement", help="the statement (COSE_Sign1)")
+    q.add_argument("--trust", required=True, help="PEM: the issuer's root and certificate")
+    q.add_argument("--device-key", required=True, help="the holder's device key (PEM)")
+    q.add_argument("--at", help="ISO 8601 verification instant (default: now)")
+    q.add_argument("--json", action="store_true", help="print one JSON object")
     q.set_defaults(func=cmd_statement_verify)
 
     p = add(
@@ -1251,10 +1306,12 @@ def _parser() -> argparse.ArgumentParser:
         "decode any object of the protocol, with CBOR diagnostic notation",
         "vitale-cred inspect cred.cbor",
     )
-    p.add_argument("file")
+    p.add_argument("file", help="a credential, bundle, presentation, list, statement or QR text")
     p.add_argument("--trust", help="PEM trust bundle: also verify signatures and trust")
     p.add_argument("--at", help="ISO 8601 instant for the validity checks (default: now)")
     p.set_defaults(func=cmd_inspect)
+
+    reader_commands.register(sub)
     return parser
 
 

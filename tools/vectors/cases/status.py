@@ -288,6 +288,9 @@ def build(mat: Material) -> CaseList:
          "status.list_invalid", SHOWN_AT),
         ("list-ttl-bool", "ttl(65534) true", token(claims(ttl=True)), "status.list_invalid",
          SHOWN_AT),
+        ("list-lst-empty", "lst a valid zlib stream of zero bytes: a list has at least one "
+         "entry", token(claims(status_list={"bits": 2, "lst": deflate_zlib(b"")})),
+         "status.list_invalid", SHOWN_AT),
         ("list-claims-too-deep", "an aggregation_uri inside an array: claims nest at most 2 "
          "levels", token(claims(status_list={"bits": 2, "lst": lst,
                                              "aggregation_uri": ["https://x.example.fr"]})),
