@@ -103,7 +103,7 @@ def _trust_list_setup(state: TrustState | None) -> Callable[[], object]:
     )
     data = sign_trust_list(TrustList(1, NOW - 60, NOW + 86_400, entries), root, kid=b"root")
     reader = TrustListReader(authority, state=state)
-    return lambda: reader.update(data, now=NOW)
+    return lambda: reader.update(data, clock=FixedClock(NOW))
 
 
 def _stores(directory: Path) -> dict[str, Callable[[str], TrustState | None]]:

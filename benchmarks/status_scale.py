@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from vitale_cred.clock import FixedClock
 from vitale_cred.pki import IssuerMaterial
 from vitale_cred.registry import CoseAlg
 from vitale_cred.status import (
@@ -90,7 +91,12 @@ def run(entries: int, rate: float, bits: int, seed: int) -> dict[str, float]:
     load_s, loaded = _timed(lambda: StatusList.from_compressed(compressed, bits))
     verify_s, verified_list = _timed(
         lambda: verify_status_list(
-            token, trust, now=NOW, expected_uri=URI, expected_kid=material.kid, expected_list=LIST
+            token,
+            trust,
+            clock=FixedClock(NOW),
+            expected_uri=URI,
+            expected_kid=material.kid,
+            expected_list=LIST,
         )
     )
     if any(verified_list.status(idx) != StatusValue.INVALID for idx in revoked):

@@ -1341,7 +1341,11 @@ def _status(world: _World, settings: Settings) -> list[dict[str, Any]]:
             )
             start = time.perf_counter()
             verified = verify_status_list(
-                token, es256.trust, now=world.now, expected_kid=es256.material.kid, expected_list=1
+                token,
+                es256.trust,
+                clock=FixedClock(world.now),
+                expected_kid=es256.material.kid,
+                expected_list=1,
             )
             verify_s = time.perf_counter() - start
             if verified.status(revoked[0]) != StatusValue.INVALID:

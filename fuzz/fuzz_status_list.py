@@ -12,6 +12,7 @@ import sys
 import atheris
 
 with atheris.instrument_imports(include=["vitale_cred"]):
+    from vitale_cred.clock import FixedClock
     from vitale_cred.errors import VerificationError
     from vitale_cred.hazmat import cbor as _cbor
     from vitale_cred.status import (
@@ -40,7 +41,7 @@ def TestOneInput(data: bytes) -> None:
         verify_status_list,
         data,
         WORLD.trust,
-        now=_world.NOW,
+        clock=FixedClock(_world.NOW),
         max_bytes=MAX_BYTES,
     )
     if verified is not None and verified.size:

@@ -11,6 +11,7 @@ import sys
 import atheris
 
 with atheris.instrument_imports(include=["vitale_cred"]):
+    from vitale_cred.clock import FixedClock
     from vitale_cred.errors import VerificationError
     from vitale_cred.hazmat import cbor as _cbor
     from vitale_cred.trustlist import (
@@ -32,11 +33,11 @@ def TestOneInput(data: bytes) -> None:
         verify_trust_list,
         data,
         WORLD.authority,
-        now=_world.NOW,
+        clock=FixedClock(_world.NOW),
         stale=StalePolicy.ACCEPT_STALE,
     )
     reader = TrustListReader(WORLD.authority, stale=StalePolicy.ACCEPT_STALE)
-    call(VerificationError, reader.update, data, now=_world.NOW)
+    call(VerificationError, reader.update, data, clock=FixedClock(_world.NOW))
     value = call(VerificationError, _cbor.decode, data, max_depth=8)
     if value is None:
         return

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from vitale_cred.clock import FixedClock
 from vitale_cred.credential import MAX_CREDENTIAL_BYTES
 from vitale_cred.errors import (
     ApduChainTooLong,
@@ -241,7 +242,7 @@ def test_status_list_inflating_to_the_cap_passes_and_one_byte_more_is_a_bomb() -
 def test_status_list_token_over_its_cap_is_refused_before_parsing(world: World) -> None:
     oversized = _bstr_of_total_length(MAX_STATUS_TOKEN_BYTES + 1)
     started = time.perf_counter()
-    _raises(CborTooLarge, verify_status_list, oversized, world.trust, now=NOW)
+    _raises(CborTooLarge, verify_status_list, oversized, world.trust, clock=FixedClock(NOW))
     assert time.perf_counter() - started < 0.1
 
 
@@ -251,7 +252,7 @@ def test_trust_list_over_its_cap_is_refused_before_parsing() -> None:
         verify_trust_list,
         _bstr_of_total_length(MAX_TRUST_LIST_BYTES + 1),
         TrustStore(),
-        now=NOW,
+        clock=FixedClock(NOW),
     )
 
 

@@ -502,7 +502,7 @@ def _verify_statement_payload(material: Material) -> Callable[[bytes], None]:
         )
         key = cose.CoseKey.from_public_key(_STATEMENT_ISSUER.signer().public_key())
         trust = TrustStore(keys=[raw_key(key, _STATEMENT_KID)])
-        verify_statement(token, trust, device_key=material.device.cose_key(), now=NOW)
+        verify_statement(token, trust, device_key=material.device.cose_key(), clock=FixedClock(NOW))
 
     return verify
 

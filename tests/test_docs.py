@@ -56,6 +56,7 @@ from vitale_cred import (
 )
 from vitale_cred.adapters.files import write_issuer_directory
 from vitale_cred.cli.app import main
+from vitale_cred.clock import FixedClock
 
 from _world import World, family5_json, make_world
 from conftest import ROOT, check_json_output
@@ -405,7 +406,7 @@ def test_hsm_issuing(
         shown = present_qr(bundle.credentials[1], world.device, clock=SystemClock())
         assert verifier.verify_qr(shown).beneficiary.given_names == ("Claire",), name
     now = SystemClock().now()
-    status = verify_status_list((tmp_path / "list.cwt").read_bytes(), trust, now=now)
+    status = verify_status_list((tmp_path / "list.cwt").read_bytes(), trust, clock=FixedClock(now))
     assert (status.uri, status.size) == ("https://status.example/1", 1_000_000)
 
     # "Over a directory that already holds an issuer, init-issuer stops with exit 2."

@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from vitale_cred.clock import FixedClock
 from vitale_cred.credential import CredentialBundle, Delegation, decode_claims
 from vitale_cred.errors import ApduError, InvalidArgument, VerificationError
 from vitale_cred.hazmat import cbor as _cbor
@@ -276,7 +277,7 @@ def test_trust_lists_round_trip_through_their_signed_form(trust_list: TrustList)
     assert TrustList.from_wire(_cbor.decode(_cbor.encode(trust_list.to_wire()))) == trust_list
     signed = sign_trust_list(trust_list, _ROOT, kid=b"root")
     verified = verify_trust_list(
-        signed, _AUTHORITY, now=trust_list.issued_at, stale=StalePolicy.ACCEPT_STALE
+        signed, _AUTHORITY, clock=FixedClock(trust_list.issued_at), stale=StalePolicy.ACCEPT_STALE
     )
     assert verified.trust_list == trust_list
 
@@ -306,7 +307,7 @@ def test_mutated_signed_trust_list_raises_only_verification_errors(data: st.Data
     mutated = bytearray(_SIGNED_LIST)
     for _ in range(data.draw(st.integers(1, 4))):
         mutated[data.draw(st.integers(0, len(mutated) - 1))] ^= data.draw(st.integers(1, 255))
-    _only_verification_errors(verify_trust_list, bytes(mutated), _AUTHORITY, now=NOW)
+    _only_verification_errors(verify_trust_list, bytes(mutated), _AUTHORITY, clock=FixedClock(NOW))
 
 
 @PROPERTY
@@ -314,7 +315,7 @@ def test_mutated_signed_trust_list_raises_only_verification_errors(data: st.Data
 def test_arbitrary_input_into_verify_trust_list_raises_only_verification_errors(
     data: bytes,
 ) -> None:
-    _only_verification_errors(verify_trust_list, data, _AUTHORITY, now=NOW)
+    _only_verification_errors(verify_trust_list, data, _AUTHORITY, clock=FixedClock(NOW))
     _only_verification_errors(peek_status_list, data)
 
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from vitale_cred.clock import FixedClock
 from vitale_cred.errors import (
     InvalidArgument,
     KeyUsageNotAllowed,
@@ -318,7 +319,7 @@ def test_verified_trust_list_carries_its_withdrawn_keys() -> None:
     data = sign_trust_list(
         TrustList(3, NOW, NOW + DAY, (_entry(issuer, b"i"),), (identity,)), root, kid=b"root"
     )
-    verified = verify_trust_list(data, _authority(root), now=NOW)
+    verified = verify_trust_list(data, _authority(root), clock=FixedClock(NOW))
     assert verified.trust_list.withdrawn_keys == (identity,)
 
 
@@ -330,7 +331,7 @@ def test_trust_list_listing_and_withdrawing_one_key_is_invalid() -> None:
         kid=b"root",
     )
     with pytest.raises(TrustListInvalid, match="withdraws"):
-        verify_trust_list(data, _authority(root), now=NOW)
+        verify_trust_list(data, _authority(root), clock=FixedClock(NOW))
 
 
 def test_trust_list_entry_with_an_authority_key_is_refused() -> None:
@@ -345,7 +346,7 @@ def test_trust_list_entry_with_an_authority_key_is_refused() -> None:
         TrustList(3, NOW, NOW + DAY, (_entry(other_root, b"i"),)), root, kid=b"root"
     )
     with pytest.raises(KeyUsageNotAllowed, match="authority key"):
-        verify_trust_list(data, authority, now=NOW)
+        verify_trust_list(data, authority, clock=FixedClock(NOW))
 
 
 def test_reader_keeps_a_key_withdrawn_by_one_list_out_of_every_later_list() -> None:
@@ -357,9 +358,9 @@ def test_reader_keeps_a_key_withdrawn_by_one_list_out_of_every_later_list() -> N
     issuer = _signer()
     reader = TrustListReader(authority_store)
     first = TrustList(1, NOW, NOW + DAY, (), (spki_sha256(issuer.public_key()),))
-    reader.update(sign_trust_list(first, authority, kid=authority_kid), now=NOW)
+    reader.update(sign_trust_list(first, authority, kid=authority_kid), clock=FixedClock(NOW))
     second = TrustList(2, NOW, NOW + DAY, (_entry(issuer, b"renewed"),))
-    reader.update(sign_trust_list(second, authority, kid=authority_kid), now=NOW)
+    reader.update(sign_trust_list(second, authority, kid=authority_kid), clock=FixedClock(NOW))
     with pytest.raises(KeyWithdrawn) as info:
         reader.store.resolve(_message(issuer, b"renewed"), NOW)
     assert info.value.code == "trust.key_withdrawn"

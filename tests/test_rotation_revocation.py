@@ -120,7 +120,7 @@ def test_full_key_rotation_walk_through(fund: Fund) -> None:
     verifier = Verifier(Policy(trust=reader.store, clock=clock))
 
     # 1. Key A alone signs credentials.
-    reader.update(fund.publish(1, fund.entry(b"A", fund.a)), now=clock.now())
+    reader.update(fund.publish(1, fund.entry(b"A", fund.a)), clock=clock)
     old = credential(fund.a, b"A", device, clock)
     assert verifier.verify_presentation(present(old, device, clock=clock)).beneficiary_index == 0
 
@@ -129,7 +129,7 @@ def test_full_key_rotation_walk_through(fund: Fund) -> None:
     retire_at = clock.now() + 60 * DAY
     reader.update(
         fund.publish(2, fund.entry(b"A", fund.a, not_after=retire_at), fund.entry(b"B", fund.b)),
-        now=clock.now(),
+        clock=clock,
     )
     new = credential(fund.b, b"B", device, clock, index=1)
     assert verifier.verify_presentation(present(new, device, clock=clock)).beneficiary_index == 1
@@ -144,22 +144,20 @@ def test_full_key_rotation_walk_through(fund: Fund) -> None:
             fund.entry(b"B", fund.b),
             issued=clock.now(),
         ),
-        now=clock.now(),
+        clock=clock,
     )
     with pytest.raises(KeyNotValidAtTime):
         verifier.verify_presentation(present(old, device, clock=clock))
     assert verifier.verify_presentation(present(new, device, clock=clock))
 
     # 4. B is compromised: withdrawn at once by the next list.
-    reader.update(fund.publish(4, issued=clock.now()), now=clock.now())
+    reader.update(fund.publish(4, issued=clock.now()), clock=clock)
     with pytest.raises(UnknownIssuer):
         verifier.verify_presentation(present(new, device, clock=clock))
 
     # 5. Replaying list 3 (which still trusts B) is a rollback.
     with pytest.raises(TrustListRollback) as info:
-        reader.update(
-            fund.publish(3, fund.entry(b"B", fund.b), issued=clock.now()), now=clock.now()
-        )
+        reader.update(fund.publish(3, fund.entry(b"B", fund.b), issued=clock.now()), clock=clock)
     assert info.value.code == "trust.list_rollback"
     assert reader.current is not None
     assert reader.current.seq == 4
@@ -167,21 +165,25 @@ def test_full_key_rotation_walk_through(fund: Fund) -> None:
 
 def test_two_different_lists_with_one_seq_are_refused(fund: Fund) -> None:
     reader = TrustListReader(fund.authority)
-    reader.update(fund.publish(1, fund.entry(b"A", fund.a)), now=NOW)
-    reader.update(fund.publish(1, fund.entry(b"A", fund.a)), now=NOW)  # same bytes: fine
+    reader.update(fund.publish(1, fund.entry(b"A", fund.a)), clock=FixedClock(NOW))
+    reader.update(
+        fund.publish(1, fund.entry(b"A", fund.a)), clock=FixedClock(NOW)
+    )  # same bytes: fine
     with pytest.raises(TrustListRollback):
-        reader.update(fund.publish(1, fund.entry(b"B", fund.b)), now=NOW)
+        reader.update(fund.publish(1, fund.entry(b"B", fund.b)), clock=FixedClock(NOW))
 
 
 def test_expired_list_is_refused_or_flagged_by_explicit_policy(fund: Fund) -> None:
     data = fund.publish(1, fund.entry(b"A", fund.a))
     later = NOW + 8 * DAY
     with pytest.raises(TrustListExpired) as info:
-        verify_trust_list(data, fund.authority, now=later)
+        verify_trust_list(data, fund.authority, clock=FixedClock(later))
     assert info.value.code == "trust.list_expired"
-    verified = verify_trust_list(data, fund.authority, now=later, stale=StalePolicy.ACCEPT_STALE)
+    verified = verify_trust_list(
+        data, fund.authority, clock=FixedClock(later), stale=StalePolicy.ACCEPT_STALE
+    )
     assert verified.stale
-    assert not verify_trust_list(data, fund.authority, now=NOW).stale
+    assert not verify_trust_list(data, fund.authority, clock=FixedClock(NOW)).stale
 
 
 def test_list_signed_by_an_issuer_key_is_refused(fund: Fund) -> None:
@@ -190,24 +192,24 @@ def test_list_signed_by_an_issuer_key_is_refused(fund: Fund) -> None:
     )
     authority = TrustStore(keys=[raw_key(cose.CoseKey.from_public_key(fund.a.public_key()), b"A")])
     with pytest.raises(KeyUsageNotAllowed):
-        verify_trust_list(data, authority, now=NOW)
+        verify_trust_list(data, authority, clock=FixedClock(NOW))
 
 
 def test_tampered_list_and_wrong_typ_are_refused(fund: Fund) -> None:
     data = bytearray(fund.publish(1, fund.entry(b"A", fund.a)))
     data[-3] ^= 1
     with pytest.raises(CoseBadSignature):
-        verify_trust_list(bytes(data), fund.authority, now=NOW)
+        verify_trust_list(bytes(data), fund.authority, clock=FixedClock(NOW))
     wrong = cose.sign1(b"\xa0", fund.root, kid=ROOT_KID)
     with pytest.raises(TrustListInvalid):
-        verify_trust_list(wrong, fund.authority, now=NOW)
+        verify_trust_list(wrong, fund.authority, clock=FixedClock(NOW))
 
 
 def test_entry_whose_key_does_not_match_its_algs_is_refused(fund: Fund) -> None:
     bad = dataclasses.replace(fund.entry(b"A", fund.a), algs=frozenset({CoseAlg.EDDSA}))
     reader = TrustListReader(fund.authority)
     with pytest.raises(TrustListInvalid):
-        reader.update(fund.publish(1, bad), now=NOW)
+        reader.update(fund.publish(1, bad), clock=FixedClock(NOW))
     assert reader.current is None
 
 
@@ -221,7 +223,7 @@ def test_certificate_entries_bring_their_validity(world: World, fund: Fund) -> N
         certificate=world.material.issuer_certificate.public_bytes(Encoding.DER),
     )
     reader = TrustListReader(fund.authority)
-    reader.update(fund.publish(1, entry), now=NOW)
+    reader.update(fund.publish(1, entry), clock=FixedClock(NOW))
     verifier = Verifier(Policy(trust=reader.store, clock=world.clock))
     compact = strip_x5chain(world.bundle.credentials[4])
     assert verifier.verify_credential(compact).card.index == 4

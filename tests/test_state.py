@@ -446,13 +446,13 @@ def test_checker_refuses_a_state_of_the_wrong_type() -> None:
 
 def test_trust_list_is_refused_from_issued_at_plus_max_age_on() -> None:
     data = trust_list(1, "new", issued_at=T - DAY, valid=80 * DAY)
-    assert TrustListReader(AUTHORITY, max_age=DAY + 1).update(data, now=T).seq == 1
+    assert TrustListReader(AUTHORITY, max_age=DAY + 1).update(data, clock=FixedClock(T)).seq == 1
     err = _expect(
         TrustListTooOld,
         "trust.list_too_old",
         TrustListReader(AUTHORITY, max_age=DAY).update,
         data,
-        now=T,
+        clock=FixedClock(T),
     )
     assert isinstance(err, TrustListExpired)  # callers catching expiry still catch it
 
@@ -461,10 +461,10 @@ def test_stale_trust_list_accepted_by_policy_is_still_bounded_by_max_age() -> No
     reader = TrustListReader(AUTHORITY, stale=StalePolicy.ACCEPT_STALE)
     assert TrustListReader.DEFAULT_MAX_AGE == 90 * DAY == reader.max_age
     old = trust_list(1, "old", issued_at=T - 89 * DAY)
-    assert reader.update(old, now=T).stale
+    assert reader.update(old, clock=FixedClock(T)).stale
     older = trust_list(1, "old", issued_at=T - 90 * DAY)
     fresh = TrustListReader(AUTHORITY, stale=StalePolicy.ACCEPT_STALE)
-    _expect(TrustListTooOld, "trust.list_too_old", fresh.update, older, now=T)
+    _expect(TrustListTooOld, "trust.list_too_old", fresh.update, older, clock=FixedClock(T))
 
 
 @pytest.mark.parametrize("value", [0, -5, True, "90"])
@@ -483,7 +483,9 @@ def test_trust_list_reader_checks_its_authority_name_and_state() -> None:
 
 
 def test_accepted_trust_list_raises_both_marks(state: TrustState) -> None:
-    TrustListReader(AUTHORITY, state=state, authority_name="fr").update(trust_list(4, "new"), now=T)
+    TrustListReader(AUTHORITY, state=state, authority_name="fr").update(
+        trust_list(4, "new"), clock=FixedClock(T)
+    )
     assert state.get(trust_list_seq_mark("fr")) == 4
     assert state.get(trust_list_issued_at_mark("fr")) == T - DAY
 
@@ -493,11 +495,13 @@ def test_older_trust_list_after_a_restart_is_a_rollback(tmp_path: Path) -> None:
     old = trust_list(1, "old", "new", issued_at=T - 2 * DAY)
     with SqliteTrustState(path) as store:
         reader = TrustListReader(AUTHORITY, state=store)
-        reader.update(old, now=T)
-        reader.update(trust_list(2, "new"), now=T)
+        reader.update(old, clock=FixedClock(T))
+        reader.update(trust_list(2, "new"), clock=FixedClock(T))
     with SqliteTrustState(path) as store:
         restarted = TrustListReader(AUTHORITY, state=store)
-        _expect(TrustListRollback, "trust.list_rollback", restarted.update, old, now=T)
+        _expect(
+            TrustListRollback, "trust.list_rollback", restarted.update, old, clock=FixedClock(T)
+        )
         assert restarted.current is None
 
 
@@ -505,45 +509,61 @@ def test_the_same_trust_list_after_a_restart_is_accepted(tmp_path: Path) -> None
     data = trust_list(2, "new")
     for _ in range(2):
         with SqliteTrustState(tmp_path / "s.db") as store:
-            assert TrustListReader(AUTHORITY, state=store).update(data, now=T).seq == 2
+            assert (
+                TrustListReader(AUTHORITY, state=store).update(data, clock=FixedClock(T)).seq == 2
+            )
 
 
 def test_rival_list_under_the_recorded_seq_is_a_rollback_and_moves_no_mark(
     state: TrustState,
 ) -> None:
-    TrustListReader(AUTHORITY, state=state).update(trust_list(2, "new"), now=T)
+    TrustListReader(AUTHORITY, state=state).update(trust_list(2, "new"), clock=FixedClock(T))
     rival = trust_list(2, "old", "new", issued_at=T - DAY + 1)
     reader = TrustListReader(AUTHORITY, state=state)
-    _expect(TrustListRollback, "trust.list_rollback", reader.update, rival, now=T)
+    _expect(TrustListRollback, "trust.list_rollback", reader.update, rival, clock=FixedClock(T))
     assert state.get(trust_list_issued_at_mark("default")) == T - DAY
 
 
 def test_higher_seq_issued_before_the_last_accepted_list_is_a_rollback(
     state: TrustState,
 ) -> None:
-    TrustListReader(AUTHORITY, state=state).update(trust_list(2, "new"), now=T)
+    TrustListReader(AUTHORITY, state=state).update(trust_list(2, "new"), clock=FixedClock(T))
     odd = trust_list(3, "old", issued_at=T - 2 * DAY)
     reader = TrustListReader(AUTHORITY, state=state)
-    _expect(TrustListRollback, "trust.list_rollback", reader.update, odd, now=T)
+    _expect(TrustListRollback, "trust.list_rollback", reader.update, odd, clock=FixedClock(T))
     assert state.get(trust_list_seq_mark("default")) == 2
 
 
 def test_seeded_seq_refuses_lists_below_it_on_a_fresh_install() -> None:
     state = InMemoryTrustState({trust_list_seq_mark("default"): 7})
     reader = TrustListReader(AUTHORITY, state=state)
-    _expect(TrustListRollback, "trust.list_rollback", reader.update, trust_list(6, "old"), now=T)
-    assert reader.update(trust_list(7, "new"), now=T).seq == 7
+    _expect(
+        TrustListRollback,
+        "trust.list_rollback",
+        reader.update,
+        trust_list(6, "old"),
+        clock=FixedClock(T),
+    )
+    assert reader.update(trust_list(7, "new"), clock=FixedClock(T)).seq == 7
 
 
 def test_authorities_keep_separate_sequences(state: TrustState) -> None:
-    TrustListReader(AUTHORITY, state=state, authority_name="a").update(trust_list(9, "new"), now=T)
+    TrustListReader(AUTHORITY, state=state, authority_name="a").update(
+        trust_list(9, "new"), clock=FixedClock(T)
+    )
     reader = TrustListReader(AUTHORITY, state=state, authority_name="b")
-    assert reader.update(trust_list(1, "old"), now=T).seq == 1
+    assert reader.update(trust_list(1, "old"), clock=FixedClock(T)).seq == 1
 
 
 def test_trust_list_update_with_an_unusable_store_is_refused() -> None:
     reader = TrustListReader(AUTHORITY, state=BrokenState())
-    _expect(StateStoreError, "state.store_failed", reader.update, trust_list(1, "new"), now=T)
+    _expect(
+        StateStoreError,
+        "state.store_failed",
+        reader.update,
+        trust_list(1, "new"),
+        clock=FixedClock(T),
+    )
     assert reader.current is None
 
 

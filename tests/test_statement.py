@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from hypothesis import given
 from hypothesis import strategies as st
 
+from vitale_cred.clock import FixedClock
 from vitale_cred.credential import decode_claims
 from vitale_cred.device import SoftwareDeviceKey
 from vitale_cred.errors import (
@@ -57,7 +58,9 @@ def signed(world: World, holder: SoftwareDeviceKey | None = None) -> bytes:
 
 def test_app_verifies_its_statement_with_the_root_alone(world: World) -> None:
     trust = TrustStore(roots=[world.material.root_certificate])
-    verified = verify_statement(signed(world), trust, device_key=world.device.cose_key(), now=NOW)
+    verified = verify_statement(
+        signed(world), trust, device_key=world.device.cose_key(), clock=FixedClock(NOW)
+    )
     assert verified.statement.invoices == invoices()
     assert verified.statement.serial == world.card.serial
     assert verified.statement.invoices[1].kind is ProfessionalKind.PHARMACIE
@@ -66,7 +69,9 @@ def test_app_verifies_its_statement_with_the_root_alone(world: World) -> None:
 def test_statement_copied_to_another_phone_does_not_verify(world: World) -> None:
     other = SoftwareDeviceKey.generate()
     with pytest.raises(StatementInvalid) as info:
-        verify_statement(signed(world), world.trust, device_key=other.cose_key(), now=NOW)
+        verify_statement(
+            signed(world), world.trust, device_key=other.cose_key(), clock=FixedClock(NOW)
+        )
     assert info.value.code == "statement.invalid"
 
 
@@ -86,7 +91,10 @@ def test_statement_cannot_be_presented_as_a_credential(world: World) -> None:
 def test_a_credential_is_not_a_statement(world: World) -> None:
     with pytest.raises(StatementInvalid):
         verify_statement(
-            world.bundle.credentials[0], world.trust, device_key=world.device.cose_key(), now=NOW
+            world.bundle.credentials[0],
+            world.trust,
+            device_key=world.device.cose_key(),
+            clock=FixedClock(NOW),
         )
 
 
@@ -103,14 +111,16 @@ def test_key_not_trusted_for_statements_is_refused(world: World) -> None:
         Statement(NOW, 1, holder_digest(world.device.cose_key()), invoices()), signer, kid=b"c"
     )
     with pytest.raises(KeyUsageNotAllowed):
-        verify_statement(data, trust, device_key=world.device.cose_key(), now=NOW)
+        verify_statement(data, trust, device_key=world.device.cose_key(), clock=FixedClock(NOW))
 
 
 def test_tampered_statement_is_refused(world: World) -> None:
     data = bytearray(signed(world))
     data[-2] ^= 0x10
     with pytest.raises(VitaleCredError) as info:
-        verify_statement(bytes(data), world.trust, device_key=world.device.cose_key(), now=NOW)
+        verify_statement(
+            bytes(data), world.trust, device_key=world.device.cose_key(), clock=FixedClock(NOW)
+        )
     assert info.value.code == "cose.bad_signature"
 
 
@@ -137,7 +147,7 @@ _KEY = cose.CoseKey.from_public_key(generate_private_key(CoseAlg.ES256).public_k
 @given(st.binary(max_size=300))
 def test_arbitrary_bytes_into_verify_statement_raise_only_library_errors(data: bytes) -> None:
     with pytest.raises(VitaleCredError):
-        verify_statement(data, TrustStore(), device_key=_KEY, now=NOW)
+        verify_statement(data, TrustStore(), device_key=_KEY, clock=FixedClock(NOW))
 
 
 def test_invoice_day_is_capped_at_2199_12_31() -> None:
@@ -184,5 +194,7 @@ def test_cbor_defects_inside_a_statement_payload_keep_their_cbor_code(
 ) -> None:
     data = _signed_payload(world, bytes.fromhex(payload))
     with pytest.raises(VitaleCredError) as info:
-        verify_statement(data, world.trust, device_key=world.device.cose_key(), now=NOW)
+        verify_statement(
+            data, world.trust, device_key=world.device.cose_key(), clock=FixedClock(NOW)
+        )
     assert info.value.code == code

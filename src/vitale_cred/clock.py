@@ -19,6 +19,7 @@ __all__ = [
     "SystemClock",
     "clock_at",
     "from_datetime",
+    "read_clock",
     "to_datetime",
 ]
 
@@ -34,6 +35,21 @@ class Clock(Protocol):
     def now(self) -> int:
         """Current POSIX time, whole seconds."""
         ...
+
+
+def read_clock(clock: Clock) -> int:
+    """``clock.now()``, once it is POSIX seconds: an int (not a bool), not negative.
+
+    The one way every verification entry point reads its time: a clock object, like
+    the :class:`~vitale_cred.verify.Policy` of a verifier.
+    """
+    now = getattr(clock, "now", None)
+    if not callable(now):
+        raise InvalidArgument(f"clock must have a now() method, not {type(clock).__name__}")
+    value = now()
+    if type(value) is not int or value < 0:
+        raise InvalidArgument(f"clock.now() must return POSIX seconds (int), not {value!r}")
+    return value
 
 
 class SystemClock:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any, final
 
 from vitale_cred._sealed import Sealed, sealed_factory
+from vitale_cred.clock import Clock, read_clock
 from vitale_cred.errors import InvalidArgument, StatementInvalid
 from vitale_cred.hazmat import cbor as _cbor
 from vitale_cred.hazmat import cose
@@ -192,11 +193,13 @@ _new_verified_statement = sealed_factory(VerifiedStatement)
 
 
 def verify_statement(
-    data: bytes, trust: TrustStore, *, device_key: cose.CoseKey, now: int
+    data: bytes, trust: TrustStore, *, device_key: cose.CoseKey, clock: Clock
 ) -> VerifiedStatement:
-    """Verify a statement for the holder of ``device_key`` (what the app does)."""
+    """Verify a statement for the holder of ``device_key`` (what the app does) at the
+    time ``clock`` tells."""
     if not isinstance(data, bytes):
         raise InvalidArgument("statement must be bytes")
+    now = read_clock(clock)
     message, issuer = verify_typed(
         data,
         trust,

@@ -56,7 +56,7 @@ from typing import Any, ClassVar, Literal, Protocol, final, runtime_checkable
 
 from vitale_cred._schema import labelled_map, uint32
 from vitale_cred._sealed import Sealed, sealed_factory
-from vitale_cred.clock import MAX_CLOCK_SKEW
+from vitale_cred.clock import MAX_CLOCK_SKEW, Clock, read_clock
 from vitale_cred.errors import (
     InvalidArgument,
     Revoked,
@@ -492,7 +492,7 @@ def verify_status_list(
     token: bytes,
     trust: TrustStore,
     *,
-    now: int,
+    clock: Clock,
     expected_uri: str | None = None,
     expected_kid: bytes | None = None,
     expected_list: int | None = None,
@@ -506,10 +506,32 @@ def verify_status_list(
     refused), signature with the trust store's algorithms, claims, then the list.
     ``sub(2)`` must equal ``expected_uri``, the signer's kid ``expected_kid`` and
     ``list(-65539)`` ``expected_list`` when given (``status.list_invalid``). A list
-    whose ``exp(4)`` has passed raises ``status.list_expired``.
+    whose ``exp(4)`` has passed raises ``status.list_expired``. The time is what
+    ``clock`` tells.
     """
-    if type(now) is not int:
-        raise InvalidArgument("now must be POSIX seconds (int)")
+    return _verify_status_list(
+        token,
+        trust,
+        now=read_clock(clock),
+        expected_uri=expected_uri,
+        expected_kid=expected_kid,
+        expected_list=expected_list,
+        max_bytes=max_bytes,
+        max_token_bytes=max_token_bytes,
+    )
+
+
+def _verify_status_list(
+    token: bytes,
+    trust: TrustStore,
+    *,
+    now: int,
+    expected_uri: str | None,
+    expected_kid: bytes | None,
+    expected_list: int | None,
+    max_bytes: int,
+    max_token_bytes: int,
+) -> VerifiedStatusList:
     if expected_uri is not None:
         _check_uri(expected_uri, InvalidArgument, "expected_uri")
     message, key = verify_typed(
@@ -817,13 +839,15 @@ class StatusChecker:
         if token is None:
             return None, None
         try:
-            verified = verify_status_list(
+            verified = _verify_status_list(
                 token,
                 self._trust,
                 now=now,
+                expected_uri=None,
                 expected_kid=kid,
                 expected_list=list_id,
                 max_bytes=self._max_bytes,
+                max_token_bytes=MAX_STATUS_TOKEN_BYTES,
             )
         except VerificationError as exc:
             return None, exc

@@ -30,6 +30,7 @@ from cryptography import x509
 
 from vitale_cred._schema import labelled_map
 from vitale_cred._sealed import Sealed, sealed_factory
+from vitale_cred.clock import Clock, read_clock
 from vitale_cred.errors import (
     CoseError,
     InvalidArgument,
@@ -360,10 +361,17 @@ def verify_trust_list(
     data: bytes,
     authority: TrustStore,
     *,
-    now: int,
+    clock: Clock,
     stale: StalePolicy = StalePolicy.REJECT,
 ) -> VerifiedTrustList:
-    """Check a trust list's signature (a key trusted for ``trust_list``) and freshness."""
+    """Check a trust list's signature (a key trusted for ``trust_list``) and its
+    freshness at the time ``clock`` tells."""
+    return _verify_trust_list(data, authority, now=read_clock(clock), stale=stale)
+
+
+def _verify_trust_list(
+    data: bytes, authority: TrustStore, *, now: int, stale: StalePolicy
+) -> VerifiedTrustList:
     if not isinstance(data, bytes):
         raise InvalidArgument("trust list must be bytes")
     message, _ = verify_typed(
@@ -462,9 +470,11 @@ class TrustListReader:
         """The ceiling on a list's age, in seconds from its ``issued_at``."""
         return self._max_age
 
-    def update(self, data: bytes, *, now: int) -> VerifiedTrustList:
-        """Verify ``data`` and, if not older, put its keys in force in ``store``."""
-        verified = verify_trust_list(data, self._authority, now=now, stale=self._stale)
+    def update(self, data: bytes, *, clock: Clock) -> VerifiedTrustList:
+        """Verify ``data`` at the time ``clock`` tells and, if not older, put its keys
+        in force in ``store``."""
+        now = read_clock(clock)
+        verified = _verify_trust_list(data, self._authority, now=now, stale=self._stale)
         issued_at = verified.trust_list.issued_at
         if now >= issued_at + self._max_age:
             # Before the keys are built and before any mark moves: a list this old is

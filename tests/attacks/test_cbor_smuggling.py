@@ -11,6 +11,7 @@ import struct
 
 import cbor2
 
+from vitale_cred.clock import FixedClock
 from vitale_cred.errors import (
     CborDuplicateKey,
     CborIndefiniteLength,
@@ -129,13 +130,27 @@ def test_duplicate_key_written_in_two_encodings_is_refused_by_the_lax_claims_par
     pairs = _map_items(claims) + head(0, 2, width=1) + _cbor.encode("https://b.example/1")
     payload = head(5, len(claims) + 1) + pairs
     forged = cose.sign1(payload, signer, kid=b"sl", protected={16: "application/statuslist+cwt"})
-    expect(CborDuplicateKey, "cbor.duplicate_key", verify_status_list, forged, trust, now=NOW)
+    expect(
+        CborDuplicateKey,
+        "cbor.duplicate_key",
+        verify_status_list,
+        forged,
+        trust,
+        clock=FixedClock(NOW),
+    )
     # Two list numbers: a reader keeping the first and a verifier the last would
     # disagree on which list this is.
     pairs = _map_items(claims) + _cbor.encode(-65539) + _cbor.encode(2)
     payload = head(5, len(claims) + 1) + pairs
     forged = cose.sign1(payload, signer, kid=b"sl", protected={16: "application/statuslist+cwt"})
-    expect(CborDuplicateKey, "cbor.duplicate_key", verify_status_list, forged, trust, now=NOW)
+    expect(
+        CborDuplicateKey,
+        "cbor.duplicate_key",
+        verify_status_list,
+        forged,
+        trust,
+        clock=FixedClock(NOW),
+    )
 
 
 def test_iat_in_a_non_shortest_head_is_refused_even_when_signed(world: World) -> None:

@@ -133,8 +133,15 @@ def test_status_list_is_expired_from_its_exp_on_with_no_skew() -> None:
         iat=NOW - 100,
         exp=NOW + 1,
     )
-    assert verify_status_list(token, trust, now=NOW)
-    expect(StatusListExpired, "status.list_expired", verify_status_list, token, trust, now=NOW + 1)
+    assert verify_status_list(token, trust, clock=FixedClock(NOW))
+    expect(
+        StatusListExpired,
+        "status.list_expired",
+        verify_status_list,
+        token,
+        trust,
+        clock=FixedClock(NOW + 1),
+    )
 
 
 def test_status_list_iat_ahead_is_honoured_to_the_second_of_the_maximum_skew() -> None:
@@ -150,14 +157,14 @@ def test_status_list_iat_ahead_is_honoured_to_the_second_of_the_maximum_skew() -
             iat=iat,
         )
 
-    assert verify_status_list(issued_at(NOW + MAX_CLOCK_SKEW), trust, now=NOW)
+    assert verify_status_list(issued_at(NOW + MAX_CLOCK_SKEW), trust, clock=FixedClock(NOW))
     expect(
         StatusListInvalid,
         "status.list_invalid",
         verify_status_list,
         issued_at(NOW + MAX_CLOCK_SKEW + 1),
         trust,
-        now=NOW,
+        clock=FixedClock(NOW),
     )
 
 
@@ -174,7 +181,12 @@ def test_trust_list_is_usable_up_to_its_next_update_and_not_one_second_after() -
         ]
     )
     data = sign_trust_list(TrustList(1, NOW - 10, NOW + 100, ()), signer, kid=b"sl")
-    assert verify_trust_list(data, authority, now=NOW + 100)
+    assert verify_trust_list(data, authority, clock=FixedClock(NOW + 100))
     expect(
-        TrustListExpired, "trust.list_expired", verify_trust_list, data, authority, now=NOW + 101
+        TrustListExpired,
+        "trust.list_expired",
+        verify_trust_list,
+        data,
+        authority,
+        clock=FixedClock(NOW + 101),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 import zlib
 
+from vitale_cred.clock import FixedClock
 from vitale_cred.errors import (
     Base45BadCharacter,
     Base45Overflow,
@@ -123,6 +124,6 @@ def test_signed_status_list_inflating_past_the_cap_is_refused() -> None:
         verify_status_list,
         bomb,
         trust,
-        now=NOW,
+        clock=FixedClock(NOW),
         max_bytes=64 * 1024,
     )

@@ -19,6 +19,7 @@ import pytest
 
 from vitale_cred import _sealed, device, statement, status, trustlist, verify
 from vitale_cred._sealed import Sealed, sealed_factory
+from vitale_cred.clock import FixedClock
 from vitale_cred.device import ProvenDeviceKey, possession_proof, verify_possession
 from vitale_cred.errors import UsageError
 from vitale_cred.hazmat import cose
@@ -70,7 +71,7 @@ def _trust_list(world: World) -> VerifiedTrustList:
     data = sign_trust_list(TrustList(1, NOW - 60, NOW + 86_400, (entry,)), root, kid=b"root")
     root_key = cose.CoseKey.from_public_key(root.public_key())
     authority = TrustStore(keys=[raw_key(root_key, b"root", usages=[Usage.TRUST_LIST])])
-    return verify_trust_list(data, authority, now=NOW)
+    return verify_trust_list(data, authority, clock=FixedClock(NOW))
 
 
 def _statement(world: World) -> VerifiedStatement:
@@ -80,7 +81,7 @@ def _statement(world: World) -> VerifiedStatement:
         world.material.signer(),
         kid=world.material.kid,
     )
-    return verify_statement(data, world.trust, device_key=holder, now=NOW)
+    return verify_statement(data, world.trust, device_key=holder, clock=FixedClock(NOW))
 
 
 def _status_list(world: World) -> VerifiedStatusList:
@@ -92,7 +93,7 @@ def _status_list(world: World) -> VerifiedStatusList:
         status_list=StatusList(1, 16),
         iat=NOW,
     )
-    return verify_status_list(token, world.trust, now=NOW)
+    return verify_status_list(token, world.trust, clock=FixedClock(NOW))
 
 
 def _device_key(world: World) -> ProvenDeviceKey:

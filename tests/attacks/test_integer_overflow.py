@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from vitale_cred.clock import FixedClock
 from vitale_cred.errors import (
     SchemaError,
     StatusIndexOutOfRange,
@@ -166,5 +167,5 @@ def test_status_list_number_outside_2_to_the_32_is_refused_even_when_signed(
         verify_status_list,
         token,
         world.trust,
-        now=NOW,
+        clock=FixedClock(NOW),
     )

@@ -14,6 +14,7 @@ import datetime as dt
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
+from vitale_cred.clock import FixedClock
 from vitale_cred.credential import Issuer, strip_x5chain
 from vitale_cred.errors import (
     KeyNotValidAtTime,
@@ -125,7 +126,8 @@ def test_retired_key_cannot_sign_a_backdated_credential_after_its_window(world: 
     keys = _keys()
     reader = TrustListReader(keys.authority())
     reader.update(
-        keys.trust_list(1, keys.entry("old", not_after=NOW - DAY), keys.entry("new")), now=NOW
+        keys.trust_list(1, keys.entry("old", not_after=NOW - DAY), keys.entry("new")),
+        clock=FixedClock(NOW),
     )
     backdated = _credential(world, keys.old, b"old", iat=NOW - 2 * DAY, exp=NOW + 300 * DAY)
     verifier = Verifier(Policy(trust=reader.store, clock=world.clock))
@@ -135,11 +137,11 @@ def test_retired_key_cannot_sign_a_backdated_credential_after_its_window(world: 
 def test_key_withdrawn_by_a_new_trust_list_is_unknown_at_once(world: World) -> None:
     keys = _keys()
     reader = TrustListReader(keys.authority())
-    reader.update(keys.trust_list(1, keys.entry("old"), keys.entry("new")), now=NOW)
+    reader.update(keys.trust_list(1, keys.entry("old"), keys.entry("new")), clock=FixedClock(NOW))
     verifier = Verifier(Policy(trust=reader.store, clock=world.clock))
     credential = _credential(world, keys.old, b"old")
     assert verifier.verify_credential(credential)
-    reader.update(keys.trust_list(2, keys.entry("new")), now=NOW)
+    reader.update(keys.trust_list(2, keys.entry("new")), clock=FixedClock(NOW))
     expect(UnknownIssuer, "trust.unknown_issuer", verifier.verify_credential, credential)
 
 
@@ -147,17 +149,17 @@ def test_older_trust_list_still_holding_a_withdrawn_key_cannot_be_replayed(world
     keys = _keys()
     reader = TrustListReader(keys.authority())
     old_list = keys.trust_list(1, keys.entry("old"), keys.entry("new"))
-    reader.update(old_list, now=NOW)
-    reader.update(keys.trust_list(2, keys.entry("new")), now=NOW)
-    expect(TrustListRollback, "trust.list_rollback", reader.update, old_list, now=NOW)
+    reader.update(old_list, clock=FixedClock(NOW))
+    reader.update(keys.trust_list(2, keys.entry("new")), clock=FixedClock(NOW))
+    expect(TrustListRollback, "trust.list_rollback", reader.update, old_list, clock=FixedClock(NOW))
 
 
 def test_second_list_under_the_same_seq_cannot_reinstate_a_key(world: World) -> None:
     keys = _keys()
     reader = TrustListReader(keys.authority())
-    reader.update(keys.trust_list(2, keys.entry("new")), now=NOW)
+    reader.update(keys.trust_list(2, keys.entry("new")), clock=FixedClock(NOW))
     rival = keys.trust_list(2, keys.entry("old"), keys.entry("new"))
-    expect(TrustListRollback, "trust.list_rollback", reader.update, rival, now=NOW)
+    expect(TrustListRollback, "trust.list_rollback", reader.update, rival, clock=FixedClock(NOW))
 
 
 def test_trust_list_signed_by_an_issuer_key_is_refused(world: World) -> None:
@@ -167,7 +169,9 @@ def test_trust_list_signed_by_an_issuer_key_is_refused(world: World) -> None:
     )
     reader = TrustListReader(authority)
     forged = keys.trust_list(9, keys.entry("old"))
-    expect(KeyUsageNotAllowed, "trust.usage_not_allowed", reader.update, forged, now=NOW)
+    expect(
+        KeyUsageNotAllowed, "trust.usage_not_allowed", reader.update, forged, clock=FixedClock(NOW)
+    )
 
 
 def test_trust_list_without_its_typ_is_refused(world: World) -> None:
@@ -175,7 +179,7 @@ def test_trust_list_without_its_typ_is_refused(world: World) -> None:
     payload = cose.decode_sign1(keys.trust_list(3, keys.entry("new"))).payload
     forged = cose.sign1(payload, keys.root, kid=b"root")
     reader = TrustListReader(keys.authority())
-    expect(TrustListInvalid, "trust.list_invalid", reader.update, forged, now=NOW)
+    expect(TrustListInvalid, "trust.list_invalid", reader.update, forged, clock=FixedClock(NOW))
 
 
 def _x509_verifier(world: World) -> tuple[TrustStore, Verifier]:
@@ -217,11 +221,11 @@ def test_issuer_certificate_dropped_from_the_trust_list_stays_out_when_carried(
         certificate=world.material.issuer_certificate.public_bytes(Encoding.DER),
     )
     reader = TrustListReader(keys.authority())
-    reader.update(keys.trust_list(1, entry, keys.entry("new")), now=NOW)
+    reader.update(keys.trust_list(1, entry, keys.entry("new")), clock=FixedClock(NOW))
     verifier = Verifier(Policy(trust=reader.store, clock=world.clock))
     full = world.bundle.credentials[0]
     assert verifier.verify_credential(full)
-    reader.update(keys.trust_list(2, keys.entry("new")), now=NOW)
+    reader.update(keys.trust_list(2, keys.entry("new")), clock=FixedClock(NOW))
     expect(UnknownIssuer, "trust.unknown_issuer", verifier.verify_credential, full)
 
 
@@ -238,7 +242,11 @@ def test_trust_list_entry_whose_certificate_claims_version_4_is_refused(world: W
     )
     reader = TrustListReader(keys.authority())
     expect(
-        TrustListInvalid, "trust.list_invalid", reader.update, keys.trust_list(5, entry), now=NOW
+        TrustListInvalid,
+        "trust.list_invalid",
+        reader.update,
+        keys.trust_list(5, entry),
+        clock=FixedClock(NOW),
     )
 
 
@@ -349,7 +357,7 @@ def test_authority_key_that_also_signs_credentials_is_refused(world: World) -> N
         "trust.usage_not_allowed",
         reader.update,
         keys.trust_list(1, keys.entry("new")),
-        now=NOW,
+        clock=FixedClock(NOW),
     )
 
 
@@ -387,5 +395,5 @@ def test_trust_list_vouching_for_its_own_authority_key_is_refused(world: World) 
         "trust.usage_not_allowed",
         reader.update,
         keys.trust_list(1, own, keys.entry("new")),
-        now=NOW,
+        clock=FixedClock(NOW),
     )

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from vitale_cred.clock import FixedClock
 from vitale_cred.device import ProvenDeviceKey
 from vitale_cred.errors import (
     ClockRollback,
@@ -133,11 +134,13 @@ def test_older_trust_list_replayed_after_a_restart_to_reinstate_a_withdrawn_key_
     old = signed(1, entry(b"bad", compromised), entry(b"cur", current))
     with SqliteTrustState(tmp_path / "state.db") as state:
         reader = TrustListReader(authority, state=state)
-        reader.update(old, now=NOW)
-        reader.update(signed(2, entry(b"cur", current)), now=NOW)  # withdraws "bad"
+        reader.update(old, clock=FixedClock(NOW))
+        reader.update(signed(2, entry(b"cur", current)), clock=FixedClock(NOW))  # withdraws "bad"
     with SqliteTrustState(tmp_path / "state.db") as state:
         restarted = TrustListReader(authority, state=state)
-        expect(TrustListRollback, "trust.list_rollback", restarted.update, old, now=NOW)
+        expect(
+            TrustListRollback, "trust.list_rollback", restarted.update, old, clock=FixedClock(NOW)
+        )
 
 
 def test_clock_set_back_to_accept_an_expired_credential_is_refused(

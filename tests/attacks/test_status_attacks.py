@@ -13,6 +13,7 @@ import dataclasses
 
 import pytest
 
+from vitale_cred.clock import FixedClock
 from vitale_cred.device import ProvenDeviceKey
 from vitale_cred.errors import (
     Revoked,
@@ -176,7 +177,7 @@ def test_list_of_a_status_only_key_served_for_the_issuers_list_is_undetermined(
     # all VALID, never vouches for the issuer's credentials.
     lists.signer, lists.kid = cose.SoftwareSigner(STATUS_ONLY_KEY), b"S"
     token = lists.publish()
-    assert verify_status_list(token, lists.trust, now=NOW).kid == b"S"
+    assert verify_status_list(token, lists.trust, clock=FixedClock(NOW)).kid == b"S"
     _undetermined(lists, lists.credentials[0], "status.list_invalid")
 
 

@@ -269,7 +269,7 @@ def _verify_status_list(case: Mapping[str, Any]) -> Result:
     verified = verify_status_list(
         _bytes(data["token"], "token"),
         build_trust(case["trust"]),
-        now=case["at"],
+        clock=FixedClock(case["at"]),
         expected_kid=None
         if data.get("expected_kid") is None
         else _bytes(data["expected_kid"], "kid"),
@@ -296,7 +296,7 @@ def _verify_statement(case: Mapping[str, Any]) -> Result:
         _bytes(data["statement"], "statement"),
         build_trust(case["trust"]),
         device_key=device_key,
-        now=case["at"],
+        clock=FixedClock(case["at"]),
     )
     statement = verified.statement
     return _valid(
@@ -318,7 +318,7 @@ def _trust_list_update(case: Mapping[str, Any]) -> Result:
     verified = None
     for position, text in enumerate(lists):
         try:
-            verified = reader.update(_bytes(text, "trust list"), now=case["at"])
+            verified = reader.update(_bytes(text, "trust list"), clock=FixedClock(case["at"]))
         except VitaleCredError as exc:
             if position < len(lists) - 1:
                 return _invalid(exc, detail=f"list {position} was refused")

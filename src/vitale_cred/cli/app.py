@@ -578,7 +578,7 @@ def _reader_trust(args: argparse.Namespace, clock: Clock) -> TrustStore:
         return _trust(args.trust)
     roots = _trust(args.trust).roots
     reader = TrustListReader(_list_authority(roots))
-    reader.update(_read(args.trust_list), now=clock.now())
+    reader.update(_read(args.trust_list), clock=clock)
     return reader.store
 
 
@@ -717,7 +717,7 @@ def cmd_status_list_set(args: argparse.Namespace, out: TextIO) -> int:
     trust = TrustStore(
         roots=[material.root_certificate], certificates=[material.issuer_certificate]
     )
-    current = verify_status_list(token, trust, now=clock.now())
+    current = verify_status_list(token, trust, clock=clock)
     statuses = StatusList.from_bytes(current.status_list.to_bytes(), current.bits)
     if not 0 <= args.index < statuses.size:
         raise InvalidArgument(f"index {args.index} is outside the list (size {statuses.size})")
@@ -780,7 +780,7 @@ def cmd_trust_list_sign(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_trust_list_verify(args: argparse.Namespace, out: TextIO) -> int:
     clock = _clock(args.at)
     roots = _trust(args.trust).roots
-    verified = verify_trust_list(_read(args.list), _list_authority(roots), now=clock.now())
+    verified = verify_trust_list(_read(args.list), _list_authority(roots), clock=clock)
     entries = [
         {
             "kid": e.kid.hex(),
@@ -850,7 +850,7 @@ def cmd_statement_verify(args: argparse.Namespace, out: TextIO) -> int:
             _read(args.statement),
             _trust(args.trust),
             device_key=device.cose_key(),
-            now=clock.now(),
+            clock=clock,
         )
     except VitaleCredError as exc:
         if args.json:

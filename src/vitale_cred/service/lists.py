@@ -43,7 +43,7 @@ from typing import Any, Final
 import httpx
 from cryptography import x509
 
-from vitale_cred.clock import Clock
+from vitale_cred.clock import Clock, FixedClock
 from vitale_cred.errors import (
     InvalidArgument,
     TrustListExpired,
@@ -341,7 +341,7 @@ class ListManager:
         now = self._clock.now()
         if source.kind == "trust":
             assert self.reader is not None
-            verified = self.reader.update(data, now=now)
+            verified = self.reader.update(data, clock=FixedClock(now))
             listed = verified.trust_list
             source.detail = {
                 "seq": listed.seq,
@@ -355,7 +355,11 @@ class ListManager:
             return
         locator = peek_status_list(data)
         status = verify_status_list(
-            data, self.store, now=now, expected_kid=locator.kid, expected_list=locator.list_id
+            data,
+            self.store,
+            clock=FixedClock(now),
+            expected_kid=locator.kid,
+            expected_list=locator.list_id,
         )
         self._provider.publish(status.kid, status.list_id, data, source)
         source.detail = _status_detail(status)
