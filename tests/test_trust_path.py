@@ -297,3 +297,29 @@ def test_a_root_that_does_not_decode_is_refused_when_configured(root: Node) -> N
     der = root.der.replace(bytes.fromhex("06035504061302"), bytes.fromhex("06035504061b02"), 1)
     with pytest.raises(InvalidArgument):
         TrustStore(roots=[x509.load_der_x509_certificate(der)])
+
+
+def test_trust_list_authority_trusts_each_root_key_for_trust_lists_only() -> None:
+    from vitale_cred.clock import FixedClock
+    from vitale_cred.errors import InvalidArgument, UnknownIssuer
+    from vitale_cred.hazmat.cose import SoftwareSigner
+    from vitale_cred.pki import kid_for_certificate
+    from vitale_cred.trust import TrustStore, Usage, spki_sha256
+    from vitale_cred.trustlist import TrustList, sign_trust_list, verify_trust_list
+
+    from _world import NOW, make_world
+
+    world = make_world()
+    root = world.material.root_certificate
+    assert world.material.root_key is not None
+    authority = TrustStore.trust_list_authority([root])
+    assert authority.usages_for_key(spki_sha256(root.public_key())) == frozenset({Usage.TRUST_LIST})
+    trust_list = TrustList(1, NOW - 60, NOW + 86_400, ())
+    signer = SoftwareSigner(world.material.root_key)
+    signed = sign_trust_list(trust_list, signer, kid=kid_for_certificate(root))
+    assert verify_trust_list(signed, authority, clock=FixedClock(NOW)).seq == 1
+    elsewhere = sign_trust_list(trust_list, signer, kid=b"other-kid")
+    with pytest.raises(UnknownIssuer):
+        verify_trust_list(elsewhere, authority, clock=FixedClock(NOW))
+    with pytest.raises(InvalidArgument):
+        TrustStore.trust_list_authority([])

@@ -44,7 +44,7 @@ from vitale_cred.model import (
     Period,
     Qualite,
 )
-from vitale_cred.nfc import HolderSession, ReaderSession
+from vitale_cred.nfc import EncryptionPolicy, HolderSession, ReaderSession
 from vitale_cred.nir import Nir
 from vitale_cred.pki import IssuerMaterial
 from vitale_cred.presentation import present, present_qr
@@ -92,6 +92,7 @@ __all__ = [
     "CoseAlg",
     "CredentialBundle",
     "DeviceSigner",
+    "EncryptionPolicy",
     "Exoneration",
     "ExonerationCode",
     "FixedClock",

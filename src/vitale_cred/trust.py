@@ -602,6 +602,22 @@ class TrustStore:
             self.add_certificate(cert)
 
     @classmethod
+    def trust_list_authority(cls, roots: Iterable[x509.Certificate]) -> TrustStore:
+        """The authority store of a :class:`~vitale_cred.trustlist.TrustListReader`:
+        each root certificate's key, trusted to sign trust lists and nothing else
+        (``spec/trust.md`` section 6.1), under the certificate's kid (section 3), the
+        kid ``vitale-cred trust-list sign`` signs with."""
+        keys = []
+        for root in roots:
+            public = root.public_key()
+            key = CoseKey.from_public_key(public)  # type: ignore[arg-type]
+            verifying = VerifyingKey(public, key.default_alg())  # type: ignore[arg-type]
+            keys.append(raw_key(verifying, kid_for_certificate(root), usages=[Usage.TRUST_LIST]))
+        if not keys:
+            raise InvalidArgument("a trust-list authority needs at least one root")
+        return cls(keys=keys)
+
+    @classmethod
     def from_pem(cls, pem: bytes, **kwargs: object) -> TrustStore:
         """Self-signed certificates become roots; the others, registered issuers."""
         certs = x509.load_pem_x509_certificates(pem)

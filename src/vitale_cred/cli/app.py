@@ -55,7 +55,7 @@ from vitale_cred.errors import (
     VitaleCredError,
 )
 from vitale_cred.hazmat import cose
-from vitale_cred.hazmat.cose import CoseKey, Signer, SoftwareSigner, VerifyingKey, decode_sign1
+from vitale_cred.hazmat.cose import CoseKey, Signer, SoftwareSigner, decode_sign1
 from vitale_cred.model import Card
 from vitale_cred.pki import (
     IssuerMaterial,
@@ -85,7 +85,7 @@ from vitale_cred.status import (
     issue_status_list,
     verify_status_list,
 )
-from vitale_cred.trust import TrustStore, Usage, raw_key
+from vitale_cred.trust import TrustStore, Usage
 from vitale_cred.trustlist import (
     TrustList,
     TrustListEntry,
@@ -577,22 +577,9 @@ def _reader_trust(args: argparse.Namespace, clock: Clock) -> TrustStore:
     if not getattr(args, "trust_list", None):
         return _trust(args.trust)
     roots = _trust(args.trust).roots
-    reader = TrustListReader(_list_authority(roots))
+    reader = TrustListReader(TrustStore.trust_list_authority(roots))
     reader.update(_read(args.trust_list), clock=clock)
     return reader.store
-
-
-def _list_authority(roots: Sequence[x509.Certificate]) -> TrustStore:
-    """Root certificates' keys, trusted to sign trust lists (kid = certificate kid)."""
-    keys = [
-        raw_key(
-            VerifyingKey(root.public_key(), _alg_of(root)),  # type: ignore[arg-type]
-            kid_for_certificate(root),
-            usages=[Usage.TRUST_LIST],
-        )
-        for root in roots
-    ]
-    return TrustStore(keys=keys)
 
 
 def _alg_of(cert: x509.Certificate) -> CoseAlg:
@@ -780,7 +767,9 @@ def cmd_trust_list_sign(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_trust_list_verify(args: argparse.Namespace, out: TextIO) -> int:
     clock = _clock(args.at)
     roots = _trust(args.trust).roots
-    verified = verify_trust_list(_read(args.list), _list_authority(roots), clock=clock)
+    verified = verify_trust_list(
+        _read(args.list), TrustStore.trust_list_authority(roots), clock=clock
+    )
     entries = [
         {
             "kid": e.kid.hex(),

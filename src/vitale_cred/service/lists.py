@@ -50,8 +50,6 @@ from vitale_cred.errors import (
     TrustListTooOld,
     VitaleCredError,
 )
-from vitale_cred.hazmat.cose import CoseKey, VerifyingKey
-from vitale_cred.pki import kid_for_certificate
 from vitale_cred.service import VERSION
 from vitale_cred.service.config import Config, SourceConfig
 from vitale_cred.state import TrustState
@@ -62,32 +60,16 @@ from vitale_cred.status import (
     peek_status_list,
     verify_status_list,
 )
-from vitale_cred.trust import TrustStore, Usage, raw_key
+from vitale_cred.trust import TrustStore
 from vitale_cred.trustlist import StalePolicy, TrustListReader
 
-__all__ = ["ListManager", "ListSource", "list_authority"]
+__all__ = ["ListManager", "ListSource"]
 
 _log = logging.getLogger("vitale_cred.service.lists")
 
 #: The name under which the service keeps its trust-list marks in the trust state.
 AUTHORITY_NAME: Final = "reader-service"
 _USER_AGENT: Final = f"vitale-cred-reader/{VERSION}"
-
-
-def list_authority(roots: list[x509.Certificate]) -> TrustStore:
-    """Root certificates' keys, trusted to sign trust lists (kid = certificate kid)."""
-    keys = []
-    for root in roots:
-        public = root.public_key()
-        alg = CoseKey.from_public_key(public).default_alg()  # type: ignore[arg-type]
-        keys.append(
-            raw_key(
-                VerifyingKey(public, alg),  # type: ignore[arg-type]
-                kid_for_certificate(root),
-                usages=[Usage.TRUST_LIST],
-            )
-        )
-    return TrustStore(keys=keys)
 
 
 def read_pem(path: Path, what: str) -> list[x509.Certificate]:
@@ -288,7 +270,9 @@ class ListManager:
         self.trust_source: ListSource | None = None
         cache_dir = config.fetch.cache_dir
         if trust.list is not None and trust.authority is not None:
-            authority = list_authority(read_pem(trust.authority, "trust-list authority"))
+            authority = TrustStore.trust_list_authority(
+                read_pem(trust.authority, "trust-list authority")
+            )
             self.reader = TrustListReader(
                 authority,
                 stale=StalePolicy(trust.stale),
