@@ -536,11 +536,14 @@ class _Generator:
                     "birth_place": person.ins_birth_place,
                 }
             beneficiaries.append(entry)
+        # A card is reissued at every birth in the family: it is never older than its
+        # youngest beneficiary (a lunar date counts from January 1).
+        youngest = max(dt.date(p.birth.year, 1, 1) if p.lunar else p.birth for p in people)
         return {
             "nir": insured.number,
             "organisme": organisme,
             "serial": rng.randrange(10**9, 10**10),
-            "issued": _iso(issued),
+            "issued": _iso(max(issued, youngest)),
             "beneficiaries": beneficiaries,
         }
 

@@ -29,6 +29,9 @@ WHERE: dict[str, str] = {
     "verification": "Root of every input rejection; never raised itself.",
     "usage": "Caller misuse with no more specific code (local), e.g. building a "
     "verified result outside a verifier.",
+    "presentation.beneficiary_mismatch": "Reader policy (local): an NFC reader that asked "
+    "the holder for one beneficiary received another (the holder's choice is free; the "
+    "professional's software refuses to bill the wrong person).",
     "environment": "Root of the failures of the machine around the library (PC/SC, "
     "PKCS#11): local, never sent to a peer; never raised itself.",
     "issuance": "Issuance refused: device key without proof of possession, validity "

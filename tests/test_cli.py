@@ -1008,3 +1008,165 @@ def test_producers_refuse_what_the_readers_or_the_spec_refuse(tmp_path: Path) ->
     assert run(*build, str(tmp_path / "g"), "--size", "1", "--ttl", str(31 * 86_400))[0] == (
         EXIT_OK
     )
+
+
+# --- never the wrong person ---------------------------------------------------------------
+
+
+def test_the_command_line_refuses_the_wrong_person_or_the_wrong_file(
+    issued: Path, tmp_path: Path
+) -> None:
+    present_argv = ("present", "--credential", str(issued / "cred.cbor"), "--at", AT, "--json")
+    code, out = run("device-key", "--out", str(tmp_path / "other.pem"))
+    assert code == EXIT_OK
+    # A device key the credential is not bound to, an expired credential.
+    code, out = run(*present_argv, "--device-key", str(tmp_path / "other.pem"))
+    assert json.loads(out)["code"] == "binding.device_signature_invalid"
+    code, out = run(
+        *present_argv[:-3],
+        "--at",
+        "2031-01-01T00:00:00Z",
+        "--json",
+        "--device-key",
+        str(issued / "dev.pem"),
+    )
+    assert json.loads(out)["code"] == "validity.expired"
+    # A beneficiary that is not on the card; an image named for another format.
+    code, out = run(*present_argv, "--device-key", str(issued / "dev.pem"), "--beneficiary", "7")
+    assert code != EXIT_OK and json.loads(out)["ok"] is False
+    code, out = run(
+        *present_argv, "--device-key", str(issued / "dev.pem"), "--png", str(tmp_path / "q.jpg")
+    )
+    assert code == EXIT_USAGE and not (tmp_path / "q.jpg").exists()
+    # A card whose child is born in 2099; invoices for someone not on the card.
+    card = json.loads((ROOT / "spec/examples/family5.json").read_text("utf-8"))
+    card["beneficiaries"][2]["birth_date"] = "2099-01-01"
+    card["beneficiaries"][2].pop("ins", None)
+    (tmp_path / "card.json").write_text(json.dumps(card), "utf-8")
+    code, out = run(
+        "issue",
+        "--issuer",
+        str(issued / "issuer"),
+        "--card",
+        str(tmp_path / "card.json"),
+        "--device-public-key",
+        str(issued / "dev.pub.pem"),
+        "--out",
+        str(tmp_path / "c.cbor"),
+        "--at",
+        AT,
+        "--json",
+    )
+    assert json.loads(out)["code"] == "card.invalid" and not (tmp_path / "c.cbor").exists()
+    invoice = {
+        "day": "2026-10-01",
+        "beneficiary": 7,
+        "kind": "pharmacie",
+        "billed_cents": 1000,
+        "reimbursed_cents": 700,
+    }
+    (tmp_path / "inv.json").write_text(json.dumps([invoice]), "utf-8")
+    code, out = run(
+        "statement",
+        "issue",
+        "--issuer",
+        str(issued / "issuer"),
+        "--credential",
+        str(issued / "cred.cbor"),
+        "--invoices",
+        str(tmp_path / "inv.json"),
+        "--out",
+        str(tmp_path / "s.cbor"),
+        "--at",
+        AT,
+        "--json",
+    )
+    assert json.loads(out)["code"] == "usage.invalid_argument"
+    assert "not on this card" in json.loads(out)["message"]
+
+
+def test_nfc_commands_refuse_a_beneficiary_that_is_not_the_one_asked_for(
+    issued: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out = run(
+        "nfc-card",
+        "--credential",
+        str(issued / "cred.cbor"),
+        "--device-key",
+        str(issued / "dev.pem"),
+        "--beneficiary",
+        "7",
+        "--json",
+    )
+    assert (
+        code == EXIT_USAGE and "holds beneficiaries [0, 1, 2, 3, 4]" in json.loads(out)["message"]
+    )
+    # The phone chose the insured although the professional asked for beneficiary 2.
+    from vitale_cred.adapters import pcsc
+    from vitale_cred.clock import clock_at
+    from vitale_cred.device import SoftwareDeviceKey
+    from vitale_cred.presentation import present
+    from vitale_cred.trust import TrustStore
+    from vitale_cred.verify import Policy, Verifier
+
+    clock = clock_at(AT)
+    bundle = CredentialBundle.decode((issued / "cred.cbor").read_bytes())
+    device = SoftwareDeviceKey.from_pem((issued / "dev.pem").read_bytes())
+    trust = TrustStore.from_pem((issued / "readers.pem").read_bytes())
+    insured = Verifier(Policy(trust=trust, clock=clock)).verify_presentation(
+        present(bundle.credentials[0], device, clock=clock)
+    )
+    monkeypatch.setattr(pcsc, "read_presentation", lambda *a, **k: insured)
+    argv = ("nfc-read", "--trust", str(issued / "readers.pem"), "--at", AT, "--json")
+    code, out = run(*argv, "--beneficiary", "2")
+    assert code == EXIT_INVALID
+    assert json.loads(out)["code"] == "presentation.beneficiary_mismatch"
+    code, out = run(*argv, "--beneficiary", "0")
+    assert code == EXIT_OK and json.loads(out)["presentation"]["beneficiary_index"] == 0
+    code, out = run(*argv, "--beneficiary", "99")
+    assert code == EXIT_USAGE
+
+
+def test_a_file_of_another_kind_where_cbor_is_expected_is_named(
+    issued: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "card.json").write_text('{"nir": "1"}', "utf-8")
+    (tmp_path / "qr.txt").write_text("VC1:ABC", "utf-8")
+    cases = {
+        str(issued / "readers.pem"): "is a PEM file",
+        str(tmp_path / "card.json"): "is a JSON file",
+        str(tmp_path / "qr.txt"): "is a QR text",
+    }
+    for path, said in cases.items():
+        code, out = run(
+            "present",
+            "--credential",
+            path,
+            "--device-key",
+            str(issued / "dev.pem"),
+            "--at",
+            AT,
+            "--json",
+        )
+        report = json.loads(out)
+        assert code == EXIT_INVALID and said in report["message"], report
+        assert "credential bundle" in report["message"]
+        code, out = run(
+            "trust-list", "verify", path, "--trust", str(issued / "issuer/root.pem"), "--json"
+        )
+        assert said in json.loads(out)["message"]
+
+
+def test_inspect_with_trust_verifies_every_credential_of_a_bundle(
+    issued: Path, tmp_path: Path
+) -> None:
+    argv = ("inspect", "--trust", str(issued / "readers.pem"), "--at", AT, "--json")
+    code, out = run(*argv, str(issued / "cred.cbor"))
+    assert code == EXIT_OK and json.loads(out)["verified"] is True
+    flipped = bytearray((issued / "cred.cbor").read_bytes())
+    flipped[-5] ^= 1
+    (tmp_path / "flip.cbor").write_bytes(bytes(flipped))
+    code, out = run(*argv, str(tmp_path / "flip.cbor"))
+    assert code == EXIT_INVALID and json.loads(out)["code"] == "cose.bad_signature"
+    code, out = run("inspect", str(tmp_path / "flip.cbor"), "--json")
+    assert code == EXIT_OK and json.loads(out)["decoded"] is True

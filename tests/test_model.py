@@ -400,11 +400,22 @@ def test_json_iso_week_dates_are_refused_as_not_yyyy_mm_dd(text: str) -> None:
 
 
 def test_json_boundary_dates_1970_01_01_and_2199_12_31_are_accepted() -> None:
-    document = _mutated(_family5_json(), ("issued",), "1970-01-01")
+    # The card is issued after every birth (data-model.md 2.2): the issue day takes the
+    # upper bound, a rights period the lower one.
+    document = _mutated(_family5_json(), ("issued",), "2199-12-31")
+    document = _mutated(document, (*B0, "amo", 0, "start"), "1970-01-01")
     document = _mutated(document, (*B0, "amo", 0, "end"), "2199-12-31")
     card = Card.from_json(document)
-    assert card.issued == EPOCH
+    assert card.issued == LAST_DAY
+    assert card.beneficiaries[0].amo[0].start == EPOCH
     assert card.beneficiaries[0].amo[0].end == LAST_DAY
+
+
+def test_a_beneficiary_born_after_the_card_was_issued_is_refused() -> None:
+    document = _mutated(_family5_json(), ("issued",), "1978-04-11")
+    with pytest.raises(CardDataError, match="born 1978-04-12, after the card was issued"):
+        Card.from_json(document)
+    assert Card.from_json(_mutated(_family5_json(), ("issued",), "2016-01-01")).issued
 
 
 def test_json_qualite_and_exoneration_names_are_case_insensitive() -> None:
@@ -1279,17 +1290,30 @@ def beneficiaries(qualite: st.SearchStrategy[Qualite]) -> st.SearchStrategy[Bene
     )
 
 
-CARDS = st.builds(
-    Card,
-    nir=nirs(),
-    organisme=st.builds(Organisme, _digits(2), _digits(3), _digits(4)),
-    serial=st.integers(0, 2**63 - 1),
-    issued=DAYS,
-    beneficiaries=st.tuples(
-        beneficiaries(st.just(Qualite.ASSURE)),
-        st.lists(beneficiaries(DEPENDANT_QUALITES), max_size=MAX_BENEFICIARIES - 1),
-    ).map(lambda pair: (pair[0], *pair[1])),
-)
+def _latest_birth(people: tuple[Beneficiary, ...]) -> dt.date:
+    """The earliest day a card of ``people`` may be issued: after every birth."""
+    born = max((b.birth_date.year, b.birth_date.month or 1, b.birth_date.day or 1) for b in people)
+    return dt.date(*born)
+
+
+@st.composite
+def cards(draw: st.DrawFn) -> Card:
+    people = draw(
+        st.tuples(
+            beneficiaries(st.just(Qualite.ASSURE)),
+            st.lists(beneficiaries(DEPENDANT_QUALITES), max_size=MAX_BENEFICIARIES - 1),
+        ).map(lambda pair: (pair[0], *pair[1]))
+    )
+    return Card(
+        nir=draw(nirs()),
+        organisme=draw(st.builds(Organisme, _digits(2), _digits(3), _digits(4))),
+        serial=draw(st.integers(0, 2**63 - 1)),
+        issued=draw(st.dates(min_value=max(EPOCH, _latest_birth(people)), max_value=LAST_DAY)),
+        beneficiaries=people,
+    )
+
+
+CARDS = cards()
 
 
 @ROUND_TRIP

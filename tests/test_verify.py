@@ -394,7 +394,11 @@ def test_a_delegate_cannot_present_with_the_holders_device_key(world: World) -> 
         delegation=Delegation("MARTIN Pierre", "DURAND Anne"),
         beneficiaries=[0],
     )
-    token = present(bundle.credentials[0], world.device, clock=world.clock)
+    # present() refuses to sign this (the holder's library checks the binding first):
+    # a delegate's phone modified to try it signs the token itself.
+    with pytest.raises(DeviceSignatureInvalid):
+        present(bundle.credentials[0], world.device, clock=world.clock)
+    token = _forged(bundle.credentials[0], world.device, world.clock.now())
     expect(
         DeviceSignatureInvalid,
         "binding.device_signature_invalid",
@@ -554,7 +558,9 @@ def test_replayed_token_is_refused_and_a_fresh_one_is_not(world: World) -> None:
 
 def test_token_signed_by_another_device_key_is_refused(world: World) -> None:
     thief = SoftwareDeviceKey.generate()
-    token = present(world.bundle.credentials[0], thief, clock=world.clock)
+    with pytest.raises(DeviceSignatureInvalid):
+        present(world.bundle.credentials[0], thief, clock=world.clock)
+    token = _forged(world.bundle.credentials[0], thief, world.clock.now())
     expect(
         DeviceSignatureInvalid,
         "binding.device_signature_invalid",
@@ -755,11 +761,14 @@ def test_issuer_cache_still_checks_credential_expiry(world: World) -> None:
     verifier.verify_presentation(present(credential, world.device, clock=world.clock))
     world.clock.advance(366 * 86_400)
     phone = FixedClock(world.clock.now())
+    # The phone's library refuses to show an expired credential; a modified one could.
+    with pytest.raises(Expired):
+        present(credential, world.device, clock=phone)
     expect(
         Expired,
         "validity.expired",
         verifier.verify_presentation,
-        present(credential, world.device, clock=phone),
+        _forged(credential, world.device, phone.now()),
     )
 
 
@@ -907,3 +916,28 @@ def test_draft_status_claim_in_a_signed_credential_is_an_unknown_label(world: Wo
     claims[CwtClaim.STATUS] = {"status_list": {"idx": 0, "uri": "https://s.example/1"}}
     forged = sign_payload(world, claims)
     expect(SchemaUnknownLabel, "schema.unknown_label", world.verifier().verify_credential, forged)
+
+
+def _forged(credential: bytes, device: SoftwareDeviceKey, now: int) -> bytes:
+    """A presentation signed without present()'s checks: what a modified app could send."""
+    payload = PresentationPayload(strip_x5chain(credential), now, 60, b"\x07" * NONCE_LENGTH)
+    return cose.sign1(_cbor.encode(payload.to_wire()), device)
+
+
+def test_present_refuses_what_every_verifier_would_refuse(world: World) -> None:
+    credential = world.bundle.credentials[0]
+    expect(
+        DeviceSignatureInvalid,
+        "binding.device_signature_invalid",
+        present,
+        credential,
+        SoftwareDeviceKey.generate(),
+        clock=world.clock,
+    )
+    late = FixedClock(world.clock.now() + 400 * 86_400)
+    expect(Expired, "validity.expired", present, credential, world.device, clock=late)
+    early = FixedClock(world.clock.now() - 30 * 86_400)
+    expect(NotYetValid, "validity.not_yet_valid", present, credential, world.device, clock=early)
+    assert world.verifier().verify_presentation(
+        present(credential, world.device, clock=world.clock)
+    )

@@ -47,6 +47,7 @@ __all__ = [
     "Base45BadLength",
     "Base45Error",
     "Base45Overflow",
+    "BeneficiaryMismatch",
     "BindingError",
     "CardDataError",
     "CborDuplicateKey",
@@ -537,6 +538,12 @@ class ReplayCacheFull(PresentationError):
     """The replay cache is full of unexpired tokens and its policy refuses new ones."""
 
     code = "presentation.replay_cache_full"
+
+
+class BeneficiaryMismatch(PresentationError):
+    """The presentation discloses another beneficiary than the one the reader asked for."""
+
+    code = "presentation.beneficiary_mismatch"
 
 
 class AudienceMismatch(PresentationError):

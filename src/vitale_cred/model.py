@@ -641,6 +641,15 @@ class Card:
             raise CardDataError("beneficiary 0 must be the insured (qualité assure)")
         if any(b.qualite is Qualite.ASSURE for b in self.beneficiaries[1:]):
             raise CardDataError("only beneficiary 0 may have qualité assure")
+        issued = (self.issued.year, self.issued.month, self.issued.day)
+        for index, beneficiary in enumerate(self.beneficiaries):
+            born = beneficiary.birth_date
+            # Unknown month or day (00) read as the earliest they could be.
+            if (born.year, born.month or 1, born.day or 1) > issued:
+                raise CardDataError(
+                    f"beneficiary {index} is born {born}, after the card was issued "
+                    f"({self.issued.isoformat()})"
+                )
 
     def view(self, index: int) -> CardView:
         """The card as one beneficiary's credential carries it."""

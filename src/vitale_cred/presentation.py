@@ -22,9 +22,15 @@ from typing import Any
 
 from vitale_cred._schema import labelled_map
 from vitale_cred.clock import Clock
-from vitale_cred.credential import MAX_CREDENTIAL_BYTES, strip_x5chain
+from vitale_cred.credential import MAX_CREDENTIAL_BYTES, decode_claims, strip_x5chain
 from vitale_cred.device import DeviceSigner, Rng
-from vitale_cred.errors import InvalidArgument, SchemaError
+from vitale_cred.errors import (
+    DeviceSignatureInvalid,
+    Expired,
+    InvalidArgument,
+    NotYetValid,
+    SchemaError,
+)
 from vitale_cred.hazmat import cbor as _cbor
 from vitale_cred.hazmat import cose
 from vitale_cred.hazmat.qrtext import encode_qr_text
@@ -188,6 +194,29 @@ def _nonce(rng: Rng) -> bytes:
     return nonce
 
 
+def _check_presentable(credential: bytes, device: DeviceSigner, now: int) -> None:
+    """Refuse, with the verifier's code, what every verifier would refuse.
+
+    The holder's own credential, decoded strictly: bound to ``device`` (else the
+    device signature could never verify, ``binding.device_signature_invalid``) and
+    valid at ``now`` (``validity.not_yet_valid``, ``validity.expired``, without the
+    verifiers' skew: a phone does not show what is already expired).
+    """
+    claims = decode_claims(cose.decode_sign1(credential, max_size=MAX_CREDENTIAL_BYTES).payload)
+    bound = claims.device_key
+    public = device.public_key().public_numbers()
+    parity = bool(public.y & 1)
+    if bound.x != public.x.to_bytes(32, "big") or bound.y not in (
+        parity,
+        public.y.to_bytes(32, "big"),
+    ):
+        raise DeviceSignatureInvalid("the credential is bound to another device key")
+    if now < claims.iat or (claims.nbf is not None and now < claims.nbf):
+        raise NotYetValid("the credential is not valid yet")
+    if now > claims.exp:
+        raise Expired("the credential has expired: ask the fund for a new one")
+
+
 def present(
     credential: bytes,
     device: DeviceSigner,
@@ -210,9 +239,10 @@ def present(
         raise InvalidArgument(f"audience must be 1..{MAX_AUDIENCE_BYTES} bytes")
     if transcript is not None and len(transcript) != TRANSCRIPT_HASH_LENGTH:
         raise InvalidArgument(f"transcript hash must be {TRANSCRIPT_HASH_LENGTH} bytes")
+    now = clock.now()
+    _check_presentable(credential, device, now)
     if compact:
         credential = strip_x5chain(credential)
-    now = clock.now()
     payload = PresentationPayload(
         credential=credential,
         iat=now,

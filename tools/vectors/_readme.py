@@ -45,6 +45,9 @@ EXCLUDED_CODES: Mapping[str, str] = {
     "issuance.pop_invalid",
     "usage": _local("the caller misused the API"),
     "environment": _local("the root of PC/SC and HSM failures"),
+    "presentation.beneficiary_mismatch": _local(
+        "the reader's own check of the beneficiary it asked for"
+    ),
     "usage.bad_key": _local("the caller passed an unsuitable key"),
     "usage.invalid_argument": _local("an argument or a policy value out of bounds"),
     "nfc.illegal_state": _local("a session method called in the wrong state"),

@@ -47,6 +47,7 @@ from vitale_cred.device import (
     verify_possession,
 )
 from vitale_cred.errors import (
+    BeneficiaryMismatch,
     CommandLineError,
     FileExists,
     FileNotDirectory,
@@ -56,7 +57,7 @@ from vitale_cred.errors import (
 )
 from vitale_cred.hazmat import cose
 from vitale_cred.hazmat.cose import CoseKey, Signer, SoftwareSigner, decode_sign1
-from vitale_cred.model import Card
+from vitale_cred.model import MAX_BENEFICIARIES, Card
 from vitale_cred.pki import (
     IssuerMaterial,
     generate_private_key,
@@ -138,6 +139,35 @@ def _read(path: str) -> bytes:
         return Path(path).read_bytes()
     except OSError as exc:
         raise file_error(exc, "read", path) from exc
+
+
+#: What a file given where CBOR is expected may be instead, by its first bytes.
+_NOT_CBOR = (
+    (b"-----BEGIN", "a PEM file"),
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"<svg", "an SVG image"),
+    (b"<?xml", "an XML file"),
+    (b"VC1:", "a QR text (give it to verify)"),
+)
+
+
+def _read_cbor(path: str, what: str) -> bytes:
+    """A file that must hold ``what`` in CBOR: another kind of file is named as such,
+    not reported as a CBOR defect deep inside it."""
+    data = _read(path)
+    head = data.lstrip()[:16]
+    for magic, kind in _NOT_CBOR:
+        if head.startswith(magic):
+            raise InvalidArgument(f"{path} is {kind}, not {what}")
+    if head[:1] in (b"{", b"[", b'"'):
+        try:
+            json.loads(data)
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            pass
+        else:
+            raise InvalidArgument(f"{path} is a JSON file, not {what}")
+    return data
 
 
 def _read_text(path: str) -> str:
@@ -319,7 +349,8 @@ def cmd_issue(args: argparse.Namespace, out: TextIO) -> int:
             nonce = bytes.fromhex(args.nonce)
         except ValueError as exc:
             raise CommandLineError("--nonce must be hex") from exc
-        device = verify_possession(_read(args.device_proof), nonce, clock.now())
+        proof = _read_cbor(args.device_proof, "a proof of possession")
+        device = verify_possession(proof, nonce, clock.now())
     else:
         # The operator running this command vouches for possession of the key.
         public = load_public_pem(_read(args.device_public_key))
@@ -357,7 +388,11 @@ def cmd_issue(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_present(args: argparse.Namespace, out: TextIO) -> int:
     clock = _clock(args.at)
     _outputs(args.png, args.svg)
-    bundle = CredentialBundle.decode(_read(args.credential))
+    for option, path, suffix in (("--png", args.png, ".png"), ("--svg", args.svg, ".svg")):
+        # The file's name says what it holds: a PNG in q.jpg would mislead every viewer.
+        if path and Path(path).suffix.lower() != suffix:
+            raise CommandLineError(f"{option} writes a {suffix} file: name it *{suffix}")
+    bundle = CredentialBundle.decode(_read_cbor(args.credential, "a credential bundle"))
     device = SoftwareDeviceKey.from_pem(_read(args.device_key))
     credential = bundle.credential_for(args.beneficiary)
     text = present_qr(credential, device, clock=clock, ttl=args.ttl)
@@ -578,7 +613,7 @@ def _reader_trust(args: argparse.Namespace, clock: Clock) -> TrustStore:
         return _trust(args.trust)
     roots = _trust(args.trust).roots
     reader = TrustListReader(TrustStore.trust_list_authority(roots))
-    reader.update(_read(args.trust_list), clock=clock)
+    reader.update(_read_cbor(args.trust_list, "a signed trust list"), clock=clock)
     return reader.store
 
 
@@ -587,7 +622,8 @@ def _alg_of(cert: x509.Certificate) -> CoseAlg:
 
 
 def _status_checker(path: str, trust: TrustStore) -> StatusChecker:
-    return StatusChecker(InMemoryStatusProvider([_read(path)]), trust, policy=StatusPolicy())
+    token = _read_cbor(path, "a Status List Token")
+    return StatusChecker(InMemoryStatusProvider([token]), trust, policy=StatusPolicy())
 
 
 _STATUS_REGISTRY = "status-lists.json"
@@ -700,7 +736,7 @@ def cmd_status_list_build(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_status_list_set(args: argparse.Namespace, out: TextIO) -> int:
     clock = _clock(args.at)
     material = load_issuer_directory(Path(args.issuer))
-    token = _read(args.list)
+    token = _read_cbor(args.list, "a Status List Token")
     trust = TrustStore(
         roots=[material.root_certificate], certificates=[material.issuer_certificate]
     )
@@ -768,7 +804,9 @@ def cmd_trust_list_verify(args: argparse.Namespace, out: TextIO) -> int:
     clock = _clock(args.at)
     roots = _trust(args.trust).roots
     verified = verify_trust_list(
-        _read(args.list), TrustStore.trust_list_authority(roots), clock=clock
+        _read_cbor(args.list, "a signed trust list"),
+        TrustStore.trust_list_authority(roots),
+        clock=clock,
     )
     entries = [
         {
@@ -801,16 +839,25 @@ def cmd_trust_list_verify(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_statement_issue(args: argparse.Namespace, out: TextIO) -> int:
     clock = _clock(args.at)
     _outputs(args.out)
-    bundle = CredentialBundle.decode(_read(args.credential))
+    bundle = CredentialBundle.decode(_read_cbor(args.credential, "a credential bundle"))
     claims = decode_claims(decode_sign1(bundle.credentials[0]).payload)
     raw = _read_json(args.invoices)
     if not isinstance(raw, list):
         raise InvalidArgument(f"{args.invoices} must hold a JSON array of invoices")
+    invoices = tuple(Invoice.from_json(i) for i in raw)
+    # The bundle says who is on the card: an invoice for anyone else is a wrong person.
+    on_card = {decode_claims(decode_sign1(c).payload).card.index for c in bundle.credentials}
+    for number, invoice in enumerate(invoices, 1):
+        if invoice.beneficiary not in on_card:
+            raise InvalidArgument(
+                f"invoice {number} is for beneficiary {invoice.beneficiary}, who is not on "
+                f"this card (beneficiaries {sorted(on_card)})"
+            )
     statement = Statement(
         clock.now(),
         claims.card.serial,
         holder_digest(claims.device_key),
-        tuple(Invoice.from_json(i) for i in raw),
+        invoices,
     )
     with _issuer_signer(args.issuer, args.pin_env) as (material, signer):
         data = sign_statement(
@@ -836,7 +883,7 @@ def cmd_statement_verify(args: argparse.Namespace, out: TextIO) -> int:
     device = SoftwareDeviceKey.from_pem(_read(args.device_key))
     try:
         verified = verify_statement(
-            _read(args.statement),
+            _read_cbor(args.statement, "a statement"),
             _trust(args.trust),
             device_key=device.cose_key(),
             clock=clock,
@@ -886,9 +933,14 @@ def cmd_nfc_card(args: argparse.Namespace, out: TextIO) -> int:
     from vitale_cred.adapters import pcsc  # noqa: PLC0415 - optional extra
     from vitale_cred.nfc import HolderSession, credentials_by_index  # noqa: PLC0415
 
-    bundle = CredentialBundle.decode(_read(args.credential))
+    bundle = CredentialBundle.decode(_read_cbor(args.credential, "a credential bundle"))
     device = SoftwareDeviceKey.from_pem(_read(args.device_key))
     credentials = credentials_by_index(bundle.credentials)
+    if args.beneficiary is not None and args.beneficiary not in credentials:
+        raise CommandLineError(
+            f"--beneficiary {args.beneficiary}: this bundle holds beneficiaries "
+            f"{sorted(credentials)}"
+        )
     host, _, port = args.vpcd.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise CommandLineError("--vpcd must be HOST:PORT (a port 1..65535)")
@@ -923,15 +975,29 @@ def cmd_nfc_read(args: argparse.Namespace, out: TextIO) -> int:
     if not 0 <= args.wait <= MAX_WAIT:
         raise CommandLineError(f"--wait must be 0..{MAX_WAIT} seconds")
 
+    if args.beneficiary is not None and not 0 <= args.beneficiary < MAX_BENEFICIARIES:
+        raise CommandLineError(f"--beneficiary must be 0..{MAX_BENEFICIARIES - 1}")
+
     def verify() -> VerifiedPresentation:
-        verifier = Verifier(Policy(trust=_reader_trust(args, clock), clock=clock))
-        return pcsc.read_presentation(
+        trust = _reader_trust(args, clock)
+        status = _status_checker(args.status_list, trust) if args.status_list else None
+        verifier = Verifier(
+            Policy(trust=trust, clock=clock, status=status, replay_cache=_replay_cache(args))
+        )
+        result = pcsc.read_presentation(
             verifier,
             args.reader,
             wait_seconds=args.wait,
             beneficiary_hint=args.beneficiary,
             extended_length=args.extended,
         )
+        if args.beneficiary is not None and result.beneficiary_index != args.beneficiary:
+            # The holder chooses freely; the professional must not bill the wrong person.
+            raise BeneficiaryMismatch(
+                f"asked for beneficiary {args.beneficiary}, the phone presented "
+                f"beneficiary {result.beneficiary_index}"
+            )
+        return result
 
     return _report_verdict(args, out, verify)
 
@@ -952,7 +1018,23 @@ def cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
     now = _clock(args.at).now() if (args.at or args.trust) else None
     # The file comes from a patient: inspect_file reads at most its cap plus one byte
     # and raises only library errors, which main() turns into exit code 1.
-    print(inspect_file(args.file, trust=trust, now=now), file=out)
+    refusals: list[VitaleCredError] = []
+    text = inspect_file(args.file, trust=trust, now=now, refusals=refusals)
+    if refusals:
+        # With --trust the command is a verification: a refusal is its result.
+        if not args.json:
+            print(text, file=out)
+        raise refusals[0]
+    if args.json:
+        verified = "verified" if trust is not None else "decoded"
+        print(
+            json.dumps(
+                {"ok": True, verified: True, "description": text.splitlines()}, ensure_ascii=False
+            ),
+            file=out,
+        )
+    else:
+        print(text, file=out)
     return EXIT_OK
 
 
@@ -963,7 +1045,7 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
         _directory(args.workdir)
         return run_demo(Path(args.workdir), out, at=args.at)
     with tempfile.TemporaryDirectory(prefix="vitale-demo-") as tmp:
-        return run_demo(Path(tmp), out, at=args.at)
+        return run_demo(Path(tmp), out, at=args.at, keep=False)
 
 
 # --- parser -----------------------------------------------------------------------
@@ -1151,7 +1233,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--wait", type=float, default=10.0, help=f"seconds to wait for a card, 0..{MAX_WAIT}"
     )
-    p.add_argument("--beneficiary", type=int, help="ask the phone for this beneficiary")
+    p.add_argument(
+        "--beneficiary",
+        type=int,
+        help="ask the phone for this beneficiary, and refuse any other it presents",
+    )
+    p.add_argument("--status-list", help="status list token to check revocation against")
+    _add_replay_options(p)
     p.add_argument("--extended", action="store_true", help="the reader passes extended APDUs")
     p.add_argument("--at", help="ISO 8601 verification instant (default: now)")
     p.add_argument("--json", action="store_true", help="print the verdict as one JSON object")
@@ -1296,8 +1384,12 @@ def _parser() -> argparse.ArgumentParser:
         "vitale-cred inspect cred.cbor",
     )
     p.add_argument("file", help="a credential, bundle, presentation, list, statement or QR text")
-    p.add_argument("--trust", help="PEM trust bundle: also verify signatures and trust")
+    p.add_argument(
+        "--trust",
+        help="PEM trust bundle: also verify every signed object found (exit 1 if one fails)",
+    )
     p.add_argument("--at", help="ISO 8601 instant for the validity checks (default: now)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_inspect)
 
     reader_commands.register(sub)

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import datetime as _dt
+import importlib.util
 import json
-import os
 import shutil
 import threading
 from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
 
-from vitale_cred.adapters.files import write_issuer_directory
+from vitale_cred.adapters.files import write_issuer_directory, write_private
 from vitale_cred.clock import Clock, clock_at
 from vitale_cred.credential import Issuer
 from vitale_cred.device import SoftwareDeviceKey, new_nonce, possession_proof, verify_possession
@@ -64,16 +64,16 @@ def _row(result: VerifiedPresentation, channel: str, today: _dt.date) -> str:
 
 def _over_pcsc(
     verifier: Verifier, credentials: dict[int, bytes], device: SoftwareDeviceKey, clock: Clock
-) -> VerifiedPresentation | None:
-    """One tap through pcscd and vpcd when both run here; None otherwise."""
+) -> tuple[VerifiedPresentation | None, str]:
+    """One tap through pcscd and vpcd when both run here; else None and why not."""
+    if importlib.util.find_spec("smartcard") is None:
+        return None, "pyscard is not installed: pip install 'vitale-cred[pcsc]'"
     if not (shutil.which("pcscd") or Path("/usr/sbin/pcscd").exists()):
-        return None
+        return None, "pcscd is not installed (Debian: apt install pcscd vsmartcard-vpcd)"
     if not Path("/run/pcscd/pcscd.comm").exists():
-        return None
-    try:
-        from vitale_cred.adapters import pcsc  # noqa: PLC0415 - optional extra
-    except ImportError:  # pragma: no cover - pcsc imports pyscard lazily
-        return None
+        return None, "pcscd is not running (scripts/start-pcscd.sh in a source checkout)"
+    from vitale_cred.adapters import pcsc  # noqa: PLC0415 - optional extra
+
     stop = threading.Event()
 
     def holder() -> HolderSession:
@@ -86,16 +86,23 @@ def _over_pcsc(
     )
     card.start()
     try:
-        return pcsc.read_presentation(verifier, wait_seconds=5)
-    except (UsageError, VitaleCredError):
-        return None
+        return pcsc.read_presentation(verifier, wait_seconds=5), ""
+    except VitaleCredError as exc:
+        return None, f"the virtual reader did not answer: [{exc.code}] {exc.message}"
     finally:
         stop.set()
         card.join(timeout=5)
 
 
-def run_demo(workdir: Path, out: TextIO, *, at: str | None = None) -> int:
-    """Issue ``family5.json``, present it by QR and NFC, verify, revoke, print the result."""
+def run_demo(workdir: Path, out: TextIO, *, at: str | None = None, keep: bool = True) -> int:
+    """Issue ``family5.json``, present it by QR and NFC, verify, revoke, print the result.
+
+    ``keep`` says whether ``workdir`` outlives the demo: its paths are printed only then.
+    """
+
+    def where(path: Path) -> str:
+        return str(path) if keep else path.name
+
     clock = clock_at(at)
     start = _dt.datetime.fromtimestamp(clock.now() - 86_400, _dt.UTC)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -103,14 +110,13 @@ def run_demo(workdir: Path, out: TextIO, *, at: str | None = None) -> int:
     print("1. The fund creates its PKI (root CA + issuer certificate, ES256)", file=out)
     material = IssuerMaterial.generate(CoseAlg.ES256, start)
     write_issuer_directory(material, workdir / "issuer")
-    print(f"   issuer kid {material.kid.hex()}  -> {workdir / 'issuer'}", file=out)
+    print(f"   issuer kid {material.kid.hex()}  -> {where(workdir / 'issuer')}", file=out)
 
     print("2. The phone enrols: it proves possession of its P-256 device key", file=out)
     device = SoftwareDeviceKey.generate()
     nonce = new_nonce()
     proven = verify_possession(possession_proof(device, nonce, clock.now()), nonce, clock.now())
-    (workdir / "device.pem").write_bytes(device.export_private_pem())
-    os.chmod(workdir / "device.pem", 0o600)
+    write_private(workdir / "device.pem", device.export_private_pem())
 
     card = Card.from_json(example_card())
     issuer = Issuer(
@@ -157,10 +163,8 @@ def run_demo(workdir: Path, out: TextIO, *, at: str | None = None) -> int:
         from vitale_cred.adapters import qrimage  # noqa: PLC0415 - optional extra
 
         qrimage.render_png(text, workdir / "qr.png")
-        print(
-            f"   QR version {qrimage.qr_version(text)} at ECC level Q -> {workdir / 'qr.png'}",
-            file=out,
-        )
+        version = qrimage.qr_version(text)
+        print(f"   QR version {version} at ECC level Q -> {where(workdir / 'qr.png')}", file=out)
         print(qrimage.render_terminal(text), file=out)
         text = qrimage.read_image(workdir / "qr.png")
         print("   the reader decoded the PNG back to the same text", file=out)
@@ -191,12 +195,12 @@ def run_demo(workdir: Path, out: TextIO, *, at: str | None = None) -> int:
     moved = sum(len(c) + len(r) for c, r in trace)
     print(f"   {len(trace)} APDUs, {moved} bytes, encrypted (ECDH P-256 + AES-256-GCM)", file=out)
     results.append(("NFC", nfc))
-    over_pcsc = _over_pcsc(verifier, credentials, device, clock)
+    over_pcsc, why_not = _over_pcsc(verifier, credentials, device, clock)
     if over_pcsc is not None:
         print("   and once more over PC/SC (pcscd + virtual reader)", file=out)
         results.append(("PC/SC", over_pcsc))
     else:
-        print("   (no pcscd here: PC/SC tap skipped; see scripts/start-pcscd.sh)", file=out)
+        print(f"   (PC/SC tap skipped: {why_not})", file=out)
 
     print("7. The phone is lost: the fund revokes the card", file=out)
     for entry in status:
@@ -220,4 +224,6 @@ def run_demo(workdir: Path, out: TextIO, *, at: str | None = None) -> int:
         f"\n  insured NIR {first.insured_nir.formatted()}   organisme {first.organisme}",
         file=out,
     )
+    if not keep:
+        print("\n  (the files were in a temporary directory: --workdir DIR keeps them)", file=out)
     return 0

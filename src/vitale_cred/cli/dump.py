@@ -51,9 +51,9 @@ from vitale_cred.hazmat.qrtext import MAX_QR_TEXT_CHARS, QR_PREFIX, decode_qr_te
 from vitale_cred.presentation import decode_presentation_payload
 from vitale_cred.registry import CoseHeader, CwtClaim, label_name
 from vitale_cred.statement import STATEMENT_TYP
-from vitale_cred.status import MAX_STATUS_TOKEN_BYTES, STATUS_LIST_TYP
+from vitale_cred.status import MAX_STATUS_TOKEN_BYTES, STATUS_LIST_TYP, verify_status_list
 from vitale_cred.trust import TrustStore
-from vitale_cred.trustlist import TRUST_LIST_TYP
+from vitale_cred.trustlist import TRUST_LIST_TYP, StalePolicy, verify_trust_list
 from vitale_cred.verify import Policy, Verifier
 
 __all__ = [
@@ -306,7 +306,11 @@ def _parse_transcript(text: bytes) -> list[tuple[bytes, bytes]] | None:
 
 
 def inspect_file(
-    path: str | Path, *, trust: TrustStore | None = None, now: int | None = None
+    path: str | Path,
+    *,
+    trust: TrustStore | None = None,
+    now: int | None = None,
+    refusals: list[VitaleCredError] | None = None,
 ) -> str:
     """:func:`inspect_bytes` of a file, of which at most ``MAX_INSPECT_BYTES + 1`` bytes
     are read (a larger file is refused without being read whole)."""
@@ -318,16 +322,30 @@ def inspect_file(
         raise InvalidArgument(f"cannot read {path}: {reason}") from exc
     if len(data) > MAX_INSPECT_BYTES:
         raise InspectTooLarge(f"{path} is larger than {MAX_INSPECT_BYTES} bytes")
-    return inspect_bytes(data, trust=trust, now=now)
+    return inspect_bytes(data, trust=trust, now=now, refusals=refusals)
 
 
 def inspect_bytes(
-    data: bytes | bytearray | memoryview, *, trust: TrustStore | None = None, now: int | None = None
+    data: bytes | bytearray | memoryview,
+    *,
+    trust: TrustStore | None = None,
+    now: int | None = None,
+    refusals: list[VitaleCredError] | None = None,
 ) -> str:
     """Describe any object of the protocol; raises a library error if it cannot be read.
 
-    See the module docstring for the caps and the error codes.
+    With ``trust`` and ``now``, every signed object found is also verified (each
+    credential of a bundle, a presentation, a status list, a trust list against the
+    roots of ``trust``), and each refusal is appended to ``refusals``. See the module
+    docstring for the caps and the error codes.
     """
+    found: list[VitaleCredError] = [] if refusals is None else refusals
+
+    def verdict(check: Any) -> list[str]:
+        if trust is None or now is None:  # every caller checks first; keeps types exact
+            return []
+        return _verdict(trust, now, check, found)
+
     if not isinstance(data, bytes | bytearray | memoryview):
         raise InvalidArgument(f"inspect expects bytes, got {type(data).__name__}")
     if len(data) > MAX_INSPECT_BYTES:
@@ -360,13 +378,30 @@ def inspect_bytes(
         lines = [f"credential bundle: {len(bundle.credentials)} credentials"]
         for credential in bundle.credentials:
             lines += _credential(credential, "  ", now)
+            if trust is not None and now is not None:
+                lines += [
+                    "  " + line for line in verdict(lambda v, c=credential: v.verify_credential(c))
+                ]
         return "\n".join(header + lines)
     message = cose.decode_sign1(data, deterministic=False, max_size=MAX_STATUS_TOKEN_BYTES)
     typ = message.protected.get(CoseHeader.TYP)
     if typ == STATUS_LIST_TYP:
-        return "\n".join(header + _status_list(message, data))
+        lines = _status_list(message, data)
+        if trust is not None and now is not None:
+            lines += verdict(
+                lambda v: verify_status_list(data, v.policy.trust, clock=v.policy.clock)
+            )
+        return "\n".join(header + lines)
     if typ == TRUST_LIST_TYP:
-        return "\n".join(header + _trust_list(message, data))
+        lines = _trust_list(message, data)
+        if trust is not None and now is not None:
+            authority = TrustStore.trust_list_authority(trust.roots) if trust.roots else trust
+            lines += verdict(
+                lambda v: verify_trust_list(
+                    data, authority, clock=v.policy.clock, stale=StalePolicy.ACCEPT_STALE
+                )
+            )
+        return "\n".join(header + lines)
     if typ == STATEMENT_TYP:
         return "\n".join(header + _statement(message, data))
     payload = _cbor.decode(message.payload, deterministic=False)
@@ -384,19 +419,20 @@ def inspect_bytes(
             lines.append(f"  NFC transcript hash {presentation.transcript.hex()}")
         lines += _credential(presentation.credential, "  ", now)
         if trust is not None and now is not None:
-            lines += _verdict(trust, now, lambda v: v.verify_presentation(data))
+            lines += verdict(lambda v: v.verify_presentation(data))
         return "\n".join(header + lines)
     lines = _credential(data, "", now)
     if trust is not None and now is not None:
-        lines += _verdict(trust, now, lambda v: v.verify_credential(data))
+        lines += verdict(lambda v: v.verify_credential(data))
     return "\n".join(header + lines)
 
 
-def _verdict(trust: TrustStore, now: int, check: Any) -> list[str]:
+def _verdict(trust: TrustStore, now: int, check: Any, refusals: list[VitaleCredError]) -> list[str]:
     from vitale_cred.clock import FixedClock  # noqa: PLC0415 - only for this optional check
 
     try:
         check(Verifier(Policy(trust=trust, clock=FixedClock(now))))
     except VitaleCredError as exc:
+        refusals.append(exc)
         return [f"verification: FAILS [{exc.code}] {exc.message}"]
     return ["verification: VALID"]

@@ -327,7 +327,7 @@ def build(mat: Material) -> CaseList:
         token, nonce = token_for(f"cnf-parity-{parity}", parity_cred, device=device)
         add(
             f"cnf-parity-{parity}",
-            "credential.md#3.4",
+            "reader-profile.md#3",
             f"the device key in cnf(8) is compressed with y = {str(sign_bit).lower()} "
             f"(an {parity} y coordinate): a reader decompresses the point and verifies",
             token,
