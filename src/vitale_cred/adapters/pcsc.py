@@ -34,6 +34,7 @@ from vitale_cred.verify import VerifiedPresentation, Verifier
 __all__ = [
     "DEFAULT_ATR",
     "VPCD_PORT",
+    "load_scard",
     "read_presentation",
     "serve_virtual_card",
 ]
@@ -71,7 +72,8 @@ class _CardGone(Exception):
     """Internal: the card left (or is not there yet); the caller reconnects."""
 
 
-def _load_scard() -> ModuleType:
+def load_scard() -> ModuleType:
+    """pyscard's ``smartcard.scard`` module, or ``nfc.pcsc_unavailable`` naming the extra."""
     try:
         from smartcard import scard  # noqa: PLC0415 - optional dependency
     except ImportError as exc:
@@ -173,7 +175,7 @@ def read_presentation(
     """
     if wait_seconds < 0 or poll_interval <= 0:
         raise InvalidArgument("wait_seconds must be >= 0 and poll_interval > 0")
-    pcsc = _Pcsc(_load_scard())
+    pcsc = _Pcsc(load_scard())
     deadline = time.monotonic() + wait_seconds
     try:
         while True:

@@ -22,8 +22,8 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
+from vitale_cred.adapters.pcsc import load_scard
 from vitale_cred.clock import Clock
-from vitale_cred.errors import PcscUnavailable
 from vitale_cred.service.config import NfcConfig
 
 __all__ = ["EventBus", "NfcWatcher"]
@@ -96,15 +96,6 @@ def _offer(queue: asyncio.Queue[dict[str, Any]], event: dict[str, Any]) -> None:
         queue.put_nowait(event)
 
 
-def _load_scard() -> ModuleType:
-    try:
-        from smartcard import scard  # noqa: PLC0415 - optional dependency
-    except ImportError as exc:
-        raise PcscUnavailable("pyscard is not installed (pip install 'vitale-cred[pcsc]')") from exc
-    module: ModuleType = scard
-    return module
-
-
 class NfcWatcher:
     """Watches PC/SC readers in a thread and reads a presentation at each tap.
 
@@ -134,7 +125,7 @@ class NfcWatcher:
         return self._thread is not None and self._thread.is_alive()
 
     def start(self) -> None:
-        self._scard = _load_scard()
+        self._scard = load_scard()
         self._thread = threading.Thread(target=self._run, name="vitale-nfc-watch", daemon=True)
         self._thread.start()
 
