@@ -71,8 +71,9 @@ def labelled_map(
     if type(value) is not dict:
         raise error(f"{what} must be a map")
     keys = value.keys()
-    # A bool equals 0 or 1: it would pass a set test against integer labels.
-    if not keys <= known or any(type(k) is bool for k in keys):
+    # A bool equals 0 or 1: it would pass a set test against integer labels. The strict
+    # decoder refuses boolean keys, but a map may come from a caller, not the decoder.
+    if not keys <= known or bool in set(map(type, keys)):
         first = min(
             (k for k in keys if type(k) is bool or k not in known),
             key=encoding_order,
