@@ -181,6 +181,28 @@ WHERE: dict[str, str] = {
     "never raised by a verifier.",
     "apdu.status_word_invalid": "NFC transport, reader side: response APDU parsing "
     "(ISO/IEC 7816-4).",
+    "evidence.invalid": "Evidence decoding (evidence.md 6, checks E1 - E3): the record, its "
+    "signed envelope or its NFC ReaderInfo is not the structure of evidence.md 2.",
+    "evidence.context_mismatch": "Evidence verification (evidence.md 6, check E5): the NFC "
+    "request context names another professional or invoice than the record.",
+    "evidence.signature_invalid": "Evidence verification (evidence.md 6, check E4): the "
+    "professional's signature over the record does not verify.",
+    "evidence.signer_unknown": "Evidence verification (evidence.md 6, check E4): no key of "
+    "the auditor's directory for the record's professional has the envelope's kid.",
+    "audit.finding": "Root of the audit findings (evidence.md 7); never raised itself.",
+    "audit.record_invalid": "Audit input (evidence.md 7.1): a row with no evidence record "
+    "in it; reported in the audit report, never raised.",
+    "audit.reader_refused": "Audit (evidence.md 7.2, check A2): the reader's own verdict was "
+    "a refusal; reported in the audit report, never raised.",
+    "audit.delegation_exceeded": "Audit (evidence.md 7.3, check A4): a delegation used "
+    "outside the limits of its scope; reported in the audit report, never raised.",
+    "audit.professional_unknown": "Audit (evidence.md 7.2, check A3): the professional is "
+    "not in the audit's directory; reported in the audit report, never raised.",
+    "audit.nonce_reused": "Audit across records (evidence.md 7.4): one presentation in the "
+    "evidence of two professionals; reported in the audit report, never raised.",
+    "audit.impossible_travel": "Audit across records (evidence.md 7.5): one device at two "
+    "professionals too far apart for the time between the reads; reported in the audit "
+    "report, never raised.",
 }
 
 PREFIX_WHERE: dict[str, str] = {

@@ -323,10 +323,14 @@ INPUT_FILES = {
     "invoices",
     "statement",
     "file",
+    "inputs",
+    "professionals",
+    "invoice_file",
+    "professional_key",
 }
-OUTPUT_FILES = {"out", "public_out", "png", "svg", "json_file", "replay_store"}
-OUTPUT_DIRS = {("init-issuer", "out"), ("demo", "workdir")}
-INPUT_DIRS = {"issuer", "dir"}
+OUTPUT_FILES = {"out", "public_out", "png", "svg", "json_file", "replay_store", "evidence_out"}
+OUTPUT_DIRS = {("init-issuer", "out"), ("demo", "workdir"), ("audit", "out")}
+INPUT_DIRS = {"issuer", "dir", "archive"}
 GARBAGE = ["", "garbage", "-1", "9" * 30, "nan", "é☃\t\n", "--json"]
 
 
@@ -376,6 +380,12 @@ def _baseline(world: Path, command: tuple[str, ...], fresh: Path) -> dict[str, s
             "state": "revoked",
             "issuer": issuer,
             "at": AT,
+        },
+        ("audit",): {
+            "trust": w["readers.pem"],
+            "inputs": str(world / "empty"),
+            "out": str(fresh / "report"),
+            "workers": "0",
         },
         ("reader", "init-config"): {"out": str(fresh / "reader.toml")},
         ("reader", "serve"): {"config": str(fresh / "reader.toml")},

@@ -65,6 +65,7 @@ from hsm_fixtures import SoftHsmToken, softhsm_token  # noqa: F401 - fixture (it
 #: ```python blocks of each document, every one run by the document's test.
 PYTHON_BLOCKS = {
     "README.md": 3,
+    "docs/audit.md": 0,
     "docs/device-signer.md": 0,
     "docs/hsm-issuing.md": 1,
     "docs/pcsc-reader.md": 1,
@@ -74,6 +75,7 @@ PYTHON_BLOCKS = {
 #: ``vitale-cred`` commands of the ```sh blocks of each docs/*.md, every one run by the
 #: document's test except those of :data:`NOT_RUN`.
 COMMANDS = {
+    "docs/audit.md": 0,
     "docs/device-signer.md": 0,
     "docs/hsm-issuing.md": 3,
     "docs/pcsc-reader.md": 3,

@@ -22,6 +22,7 @@ from vitale_cred import errors
 from vitale_cred.clock import FixedClock
 from vitale_cred.credential import Issuer
 from vitale_cred.device import ProvenDeviceKey, SoftwareDeviceKey
+from vitale_cred.evidence import RequestContext
 from vitale_cred.hazmat import cbor as _cbor
 from vitale_cred.hazmat.apdu import (
     CHAINING_BIT,
@@ -1123,6 +1124,58 @@ def render_example() -> str:
         ]
     out.append(END)
     return "\n".join(out)
+
+
+# --- the request context (spec/nfc.md section 5, spec/evidence.md section 5) ----------------
+
+
+CONTEXT = RequestContext("10101010101", bytes(range(32)))
+
+
+def test_context_travels_in_reader_info_and_the_signature_covers_it(world: World) -> None:
+    holder = world.holder()
+    reader = world.reader(context=CONTEXT)
+    result = pair(holder, reader)
+    info = _cbor.decode(reader.reader_info)
+    assert info[ReaderInfoLabel.CONTEXT] == {1: CONTEXT.professional, 2: CONTEXT.invoice}
+    assert result.transcript == reader.transcript_hash
+    assert [e for e in holder.events() if isinstance(e, PresentationRequested)] == [
+        PresentationRequested(None, CONTEXT)
+    ]
+
+
+def test_without_context_the_request_is_unchanged(world: World) -> None:
+    rng_a, rng_b = drbg("context/unchanged"), drbg("context/unchanged")
+    plain = ReaderSession(world.verifier(), rng=rng_a)
+    same = ReaderSession(world.verifier(), rng=rng_b, context=None)
+    holder_a = world.holder(rng=drbg("context/holder"))
+    holder_b = world.holder(rng=drbg("context/holder"))
+    assert first_request(holder_a, plain) == first_request(holder_b, same)
+    assert ReaderInfoLabel.CONTEXT not in _cbor.decode(plain.reader_info)
+
+
+@pytest.mark.parametrize(
+    "context",
+    [
+        0,
+        {1: CONTEXT.professional},
+        {1: CONTEXT.professional, 2: b""},
+        {1: "1010 1010", 2: CONTEXT.invoice},
+        {1: CONTEXT.professional, 2: CONTEXT.invoice, 3: 0},
+        {1: CONTEXT.professional, 2: "not bytes"},
+    ],
+)
+def test_holder_refuses_a_malformed_context(world: World, context: Any) -> None:
+    holder = world.holder()
+    fci = select(holder)
+    response = holder.process(craft_request(fci, extra={ReaderInfoLabel.CONTEXT: context}))
+    assert sw_of(response) == 0x6A80
+    assert isinstance(holder.last_error, errors.NfcRequestInvalid)
+
+
+def test_a_context_is_a_request_context_object(world: World) -> None:
+    with pytest.raises(errors.InvalidArgument):
+        world.reader(context={1: "x"})  # type: ignore[arg-type]
 
 
 def test_spec_example_is_current() -> None:

@@ -15,7 +15,7 @@ import pytest
 from conftest import ROOT
 
 #: Subpackages of the library; anything else under vitale_cred/ is a module file.
-SUBPACKAGES = {"adapters", "cli", "data", "hazmat", "nfc", "service"}
+SUBPACKAGES = {"adapters", "audit", "cli", "data", "hazmat", "nfc", "service"}
 #: The reception page of the reader service: plain files, the only non-Python ones.
 SERVICE_STATIC = {"index.html", "page.js", "page.css", "verdict.schema.json"}
 #: What only tools contain: the generator's key derivation label and its modules.

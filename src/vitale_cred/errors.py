@@ -42,6 +42,13 @@ __all__ = [
     "ApduWrongLength",
     "ApduWrongP1P2",
     "AudienceMismatch",
+    "AuditDelegationExceeded",
+    "AuditFinding",
+    "AuditImpossibleTravel",
+    "AuditNonceReused",
+    "AuditProfessionalUnknown",
+    "AuditReaderRefused",
+    "AuditRecordInvalid",
     "BadKey",
     "Base45BadCharacter",
     "Base45BadLength",
@@ -81,6 +88,10 @@ __all__ = [
     "DelegationError",
     "DeviceSignatureInvalid",
     "EnvironmentFailure",
+    "EvidenceContextMismatch",
+    "EvidenceError",
+    "EvidenceSignatureInvalid",
+    "EvidenceSignerUnknown",
     "Expired",
     "FileAccessError",
     "FileExists",
@@ -1101,6 +1112,73 @@ class ProofOfPossessionError(IssuanceError):
     """The holder's proof of possession of the device key does not verify."""
 
     code = "issuance.pop_invalid"
+
+
+# --- evidence of presence and its audit (spec/evidence.md) --------------------------
+class EvidenceError(VerificationError):
+    """An evidence record is malformed: not a map of the evidence labels with their types."""
+
+    code = "evidence.invalid"
+
+
+class EvidenceContextMismatch(EvidenceError):
+    """NFC evidence whose request context names another professional or invoice."""
+
+    code = "evidence.context_mismatch"
+
+
+class EvidenceSignatureInvalid(EvidenceError):
+    """The professional's signature over an evidence record does not verify."""
+
+    code = "evidence.signature_invalid"
+
+
+class EvidenceSignerUnknown(EvidenceError):
+    """An evidence record is signed by no key registered for its professional."""
+
+    code = "evidence.signer_unknown"
+
+
+class AuditFinding(VerificationError):
+    """A finding of the fund's audit over many evidence records; never raised itself."""
+
+    code = "audit.finding"
+
+
+class AuditRecordInvalid(AuditFinding):
+    """An input row holds no evidence record (not JSON, no evidence member, not base64, null)."""
+
+    code = "audit.record_invalid"
+
+
+class AuditReaderRefused(AuditFinding):
+    """The evidence says the reader refused the presentation, yet the invoice was billed."""
+
+    code = "audit.reader_refused"
+
+
+class AuditNonceReused(AuditFinding):
+    """One presentation (holder key and nonce) is in the evidence of two professionals."""
+
+    code = "audit.nonce_reused"
+
+
+class AuditImpossibleTravel(AuditFinding):
+    """One holder device read at two professionals too far apart for the time between."""
+
+    code = "audit.impossible_travel"
+
+
+class AuditDelegationExceeded(AuditFinding):
+    """A delegated credential presented outside the limits its scope states."""
+
+    code = "audit.delegation_exceeded"
+
+
+class AuditProfessionalUnknown(AuditFinding):
+    """The evidence names a professional missing from the audit's directory."""
+
+    code = "audit.professional_unknown"
 
 
 def all_error_classes() -> list[type[VitaleCredError]]:

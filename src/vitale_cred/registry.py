@@ -13,6 +13,7 @@ __all__ = [
     "BundleLabel",
     "CardLabel",
     "CnfLabel",
+    "ContextLabel",
     "CoseAlg",
     "CoseCurve",
     "CoseHeader",
@@ -21,6 +22,8 @@ __all__ = [
     "CoseTag",
     "CwtClaim",
     "DelegationLabel",
+    "EvidenceChannel",
+    "EvidenceLabel",
     "FciLabel",
     "Ins",
     "InsLabel",
@@ -283,6 +286,18 @@ class ReaderInfoLabel(IntEnum):
     NONCE = 2
     MODE = 3
     READER_KEY = 4  # EReaderKey, SEC1 uncompressed point (iff mode is ECDH)
+    CONTEXT = 5  # ContextLabel map: the professional and the invoice (optional)
+
+
+class ContextLabel(IntEnum):
+    """Labels of a request context: whom and what the holder's signature is for.
+
+    Carried in ReaderInfo (``context(5)``), so that it enters the session transcript
+    the device signature covers (``spec/nfc.md`` section 5, ``spec/evidence.md``).
+    """
+
+    PROFESSIONAL = 1  # tstr: the professional's national identifier
+    INVOICE = 2  # bstr: the invoice's reference (its digest or its identifier)
 
 
 class RequestLabel(IntEnum):
@@ -303,6 +318,29 @@ class SessionMode(IntEnum):
 
     PLAINTEXT = 0
     ECDH_P256_A256GCM = 1
+
+
+# --- evidence of presence -----------------------------------------------------
+
+
+class EvidenceLabel(IntEnum):
+    """Keys of an evidence record (``spec/evidence.md`` section 2)."""
+
+    CHANNEL = 1  # EvidenceChannel
+    PRESENTATION = 2  # bstr: the presentation exactly as received (decrypted over NFC)
+    FCI = 3  # bstr: the holder's FCI as received (NFC only)
+    READER_INFO = 4  # bstr: the ReaderInfo as sent (NFC only)
+    READ_AT = 5  # uint: the reader's clock when it verified
+    VERDICT = 6  # tstr: "ok" or the code of the reader's refusal
+    PROFESSIONAL = 7  # tstr: the professional who billed
+    INVOICE = 8  # bstr: the invoice's reference
+
+
+class EvidenceChannel(IntEnum):
+    """How the presentation reached the reader."""
+
+    QR = 1
+    NFC = 2
 
 
 # --- Token Status List --------------------------------------------------------

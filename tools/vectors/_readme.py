@@ -17,6 +17,13 @@ def _local(what: str) -> str:
     return f"local error ({what}): no input can trigger it"
 
 
+def _audit(what: str) -> str:
+    return (
+        f"a finding of the fund's audit ({what}, evidence.md section 7), reported in its "
+        "report and never raised; tests/test_audit.py proves it on synthetic evidence"
+    )
+
+
 #: Error codes of the registry without a vector, and why.
 EXCLUDED_CODES: Mapping[str, str] = {
     "error": "root of every error; " + _GROUP,
@@ -85,6 +92,13 @@ EXCLUDED_CODES: Mapping[str, str] = {
     "hsm.token_in_use": _local("the issuer's PKCS#11 token"),
     "hsm.token_not_found": _local("the issuer's PKCS#11 token"),
     "hsm.unavailable": _local("the issuer's PKCS#11 token"),
+    "audit.finding": "root of the audit findings; " + _GROUP,
+    "audit.record_invalid": _audit("a row of the audit's input files that holds no record"),
+    "audit.reader_refused": _audit("the reader's verdict against the audit's reading"),
+    "audit.professional_unknown": _audit("the record against the audit's directory"),
+    "audit.delegation_exceeded": _audit("a delegation's scope against the audit's directory"),
+    "audit.nonce_reused": _audit("a property of several records, not of one input"),
+    "audit.impossible_travel": _audit("a property of several records, not of one input"),
 }
 
 

@@ -19,6 +19,7 @@ from vitale_cred.clock import FixedClock
 from vitale_cred.credential import CredentialBundle
 from vitale_cred.device import SoftwareDeviceKey, verify_possession
 from vitale_cred.errors import VitaleCredError
+from vitale_cred.evidence import EvidenceVerifier, ProfessionalKeys, RequestContext
 from vitale_cred.hazmat import cbor as _cbor
 from vitale_cred.hazmat.apdu import parse_command, parse_response
 from vitale_cred.hazmat.base45 import b45decode
@@ -104,27 +105,32 @@ def build_trust(spec: Mapping[str, Any]) -> TrustStore:
     return store
 
 
+def build_status(policy: Mapping[str, Any], trust: TrustStore) -> StatusChecker | None:
+    """The status checker of a policy, or None."""
+    status_spec = policy.get("status")
+    if status_spec is None:
+        return None
+    provider = InMemoryStatusProvider()
+    for token in status_spec["lists"]:
+        try:
+            provider.publish(_bytes(token, "status list"))
+        except VitaleCredError:
+            continue  # a token that cannot even be indexed is never served
+    return StatusChecker(
+        provider,
+        trust,
+        policy=StatusPolicy(
+            on_undetermined=status_spec.get("on_undetermined", "reject"),
+            max_age=status_spec.get("max_age", 0),
+        ),
+    )
+
+
 def build_verifier(case: Mapping[str, Any]) -> Verifier:
     """The verifier of a ``verify_*`` or ``nfc_reader`` case."""
     trust = build_trust(case["trust"])
     policy = case.get("policy") or {}
-    status_spec = policy.get("status")
-    status = None
-    if status_spec is not None:
-        provider = InMemoryStatusProvider()
-        for token in status_spec["lists"]:
-            try:
-                provider.publish(_bytes(token, "status list"))
-            except VitaleCredError:
-                continue  # a token that cannot even be indexed is never served
-        status = StatusChecker(
-            provider,
-            trust,
-            policy=StatusPolicy(
-                on_undetermined=status_spec.get("on_undetermined", "reject"),
-                max_age=status_spec.get("max_age", 0),
-            ),
-        )
+    status = build_status(policy, trust)
     audience = policy.get("audience")
     return Verifier(
         Policy(
@@ -334,6 +340,44 @@ def _trust_list_update(case: Mapping[str, Any]) -> Result:
     )
 
 
+def _verify_evidence(case: Mapping[str, Any]) -> Result:
+    trust = build_trust(case["trust"])
+    policy = case.get("policy") or {}
+    professionals = None
+    if "professionals" in case:
+        professionals = ProfessionalKeys(
+            {
+                entry["id"]: [
+                    CoseKey.from_map(_cbor.decode(_bytes(key, "professional key")))
+                    for key in entry["keys"]
+                ]
+                for entry in case["professionals"]
+            }
+        )
+    verifier = EvidenceVerifier(
+        trust,
+        status=build_status(policy, trust),
+        professionals=professionals,
+        skew=policy.get("skew", 30),
+        max_token_lifetime=policy.get("max_token_lifetime", 300),
+        allow_delegated=policy.get("allow_delegated", True),
+    )
+    verified = verifier.verify(_bytes(case["input"]["evidence"], "evidence"))
+    evidence = verified.evidence
+    return _valid(
+        {
+            "channel": evidence.channel.name.lower(),
+            "read_at": evidence.read_at,
+            "reader_verdict": evidence.verdict,
+            "professional": evidence.professional,
+            "invoice": evidence.invoice.hex(),
+            "bound": verified.bound,
+            "signer": None if verified.signer is None else verified.signer.hex(),
+            "presentation": presentation_fields(verified.presentation),
+        }
+    )
+
+
 def _apdu_parse_command(case: Mapping[str, Any]) -> Result:
     raw = _bytes(case["input"]["apdu"], "apdu")
     cmd = parse_command(raw)
@@ -380,12 +424,16 @@ def _nfc_reader(case: Mapping[str, Any]) -> Result:
             32: [] if scalar is None else [_bytes(scalar, "ephemeral_private_key")],
         }
     )
+    context = config.get("context")
     reader = ReaderSession(
         build_verifier(case),
         beneficiary_hint=config.get("beneficiary_hint"),
         encryption=EncryptionPolicy(config.get("encryption", "required")),
         extended_length=config.get("extended_length", True),
         rng=rng,
+        context=None
+        if context is None
+        else RequestContext(context["professional"], _bytes(context["invoice"], "invoice")),
     )
     retries = config.get("retries_after_locked", 0)
     sent: list[str] = []
@@ -421,9 +469,16 @@ def _events(events: list[Any]) -> list[dict[str, Any]]:
         if isinstance(event, Selected):
             out.append({"event": "selected"})
         elif isinstance(event, PresentationRequested):
-            out.append(
-                {"event": "presentation_requested", "beneficiary_hint": event.beneficiary_hint}
-            )
+            requested: dict[str, Any] = {
+                "event": "presentation_requested",
+                "beneficiary_hint": event.beneficiary_hint,
+            }
+            if event.context is not None:
+                requested["context"] = {
+                    "professional": event.context.professional,
+                    "invoice": event.context.invoice.hex(),
+                }
+            out.append(requested)
         elif isinstance(event, Done):
             out.append({"event": "done", "beneficiary_index": event.beneficiary_index})
     return out
@@ -492,6 +547,7 @@ OPERATIONS: dict[str, Callable[[Mapping[str, Any]], Result]] = {
     "verify_status_list": _verify_status_list,
     "trust_list_update": _trust_list_update,
     "verify_statement": _verify_statement,
+    "verify_evidence": _verify_evidence,
     "apdu_parse_command": _apdu_parse_command,
     "apdu_parse_response": _apdu_parse_response,
     "nfc_reader": _nfc_reader,

@@ -24,6 +24,7 @@ from tools.vectors.cases import (
     cbor,
     cose,
     credential,
+    evidence,
     nfc,
     presentation,
     qr,
@@ -48,6 +49,7 @@ AREAS: tuple[ModuleType, ...] = (
     statement,
     apdu,
     nfc,
+    evidence,
 )
 
 #: Version of the vector file format.

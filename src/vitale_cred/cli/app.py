@@ -36,6 +36,7 @@ from vitale_cred.adapters.files import (
     write_issuer_directory,
     write_private,
 )
+from vitale_cred.cli import audit as audit_commands
 from vitale_cred.cli import reader as reader_commands
 from vitale_cred.cli._help import Help as _Help
 from vitale_cred.clock import Clock, SystemClock, clock_at
@@ -496,6 +497,9 @@ def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
         verifier = Verifier(
             Policy(trust=trust, clock=clock, status=status, replay_cache=_replay_cache(args))
         )
+        if args.evidence_out:
+            # The evidence of presence records refusals too: the verdict is its content.
+            return audit_commands.verify_and_record(args, verifier, text.strip())
         return verifier.verify_qr(text.strip())
 
     return _report_verdict(args, out, verify)
@@ -1207,6 +1211,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--status-list", help="status list token to check revocation against")
     p.add_argument("--at", help="ISO 8601 verification instant (default: now)")
     _add_replay_options(p)
+    audit_commands.add_evidence_options(p)
     p.add_argument("--json", action="store_true", help="print the verdict as one JSON object")
     p.set_defaults(func=cmd_verify)
 
@@ -1393,6 +1398,7 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_inspect)
 
     reader_commands.register(sub)
+    audit_commands.register(sub)
     return parser
 
 

@@ -39,6 +39,7 @@ from vitale_cred.errors import (
     SessionKeyInvalid,
     VerificationError,
 )
+from vitale_cred.evidence import RequestContext
 from vitale_cred.hazmat import cbor as _cbor
 from vitale_cred.hazmat.apdu import (
     CHAINING_BIT,
@@ -148,9 +149,14 @@ class Selected:
 
 @dataclass(frozen=True, slots=True)
 class PresentationRequested:
-    """A reader asks for a presentation (once per session); prompt the user now."""
+    """A reader asks for a presentation (once per session); prompt the user now.
+
+    ``context``, when the reader sent one, names the professional and the invoice the
+    signature will be for (``spec/nfc.md`` section 5): the app may show them.
+    """
 
     beneficiary_hint: int | None
+    context: RequestContext | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +193,7 @@ class _AcceptedRequest:
     hint: int | None
     transcript_hash: bytes
     channel: SecureChannel | None
+    context: RequestContext | None
 
 
 class HolderSession:
@@ -444,6 +451,10 @@ class HolderSession:
         nonce = info.get(ReaderInfoLabel.NONCE)
         if not isinstance(nonce, bytes) or len(nonce) != NONCE_LENGTH:
             raise NfcRequestInvalid(f"reader nonce must be {NONCE_LENGTH} bytes")
+        context = None
+        if ReaderInfoLabel.CONTEXT in info:
+            # In ReaderInfo, hence in the transcript the device signature covers.
+            context = RequestContext.from_wire(info[ReaderInfoLabel.CONTEXT], NfcRequestInvalid)
         mode = self._mode_of(info.get(ReaderInfoLabel.MODE))
         reader_key = info.get(ReaderInfoLabel.READER_KEY)
         if nonce in self._seen:
@@ -464,9 +475,11 @@ class HolderSession:
         hint = inner.get(RequestDataLabel.BENEFICIARY_HINT)
         if hint is not None and uint_in(hint, 0, MAX_BENEFICIARIES - 1) is None:
             raise NfcRequestInvalid(f"beneficiary hint must be 0..{MAX_BENEFICIARIES - 1}")
-        accepted = _AcceptedRequest(data, nonce, hint, hashlib.sha256(transcript).digest(), channel)
+        accepted = _AcceptedRequest(
+            data, nonce, hint, hashlib.sha256(transcript).digest(), channel, context
+        )
         self._accepted = accepted
-        self._events.append(PresentationRequested(hint))
+        self._events.append(PresentationRequested(hint, context))
         return accepted
 
     def _mode_of(self, value: object) -> SessionMode:

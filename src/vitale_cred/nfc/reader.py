@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterable
 from typing import Any, Final, Protocol
 
+from vitale_cred.clock import read_clock
 from vitale_cred.credential import MAX_CREDENTIAL_BYTES, decode_claims
 from vitale_cred.device import NONCE_LENGTH, Rng
 from vitale_cred.errors import (
@@ -26,6 +27,7 @@ from vitale_cred.errors import (
     SessionDowngrade,
     VerificationError,
 )
+from vitale_cred.evidence import Evidence, RequestContext
 from vitale_cred.hazmat import cbor as _cbor
 from vitale_cred.hazmat import cose
 from vitale_cred.hazmat.apdu import (
@@ -70,6 +72,7 @@ from vitale_cred.nfc._wire import (
     uint_in,
 )
 from vitale_cred.nfc.holder import HolderSession, SeenNonces
+from vitale_cred.registry import EvidenceChannel
 from vitale_cred.verify import VerifiedPresentation
 
 __all__ = ["PresentationVerifier", "ReaderSession", "credentials_by_index", "pair"]
@@ -103,6 +106,10 @@ class ReaderSession:
     commands are chained (CLA b5) and long responses fetched by GET RESPONSE.
     ``verifier`` is any :class:`PresentationVerifier`, usually a
     :class:`~vitale_cred.verify.Verifier`.
+
+    ``context`` (a :class:`~vitale_cred.evidence.RequestContext`: the professional
+    and the invoice) travels in ReaderInfo, so the holder's signature covers it; then
+    :meth:`evidence` proves the card's presence for that invoice.
     """
 
     def __init__(
@@ -114,6 +121,7 @@ class ReaderSession:
         extended_length: bool = True,
         rng: Rng = os.urandom,
         seen_nonces: SeenNonces | None = None,
+        context: RequestContext | None = None,
     ) -> None:
         # Duck-typed: checked here so that a wrong object fails now, not mid-tap.
         if not callable(getattr(verifier, "verify_presentation", None)):
@@ -125,7 +133,10 @@ class ReaderSession:
             raise InvalidArgument(f"beneficiary_hint must be 0..{MAX_BENEFICIARIES - 1}")
         if not isinstance(encryption, EncryptionPolicy):
             raise InvalidArgument("encryption must be an EncryptionPolicy")
+        if context is not None and not isinstance(context, RequestContext):
+            raise InvalidArgument("context must be a RequestContext")
         self._verifier = verifier
+        self._context = context
         self._hint = beneficiary_hint
         self._encryption = encryption
         self._extended = bool(extended_length)
@@ -146,6 +157,9 @@ class ReaderSession:
         self._request_links: tuple[CommandApdu, ...] = ()
         self._collector: ResponseCollector | None = None
         self._transcript_hash = b""
+        self._fci = b""
+        self._reader_info = b""
+        self._token: bytes | None = None
         self._mode: SessionMode | None = None
         self._channel: SecureChannel | None = None
         self._result: VerifiedPresentation | None = None
@@ -175,6 +189,26 @@ class ReaderSession:
     def transcript_hash(self) -> bytes:
         """SHA-256 of the SessionTranscript (empty before the FCI arrived)."""
         return self._transcript_hash
+
+    @property
+    def context(self) -> RequestContext | None:
+        """The request context this session sends, if any."""
+        return self._context
+
+    @property
+    def fci(self) -> bytes:
+        """The holder's FCI as received (empty before it arrived)."""
+        return self._fci
+
+    @property
+    def reader_info(self) -> bytes:
+        """The ReaderInfo this session sent (empty before the FCI arrived)."""
+        return self._reader_info
+
+    @property
+    def presentation(self) -> bytes | None:
+        """The presentation as received (decrypted), once it arrived, verified or not."""
+        return self._token
 
     @property
     def result(self) -> VerifiedPresentation:
@@ -231,6 +265,57 @@ class ReaderSession:
         self._error = None
         self._queue_request()
 
+    def evidence(
+        self,
+        *,
+        read_at: int | None = None,
+        professional: str | None = None,
+        invoice: bytes | None = None,
+    ) -> Evidence:
+        """The evidence of this tap (``spec/evidence.md``), once a presentation arrived.
+
+        The verdict is ``ok`` in state DONE, else the code of the verification's
+        refusal. ``read_at`` defaults to the verifier's clock (``verifier.policy``).
+        With a context, the evidence names its professional and invoice (others are
+        refused); without one, give both: the evidence then proves the token fresh at
+        ``read_at``, not that it was meant for this invoice.
+        """
+        token = self._token
+        if token is None:
+            raise NfcIllegalState(f"no presentation was received (state {self._state.value})")
+        context = self._context
+        if context is not None:
+            if professional not in (None, context.professional) or invoice not in (
+                None,
+                context.invoice,
+            ):
+                raise InvalidArgument("the evidence names the request context's professional")
+            professional, invoice = context.professional, context.invoice
+        if professional is None or invoice is None:
+            raise InvalidArgument("without a request context, give professional and invoice")
+        if read_at is None:
+            policy = getattr(self._verifier, "policy", None)
+            clock = getattr(policy, "clock", None)
+            if clock is None:
+                raise InvalidArgument("give read_at: the verifier has no policy clock")
+            read_at = read_clock(clock)
+        if self._result is not None:
+            verdict = "ok"
+        elif self._error is not None:
+            verdict = self._error.code
+        else:
+            raise NfcIllegalState("the presentation was not verified yet")
+        return Evidence(
+            EvidenceChannel.NFC,
+            token,
+            read_at,
+            verdict,
+            professional,
+            invoice,
+            fci=self._fci,
+            reader_info=self._reader_info,
+        )
+
     # --- internals --------------------------------------------------------------------
 
     def _advance(self, trigger: Trigger) -> None:
@@ -274,7 +359,11 @@ class ReaderSession:
             if key is None or fci.holder_key is None:
                 raise NfcIllegalState("ECDH mode without ephemeral keys")
             info[ReaderInfoLabel.READER_KEY] = public_point(key)
+        if self._context is not None:
+            info[ReaderInfoLabel.CONTEXT] = self._context.to_wire()
         info_raw = _cbor.encode(info)
+        self._fci = raw
+        self._reader_info = info_raw
         transcript = session_transcript(raw, info_raw)
         self._transcript_hash = hashlib.sha256(transcript).digest()
         inner: dict[int, Any] = {}
@@ -316,6 +405,7 @@ class ReaderSession:
 
     def _on_presentation(self, data: bytes) -> None:
         token = data if self._channel is None else self._channel.decrypt(data)
+        self._token = token
         result = self._verifier.verify_presentation(token, transcript=self._transcript_hash)
         self._result = result
         self._advance(Trigger.RESPONSE)

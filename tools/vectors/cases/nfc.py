@@ -34,6 +34,7 @@ from tools.vectors._material import ISSUED_AT, SHOWN_AT, Material, fixed_bytes
 from vitale_cred.clock import FixedClock
 from vitale_cred.device import SoftwareDeviceKey
 from vitale_cred.errors import VerificationError, all_error_classes
+from vitale_cred.evidence import RequestContext
 from vitale_cred.hazmat import cbor as _cbor
 from vitale_cred.hazmat.apdu import parse_command, parse_response
 from vitale_cred.nfc import (
@@ -66,6 +67,9 @@ _STATUS_WORDS: dict[str, int] = {
     if hasattr(cls, "status_word")
 }
 _READER_ID = bytes(8)
+#: The request context of the context cases (nfc.md section 5): an RPPS number and the
+#: SHA-256 of an invoice.
+_CONTEXT = RequestContext("10101010101", hashlib.sha256(b"invoice FSE 2026-000042").digest())
 
 
 class _Rng:
@@ -155,9 +159,10 @@ class Reader:
     encryption: str = "required"
     extended_length: bool = True
     retries_after_locked: int = 0
+    context: RequestContext | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "beneficiary_hint": self.beneficiary_hint,
             "encryption": self.encryption,
             "extended_length": self.extended_length,
@@ -165,6 +170,10 @@ class Reader:
             "ephemeral_private_key": None if self.ephemeral is None else h(self.ephemeral),
             "retries_after_locked": self.retries_after_locked,
         }
+        if self.context is not None:
+            # Only when used: the cases without a context keep their bytes.
+            out["context"] = _context_json(self.context)
+        return out
 
     def session(self, verifier: Verifier) -> ReaderSession:
         return ReaderSession(
@@ -173,7 +182,12 @@ class Reader:
             encryption=EncryptionPolicy(self.encryption),
             extended_length=self.extended_length,
             rng=_Rng({16: [self.nonce], 32: [] if self.ephemeral is None else [self.ephemeral]}),
+            context=self.context,
         )
+
+
+def _context_json(context: RequestContext) -> dict[str, str]:
+    return {"professional": context.professional, "invoice": h(context.invoice)}
 
 
 def _pair(
@@ -356,8 +370,13 @@ def build(mat: Material) -> CaseList:
                 if isinstance(event, Selected):
                     events.append({"event": "selected"})
                 elif isinstance(event, PresentationRequested):
-                    hint = event.beneficiary_hint
-                    events.append({"event": "presentation_requested", "beneficiary_hint": hint})
+                    requested: dict[str, Any] = {
+                        "event": "presentation_requested",
+                        "beneficiary_hint": event.beneficiary_hint,
+                    }
+                    if event.context is not None:
+                        requested["context"] = _context_json(event.context)
+                    events.append(requested)
                 elif isinstance(event, Done):
                     events.append({"event": "done", "beneficiary_index": event.beneficiary_index})
         if code is None:
@@ -406,6 +425,9 @@ def build(mat: Material) -> CaseList:
         ("locked-then-retry", "user verification pending (6982), then the same request again",
          {"user": [{"verified": False}, {"verified": True, "choice": 2}]},
          {"retries_after_locked": 1}, "nfc.md#8"),
+        ("context", "a request context in ReaderInfo: the professional and the invoice "
+         "enter the transcript the device signature covers", {}, {"context": _CONTEXT},
+         "nfc.md#5"),
     ):  # fmt: skip
         holder = holder_for(case_id, **holder_options)
         reader = reader_for(case_id, **reader_options)
@@ -764,8 +786,20 @@ def build(mat: Material) -> CaseList:
          "session.key_invalid"),
         ("request-data-tampered", "one bit of the encrypted request data flipped",
          request_with(data=_flip(request_map[2])), "session.decrypt_failed"),
-        ("reader-info-unknown-label", "ReaderInfo label 5", request_with({5: 0}),
+        ("reader-info-unknown-label", "ReaderInfo label 6", request_with({6: 0}),
          "nfc.request_invalid"),
+        ("context-not-a-map", "ReaderInfo context(5) 0: not a map", request_with({5: 0}),
+         "nfc.request_invalid"),
+        ("context-without-invoice", "a context(5) without its invoice(2)",
+         request_with({5: {1: _CONTEXT.professional}}), "nfc.request_invalid"),
+        ("context-invoice-empty", "a context(5) whose invoice(2) is empty",
+         request_with({5: {1: _CONTEXT.professional, 2: b""}}), "nfc.request_invalid"),
+        ("context-invoice-33", "a context(5) whose invoice(2) has 33 bytes",
+         request_with({5: {1: _CONTEXT.professional, 2: bytes(33)}}), "nfc.request_invalid"),
+        ("context-professional-space", "a context(5) whose professional(1) holds a space",
+         request_with({5: {1: "1010 1010", 2: _CONTEXT.invoice}}), "nfc.request_invalid"),
+        ("context-unknown-label", "a context(5) with label 3",
+         request_with({5: {**_CONTEXT.to_wire(), 3: 0}}), "nfc.request_invalid"),
     ):  # fmt: skip
         add_holder(
             case_id, "nfc.md#5", description, holder_for("holder-base"), [sel, command], code
