@@ -175,6 +175,9 @@ WHERE: dict[str, str] = {
     "system refused access; exit status 1.",
     "io.exists": "Command line (local): init-issuer over an issuer directory, device-key "
     "over an existing file, without --force; exit status 2.",
+    "key.passphrase": "Command line and issuer directory (local): a private key file "
+    "encrypted with a passphrase (init-issuer, device-key --encrypt) that the passphrase "
+    "given does not decrypt, or read with no passphrase at all; exit status 1.",
     "issuance.pop_invalid": "Enrolment: proof-of-possession verification (credential.md 4.3).",
     "apdu.malformed": "Root of the APDU errors; never raised itself.",
     "statement.invalid": "Statement verification by the holder's app (statement.md); "

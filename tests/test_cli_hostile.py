@@ -34,6 +34,18 @@ AT = "2026-11-03T10:00:00+00:00"
 HUGE = 10 * 1024 * 1024
 
 
+@pytest.fixture(autouse=True)
+def _never_prompt(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No hostile input may reach a passphrase or PIN prompt: stdin is no terminal here,
+    and with no passphrase in the environment an encrypted key is a usage error."""
+    monkeypatch.delenv("VITALE_CRED_PASSPHRASE", raising=False)
+
+    def prompt(*args: object, **kwargs: object) -> str:
+        raise AssertionError("a prompt without a terminal")
+
+    monkeypatch.setattr("getpass.getpass", prompt)
+
+
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     """Run the command line; a --json output, whatever the input, matches its schema."""
     out = io.StringIO()
@@ -420,6 +432,7 @@ def _baseline(world: Path, command: tuple[str, ...], fresh: Path) -> dict[str, s
             "at": AT,
         },
         ("inspect",): {"file": w["cred.cbor"]},
+        ("completion",): {"shell": "bash"},
     }
     return dict(table[command])
 

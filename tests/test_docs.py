@@ -468,7 +468,8 @@ def test_pcsc_reader(
             phone.kill()
             phone.communicate()
             pytest.fail("nfc-card did not stop on SIGINT")
-    assert phone.returncode == 0, err
+    # Ctrl-C ends the virtual card as it ends every command: exit 130, the count kept.
+    assert phone.returncode == 130, err
     assert "card removed after" in out, out
 
 

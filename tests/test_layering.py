@@ -90,6 +90,8 @@ LAYERS: dict[str, int] = {
     "cli.dump": 14,
     "cli.reader": 14,
     "cli._help": 14,
+    "cli._keys": 14,
+    "cli.completion": 14,
     "cli.demo": 15,
     "cli.app": 16,
     "__main__": 17,
@@ -98,6 +100,8 @@ LAYERS: dict[str, int] = {
 TOP = {
     "cli",
     "cli._help",
+    "cli._keys",
+    "cli.completion",
     "cli.audit",
     "cli.dump",
     "cli.reader",

@@ -116,6 +116,7 @@ __all__ = [
     "InvalidArgument",
     "IssuanceError",
     "KeyNotValidAtTime",
+    "KeyPassphraseError",
     "KeyUsageNotAllowed",
     "KeyWithdrawn",
     "KidMismatch",
@@ -1044,6 +1045,12 @@ class BadKey(UsageError):
     """A key is unsuitable for the requested operation."""
 
     code = "usage.bad_key"
+
+
+class KeyPassphraseError(BadKey):
+    """An encrypted private key file cannot be decrypted: wrong passphrase, or none given."""
+
+    code = "key.passphrase"
 
 
 class InvalidArgument(UsageError):

@@ -83,6 +83,7 @@ EXCLUDED_CODES: Mapping[str, str] = {
     "io.not_a_directory": _local("files of the command line and the issuer directory"),
     "io.permission_denied": _local("files of the command line and the issuer directory"),
     "io.exists": _local("files of the command line and the issuer directory"),
+    "key.passphrase": _local("an encrypted private key file of the command line"),
     "hsm.error": _local("the issuer's PKCS#11 token"),
     "hsm.key_label_conflict": _local("the issuer's PKCS#11 token"),
     "hsm.key_not_found": _local("the issuer's PKCS#11 token"),

@@ -3,6 +3,10 @@
 The command line and the issuer directory are the only places that touch files;
 they share these helpers so that a missing directory, a directory where a file is
 expected or a refused permission always carries the same ``io.*`` code.
+
+A private key file may be encrypted with a passphrase (PKCS#8,
+:func:`encrypt_private_pem`). Readers detect it and ask a :data:`PassphraseSource`
+for the passphrase only then; a wrong one is :class:`~vitale_cred.errors.KeyPassphraseError`.
 """
 
 from __future__ import annotations
@@ -11,10 +15,11 @@ import contextlib
 import errno
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from os import PathLike
 from pathlib import Path
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
 from vitale_cred.errors import (
@@ -25,8 +30,10 @@ from vitale_cred.errors import (
     FileNotDirectory,
     FilePermissionDenied,
     InvalidArgument,
+    KeyPassphraseError,
     VitaleCredError,
 )
+from vitale_cred.hazmat.cose import PrivateKey
 from vitale_cred.pki import IssuerMaterial, load_certificates, load_private_key, private_key_pem
 from vitale_cred.status import MAX_STATUS_TOKEN_BYTES, peek_status_list
 
@@ -35,9 +42,14 @@ __all__ = [
     "ISSUER_FILES",
     "READER_BUNDLE",
     "FileStatusProvider",
+    "PassphraseSource",
     "check_output",
+    "decrypt_private_pem",
+    "encrypt_private_pem",
     "file_error",
+    "is_encrypted_pem",
     "load_issuer_directory",
+    "read_private_pem",
     "write_issuer_directory",
     "write_private",
 ]
@@ -49,6 +61,10 @@ READER_BUNDLE = "readers.pem"
 HSM_CONFIG = "hsm.json"
 #: The PEM files of an issuer directory written by ``vitale-cred init-issuer``.
 ISSUER_FILES = ("root.pem", "root-key.pem", "issuer.pem", "issuer-key.pem", READER_BUNDLE)
+
+#: Asked for the passphrase of an encrypted private key file, with the file's path,
+#: only when the file is encrypted; returns the passphrase (never empty) or raises.
+PassphraseSource = Callable[[Path], bytes]
 
 _BY_ERRNO: dict[int, type[FileAccessError]] = {
     errno.ENOENT: FileMissing,
@@ -125,9 +141,76 @@ def write_private(path: Path, data: bytes) -> None:
         raise
 
 
-def write_issuer_directory(material: IssuerMaterial, directory: Path) -> None:
+def is_encrypted_pem(data: bytes) -> bool:
+    """Whether ``data`` is a PEM private key encrypted with a passphrase: PKCS#8
+    (``ENCRYPTED PRIVATE KEY``) or the traditional OpenSSL form (``Proc-Type``)."""
+    return b"-----BEGIN ENCRYPTED PRIVATE KEY-----" in data or b"Proc-Type: 4,ENCRYPTED" in data
+
+
+def encrypt_private_pem(pem: bytes, passphrase: bytes) -> bytes:
+    """The unencrypted PEM private key ``pem``, encrypted with ``passphrase`` as PKCS#8
+    (cryptography's ``BestAvailableEncryption``)."""
+    if not passphrase:
+        raise InvalidArgument("an empty passphrase protects nothing")
+    try:
+        key = serialization.load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        raise InvalidArgument("not a readable unencrypted PEM private key") from exc
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(passphrase),
+    )
+
+
+def decrypt_private_pem(
+    data: bytes, path: str | os.PathLike[str], passphrase: PassphraseSource | None
+) -> bytes:
+    """``data``, the content of the private key file ``path``: as it is when it is not
+    encrypted, else decrypted in memory into an unencrypted PKCS#8 PEM.
+
+    ``passphrase`` is asked only for an encrypted file. Whatever else the file holds is
+    left to the key loader, which names it with its own code.
+    """
+    if not is_encrypted_pem(data):
+        return data
+    if passphrase is None:
+        raise KeyPassphraseError(f"{os.fspath(path)} is encrypted and no passphrase was given")
+    secret = passphrase(Path(path))
+    try:
+        key = serialization.load_pem_private_key(data, password=secret)
+    except UnsupportedAlgorithm as exc:
+        raise KeyPassphraseError(
+            f"{os.fspath(path)} is encrypted with an unsupported cipher"
+        ) from exc
+    except (ValueError, TypeError) as exc:
+        raise KeyPassphraseError(
+            f"cannot decrypt {os.fspath(path)}: wrong passphrase, or a damaged file"
+        ) from exc
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+def read_private_pem(path: Path, passphrase: PassphraseSource | None = None) -> bytes:
+    """The private key file ``path``, decrypted if it is encrypted (see
+    :func:`decrypt_private_pem`)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise file_error(exc, "read", path) from exc
+    return decrypt_private_pem(data, path, passphrase)
+
+
+def write_issuer_directory(
+    material: IssuerMaterial, directory: Path, *, passphrase: bytes | None = None
+) -> None:
     """Write an issuer directory: the certificates, the reader bundle and the keys
-    (readable by the owner only)."""
+    (readable by the owner only; encrypted with ``passphrase`` if one is given)."""
+    if passphrase is not None and not passphrase:
+        raise InvalidArgument("an empty passphrase protects nothing")
     pem = serialization.Encoding.PEM
     root = material.root_certificate.public_bytes(pem)
     issuer = material.issuer_certificate.public_bytes(pem)
@@ -149,24 +232,41 @@ def write_issuer_directory(material: IssuerMaterial, directory: Path) -> None:
     ):
         if key is None:
             continue
-        write_private(directory / filename, private_key_pem(key))
+        data = private_key_pem(key)
+        if passphrase is not None:
+            data = encrypt_private_pem(data, passphrase)
+        write_private(directory / filename, data)
 
 
-def load_issuer_directory(directory: Path) -> IssuerMaterial:
-    """Read a directory written by :func:`write_issuer_directory` (root key optional)."""
+def load_issuer_directory(
+    directory: Path,
+    passphrase: PassphraseSource | None = None,
+    *,
+    root_key: bool = True,
+) -> IssuerMaterial:
+    """Read a directory written by :func:`write_issuer_directory` (root key optional).
+
+    An encrypted key file is decrypted with what ``passphrase`` answers. With
+    ``root_key=False`` root-key.pem is left unread (and unasked for): the material
+    then carries no root key, what every signature but a trust list's needs.
+    """
     try:
         root = load_certificates((directory / "root.pem").read_bytes())[0]
         issuer = load_certificates((directory / "issuer.pem").read_bytes())[0]
-        key_path = directory / "issuer-key.pem"
-        issuer_key = load_private_key(key_path.read_bytes()) if key_path.exists() else None
-        root_key_path = directory / "root-key.pem"
-        root_key = load_private_key(root_key_path.read_bytes()) if root_key_path.exists() else None
+        issuer_key = _optional_key(directory / "issuer-key.pem", passphrase)
+        root_secret = _optional_key(directory / "root-key.pem", passphrase) if root_key else None
     except OSError as exc:
         raise file_error(exc, "read issuer file") from exc
     except IndexError as exc:
         # A PEM file without any certificate in it: load_certificates returned [].
         raise InvalidArgument(f"{directory} holds a certificate file with no certificate") from exc
-    return IssuerMaterial(root, issuer, issuer_key, root_key)
+    return IssuerMaterial(root, issuer, issuer_key, root_secret)
+
+
+def _optional_key(path: Path, passphrase: PassphraseSource | None) -> PrivateKey | None:
+    if not path.exists():
+        return None
+    return load_private_key(decrypt_private_pem(path.read_bytes(), path, passphrase))
 
 
 class FileStatusProvider:

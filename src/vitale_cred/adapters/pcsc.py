@@ -256,12 +256,15 @@ def serve_virtual_card(
     atr: bytes = DEFAULT_ATR,
     connect_timeout: float = 10.0,
     poll_interval: float = 0.05,
+    on_answer: Callable[[int], None] | None = None,
 ) -> int:
     """Act as the card in vpcd's slot until ``stop_event`` is set or vpcd hangs up.
 
     A fresh holder session comes from ``holder_session_factory`` at every
     power-up or reset (one per "tap"). Closing the connection removes the card.
-    Returns the number of command APDUs answered.
+    Returns the number of command APDUs answered; ``on_answer`` is called with that
+    number after each answer, so that a caller stopped by an exception (Ctrl-C)
+    still knows it.
     """
     if not isinstance(atr, bytes) or not 2 <= len(atr) <= 33:
         raise InvalidArgument("an ATR is 2..33 bytes")
@@ -300,6 +303,8 @@ def serve_virtual_card(
                 session = holder_session_factory()
             _send_frame(sock, session.process(frame))
             answered += 1
+            if on_answer is not None:
+                on_answer(answered)
     return answered
 
 

@@ -30,7 +30,9 @@ from vitale_cred import __version__
 from vitale_cred.adapters.files import (
     HSM_CONFIG,
     ISSUER_FILES,
+    READER_BUNDLE,
     check_output,
+    encrypt_private_pem,
     file_error,
     load_issuer_directory,
     write_issuer_directory,
@@ -39,6 +41,8 @@ from vitale_cred.adapters.files import (
 from vitale_cred.cli import audit as audit_commands
 from vitale_cred.cli import reader as reader_commands
 from vitale_cred.cli._help import Help as _Help
+from vitale_cred.cli._keys import PASSPHRASE_ENV, Passphrase, read_device_key
+from vitale_cred.cli.completion import SHELLS
 from vitale_cred.clock import Clock, SystemClock, clock_at
 from vitale_cred.credential import MAX_VALIDITY_DAYS, CredentialBundle, Issuer, decode_claims
 from vitale_cred.device import (
@@ -225,11 +229,15 @@ def _pin(env_name: str | None) -> str:
 
 @contextmanager
 def _issuer_signer(
-    directory: str, pin_env: str | None = None
+    directory: str, pin_env: str | None = None, passphrase: Passphrase | None = None
 ) -> Iterator[tuple[IssuerMaterial, Signer]]:
-    """The issuer's material and signer: software, or the HSM named in ``hsm.json``."""
+    """The issuer's material and signer: software, or the HSM named in ``hsm.json``.
+
+    An encrypted issuer-key.pem is decrypted with ``passphrase``; root-key.pem, which
+    signs trust lists only, is left unread.
+    """
     path = Path(directory)
-    material = load_issuer_directory(path)
+    material = load_issuer_directory(path, passphrase or Passphrase(), root_key=False)
     config_path = path / HSM_CONFIG
     if material.issuer_key is not None:
         yield material, material.signer()
@@ -267,10 +275,12 @@ def cmd_init_issuer(args: argparse.Namespace, out: TextIO) -> int:
     clock = _clock(args.at)
     alg = _ALGS[args.alg]
     _issuer_directory(Path(args.out), args.force)
+    if args.pkcs11_module and not args.token_label:
+        raise CommandLineError("--pkcs11-module needs --token-label")
+    # Asked before any key exists: a missing passphrase costs nothing.
+    passphrase = Passphrase().new() if args.encrypt else None
     start = _dt.datetime.fromtimestamp(clock.now(), _dt.UTC)
     if args.pkcs11_module:
-        if not args.token_label:
-            raise CommandLineError("--pkcs11-module needs --token-label")
         from vitale_cred.adapters.hsm import Pkcs11Token  # noqa: PLC0415 - optional extra
 
         pin = _pin(args.pin_env)
@@ -289,7 +299,7 @@ def cmd_init_issuer(args: argparse.Namespace, out: TextIO) -> int:
                 start + _dt.timedelta(days=730),
             )
         material = IssuerMaterial(root, issuer_cert, None, root_key)
-        write_issuer_directory(material, Path(args.out))
+        write_issuer_directory(material, Path(args.out), passphrase=passphrase)
         config = {
             "module": args.pkcs11_module,
             "token_label": args.token_label,
@@ -299,19 +309,21 @@ def cmd_init_issuer(args: argparse.Namespace, out: TextIO) -> int:
         _write(str(Path(args.out) / HSM_CONFIG), (json.dumps(config, indent=2) + "\n").encode())
     else:
         material = IssuerMaterial.generate(alg, start)
-        write_issuer_directory(material, Path(args.out))
+        write_issuer_directory(material, Path(args.out), passphrase=passphrase)
         # A replaced HSM issuer: its description would now point at the wrong key.
         (Path(args.out) / HSM_CONFIG).unlink(missing_ok=True)
     written = [f for f in (*ISSUER_FILES, HSM_CONFIG) if (Path(args.out) / f).exists()]
     files = ", ".join(written)
+    sealed = " (private keys encrypted)" if passphrase is not None else ""
     _emit(
         args,
         out,
-        f"issuer written to {args.out}: {files}\nkid {material.kid.hex()}  alg {args.alg}",
+        f"issuer written to {args.out}: {files}{sealed}\nkid {material.kid.hex()}  alg {args.alg}",
         directory=args.out,
         files=written,
         kid=material.kid.hex(),
         alg=args.alg,
+        encrypted=passphrase is not None,
     )
     return EXIT_OK
 
@@ -322,13 +334,24 @@ def cmd_device_key(args: argparse.Namespace, out: TextIO) -> int:
         raise CommandLineError("--public-out names the private key file --out")
     _outputs(args.out, args.public_out)
     _refuse_to_replace(path, "perhaps a device key, which cannot be recovered", args.force)
+    passphrase = Passphrase().new() if args.encrypt else None
     key = SoftwareDeviceKey.generate()
-    write_private(path, key.export_private_pem())
+    pem = key.export_private_pem()
+    if passphrase is not None:
+        pem = encrypt_private_pem(pem, passphrase)
+    write_private(path, pem)
     public = key.public_pem().decode("ascii")
     if args.public_out:
         _write(args.public_out, key.public_pem())
     if args.json:
-        _emit(args, out, "", private_key=args.out, public_key_pem=public)
+        _emit(
+            args,
+            out,
+            "",
+            private_key=args.out,
+            public_key_pem=public,
+            encrypted=passphrase is not None,
+        )
     elif not args.public_out:
         out.write(public)
     return EXIT_OK
@@ -359,13 +382,14 @@ def cmd_issue(args: argparse.Namespace, out: TextIO) -> int:
     status = None
     if args.status_index is not None and not args.status_uri:
         raise CommandLineError("--status-index needs --status-uri (the list the index points into)")
+    passphrase = Passphrase()
     if args.status_uri:
         # The issuer directory is checked before its status-list registry is written.
-        load_issuer_directory(Path(args.issuer))
+        load_issuer_directory(Path(args.issuer), passphrase, root_key=False)
         list_id = _status_list_number(Path(args.issuer), args.status_uri)
         first = args.status_index or 0
         status = [StatusReference(list_id, first + i) for i in range(len(card.beneficiaries))]
-    with _issuer_signer(args.issuer, args.pin_env) as (material, signer):
+    with _issuer_signer(args.issuer, args.pin_env, passphrase) as (material, signer):
         issuer = Issuer(
             signer, kid=material.kid, clock=clock, x5chain=[material.issuer_certificate]
         )
@@ -394,7 +418,7 @@ def cmd_present(args: argparse.Namespace, out: TextIO) -> int:
         if path and Path(path).suffix.lower() != suffix:
             raise CommandLineError(f"{option} writes a {suffix} file: name it *{suffix}")
     bundle = CredentialBundle.decode(_read_cbor(args.credential, "a credential bundle"))
-    device = SoftwareDeviceKey.from_pem(_read(args.device_key))
+    device = read_device_key(args.device_key)
     credential = bundle.credential_for(args.beneficiary)
     text = present_qr(credential, device, clock=clock, ttl=args.ttl)
     if args.png or args.svg or args.terminal:
@@ -694,8 +718,9 @@ def _sign_list(
     statuses: StatusList,
     now: int,
     ttl: int,
+    passphrase: Passphrase,
 ) -> bytes:
-    with _issuer_signer(args.issuer, args.pin_env) as (material, signer):
+    with _issuer_signer(args.issuer, args.pin_env, passphrase) as (material, signer):
         return issue_status_list(
             signer,
             kid=material.kid,
@@ -718,9 +743,10 @@ def cmd_status_list_build(args: argparse.Namespace, out: TextIO) -> int:
         # Compressing tens of millions of entries takes seconds: say what is going on.
         print(f"compressing and signing {args.size:,} entries...", file=sys.stderr, flush=True)
     # The issuer directory is checked before its status-list registry is written.
-    load_issuer_directory(Path(args.issuer))
+    passphrase = Passphrase()
+    load_issuer_directory(Path(args.issuer), passphrase, root_key=False)
     list_id = _status_list_number(Path(args.issuer), args.uri)
-    token = _sign_list(args, args.uri, list_id, statuses, clock.now(), args.ttl)
+    token = _sign_list(args, args.uri, list_id, statuses, clock.now(), args.ttl, passphrase)
     _write(args.out, token)
     _emit(
         args,
@@ -739,7 +765,8 @@ def cmd_status_list_build(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_status_list_set(args: argparse.Namespace, out: TextIO) -> int:
     clock = _clock(args.at)
-    material = load_issuer_directory(Path(args.issuer))
+    passphrase = Passphrase()
+    material = load_issuer_directory(Path(args.issuer), passphrase, root_key=False)
     token = _read_cbor(args.list, "a Status List Token")
     trust = TrustStore(
         roots=[material.root_certificate], certificates=[material.issuer_certificate]
@@ -751,7 +778,15 @@ def cmd_status_list_set(args: argparse.Namespace, out: TextIO) -> int:
     statuses.set(args.index, _STATES[args.state])
     _write(
         args.list,
-        _sign_list(args, current.uri, current.list_id, statuses, clock.now(), current.ttl or 3600),
+        _sign_list(
+            args,
+            current.uri,
+            current.list_id,
+            statuses,
+            clock.now(),
+            current.ttl or 3600,
+            passphrase,
+        ),
     )
     _emit(
         args,
@@ -767,7 +802,7 @@ def cmd_status_list_set(args: argparse.Namespace, out: TextIO) -> int:
 def cmd_trust_list_sign(args: argparse.Namespace, out: TextIO) -> int:
     clock = _clock(args.at)
     _outputs(args.out)
-    material = load_issuer_directory(Path(args.issuer))
+    material = load_issuer_directory(Path(args.issuer), Passphrase())
     if material.root_key is None:
         raise InvalidArgument(f"{args.issuer} has no root-key.pem to sign a trust list with")
     certs = [material.issuer_certificate]
@@ -884,7 +919,7 @@ def cmd_statement_issue(args: argparse.Namespace, out: TextIO) -> int:
 
 def cmd_statement_verify(args: argparse.Namespace, out: TextIO) -> int:
     clock = _clock(args.at)
-    device = SoftwareDeviceKey.from_pem(_read(args.device_key))
+    device = read_device_key(args.device_key)
     try:
         verified = verify_statement(
             _read_cbor(args.statement, "a statement"),
@@ -938,7 +973,7 @@ def cmd_nfc_card(args: argparse.Namespace, out: TextIO) -> int:
     from vitale_cred.nfc import HolderSession, credentials_by_index  # noqa: PLC0415
 
     bundle = CredentialBundle.decode(_read_cbor(args.credential, "a credential bundle"))
-    device = SoftwareDeviceKey.from_pem(_read(args.device_key))
+    device = read_device_key(args.device_key)
     credentials = credentials_by_index(bundle.credentials)
     if args.beneficiary is not None and args.beneficiary not in credentials:
         raise CommandLineError(
@@ -961,12 +996,23 @@ def cmd_nfc_card(args: argparse.Namespace, out: TextIO) -> int:
         )
 
     stop = threading.Event()
+    answered = 0
+
+    def count(total: int) -> None:
+        nonlocal answered
+        answered = total
+
     print(f"virtual card on vpcd {host}:{port}; Ctrl-C to stop", file=sys.stderr, flush=True)
     try:
-        answered = pcsc.serve_virtual_card(session, host, int(port), stop_event=stop)
+        answered = pcsc.serve_virtual_card(
+            session, host, int(port), stop_event=stop, on_answer=count
+        )
     except KeyboardInterrupt:
         stop.set()
-        answered = 0
+        # Ctrl-C removes the card: the APDUs it answered are still reported, then
+        # main() exits 130 quietly, as for any interrupted command.
+        _emit(args, out, f"card removed after {answered} APDUs", apdus=answered, interrupted=True)
+        raise
     _emit(args, out, f"card removed after {answered} APDUs", apdus=answered)
     return EXIT_OK
 
@@ -1052,7 +1098,23 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
         return run_demo(Path(tmp), out, at=args.at, keep=False)
 
 
+def cmd_completion(args: argparse.Namespace, out: TextIO) -> int:
+    from vitale_cred.cli.completion import script  # noqa: PLC0415 - keeps start-up light
+
+    out.write(script(args.shell, _parser()))
+    return EXIT_OK
+
+
 # --- parser -----------------------------------------------------------------------
+
+#: Where the passphrase of an encrypted private key file comes from.
+_PASSPHRASE_FROM = f"its passphrase comes from ${PASSPHRASE_ENV}, else a prompt"
+_ENCRYPT_HELP = (
+    f"encrypt the private key file(s) with a passphrase: ${PASSPHRASE_ENV}, else typed "
+    "twice at a prompt (never on the command line)"
+)
+_ISSUER_HELP = f"directory written by init-issuer (encrypted keys: {_PASSPHRASE_FROM})"
+_DEVICE_KEY_HELP = f"the device's private key (PEM; if encrypted, {_PASSPHRASE_FROM})"
 
 
 class _OneLineFormatter(argparse.HelpFormatter):
@@ -1103,11 +1165,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"vitale-cred {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def add(name: str, helptext: str, example: str) -> argparse.ArgumentParser:
+    def add(
+        name: str, helptext: str, example: str, description: str | None = None
+    ) -> argparse.ArgumentParser:
         return sub.add_parser(
             name,
             help=helptext,
-            description=helptext,
+            description=description or helptext,
             epilog=f"example: {example}",
             formatter_class=_Help,
         )
@@ -1117,16 +1181,27 @@ def _parser() -> argparse.ArgumentParser:
         "the whole journey: issue, QR and NFC presentations, verify, revoke",
         "vitale-cred demo",
     )
-    p.add_argument("--workdir", help="keep the files here instead of a temporary directory")
+    p.add_argument(
+        "--workdir", metavar="DIR", help="keep the files here instead of a temporary directory"
+    )
     p.add_argument("--at", help="ISO 8601 instant to run the demo at (default: now)")
     p.set_defaults(func=cmd_demo)
 
     p = add(
         "init-issuer",
         "create a root CA and an issuer certificate and key",
-        "vitale-cred init-issuer --out issuer/ --alg ES256",
+        "vitale-cred init-issuer --out issuer/ --alg ES256\n"
+        "         vitale-cred init-issuer --out issuer/ --encrypt   (asks for a passphrase)",
+        description="Create a root CA and an issuer certificate and key in a directory: "
+        "root.pem, root-key.pem,\nissuer.pem, issuer-key.pem (keys mode 0600) and "
+        f"{READER_BUNDLE}, the bundle readers need.\nWith --encrypt both private keys are "
+        "encrypted (PKCS#8) with a passphrase, taken from\n"
+        f"${PASSPHRASE_ENV} if it is set, else typed twice at a prompt; every command "
+        "that signs\nwith them asks for it the same way.",
     )
-    p.add_argument("--out", required=True, help="directory to write the PEM files to")
+    p.add_argument(
+        "--out", required=True, metavar="DIR", help="directory to write the PEM files to"
+    )
     p.add_argument("--alg", choices=sorted(_ALGS), default="ES256", help="signature algorithm")
     p.add_argument("--at", help="ISO 8601 start of validity (default: now)")
     p.add_argument("--pkcs11-module", help="generate the issuer key in this PKCS#11 module")
@@ -1136,17 +1211,25 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--force", action="store_true", help="replace the issuer already in --out (its keys)"
     )
+    p.add_argument("--encrypt", action="store_true", help=_ENCRYPT_HELP)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_init_issuer)
 
     p = add(
         "device-key",
         "create a device (phone) key; its public PEM goes to stdout",
-        "vitale-cred device-key --out dev.pem > dev.pub.pem",
+        "vitale-cred device-key --out dev.pem > dev.pub.pem\n"
+        "         vitale-cred device-key --out dev.pem --encrypt   (asks for a passphrase)",
+        description="Create a device (phone) key: the private key in --out (PEM, mode 0600), "
+        "the public PEM\non stdout. With --encrypt the private key is encrypted (PKCS#8) with "
+        f"a passphrase, taken\nfrom ${PASSPHRASE_ENV} if it is set, else typed twice at a "
+        "prompt; present, nfc-card,\nstatement verify and verify --professional-key ask for "
+        "it the same way.",
     )
     p.add_argument("--out", required=True, help="private key file to write (PEM, mode 0600)")
     p.add_argument("--public-out", help="write the public PEM here instead of stdout")
     p.add_argument("--force", action="store_true", help="replace the key file --out")
+    p.add_argument("--encrypt", action="store_true", help=_ENCRYPT_HELP)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_device_key)
 
@@ -1156,7 +1239,7 @@ def _parser() -> argparse.ArgumentParser:
         "vitale-cred issue --issuer issuer/ --card card.json "
         "--device-public-key dev.pub.pem --valid-days 365 --out cred.cbor",
     )
-    p.add_argument("--issuer", required=True, help="directory written by init-issuer")
+    p.add_argument("--issuer", required=True, metavar="DIR", help=_ISSUER_HELP)
     p.add_argument("--card", required=True, help="card JSON (spec/data-model.md section 5)")
     p.add_argument("--device-public-key", help="device public key PEM (operator-vouched)")
     p.add_argument("--device-proof", help="proof of possession (COSE_Sign1) from the device")
@@ -1185,7 +1268,7 @@ def _parser() -> argparse.ArgumentParser:
         "--beneficiary 2 --terminal",
     )
     p.add_argument("--credential", required=True, help="bundle written by issue")
-    p.add_argument("--device-key", required=True, help="the device's private key (PEM)")
+    p.add_argument("--device-key", required=True, help=_DEVICE_KEY_HELP)
     p.add_argument("--beneficiary", type=int, default=0, help="0 = the insured, 1.. dependants")
     p.add_argument("--ttl", type=int, default=DEFAULT_TTL, help=f"seconds, 1..{MAX_TTL}")
     p.add_argument("--at", help="ISO 8601 instant (default: now)")
@@ -1221,7 +1304,7 @@ def _parser() -> argparse.ArgumentParser:
         "vitale-cred nfc-card --credential cred.cbor --device-key dev.pem",
     )
     p.add_argument("--credential", required=True, help="bundle written by issue")
-    p.add_argument("--device-key", required=True, help="the device's private key (PEM)")
+    p.add_argument("--device-key", required=True, help=_DEVICE_KEY_HELP)
     p.add_argument("--beneficiary", type=int, help="always present this one (default: ask)")
     p.add_argument("--vpcd", default="127.0.0.1:35963", help="HOST:PORT of vpcd")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -1264,7 +1347,7 @@ def _parser() -> argparse.ArgumentParser:
         "vitale-cred status-list build --issuer issuer/ --size 1000 --revoked revoked.txt "
         "--uri https://status.example/1 --out list.cwt",
     )
-    q.add_argument("--issuer", required=True, help="directory written by init-issuer")
+    q.add_argument("--issuer", required=True, metavar="DIR", help=_ISSUER_HELP)
     q.add_argument("--size", type=int, required=True, help="number of entries (1..)")
     q.add_argument("--bits", type=int, choices=[1, 2, 4, 8], default=2, help="bits per entry")
     q.add_argument("--revoked", help="file of 'INDEX [revoked|suspended]' lines")
@@ -1284,7 +1367,7 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("list", help="the Status List Token to update (CWT)")
     q.add_argument("index", type=int, help="the entry: the credential's status index")
     q.add_argument("state", choices=sorted(_STATES), help="its new state")
-    q.add_argument("--issuer", required=True, help="directory written by init-issuer")
+    q.add_argument("--issuer", required=True, metavar="DIR", help=_ISSUER_HELP)
     q.add_argument("--at", help="ISO 8601 re-signing instant (default: now)")
     q.add_argument("--pin-env", help="environment variable holding the HSM PIN")
     q.add_argument("--json", action="store_true", help="print one JSON object")
@@ -1326,7 +1409,12 @@ def _parser() -> argparse.ArgumentParser:
         "sign a list of the issuer certificates with the root key",
         "vitale-cred trust-list sign --issuer issuer/ --seq 1 --out trust.cbor",
     )
-    q.add_argument("--issuer", required=True, help="directory holding root-key.pem")
+    q.add_argument(
+        "--issuer",
+        required=True,
+        metavar="DIR",
+        help="directory holding root-key.pem (if encrypted: " + _PASSPHRASE_FROM + ")",
+    )
     q.add_argument("--issuer-cert", action="append", help="more issuer certificates (PEM)")
     q.add_argument("--seq", type=int, required=True, help="sequence number, above the last one")
     q.add_argument("--valid-days", type=int, default=7, help="days until the next update is due")
@@ -1360,7 +1448,7 @@ def _parser() -> argparse.ArgumentParser:
         "vitale-cred statement issue --issuer issuer/ --credential cred.cbor "
         "--invoices invoices.json --out statement.cbor",
     )
-    q.add_argument("--issuer", required=True, help="directory written by init-issuer")
+    q.add_argument("--issuer", required=True, metavar="DIR", help=_ISSUER_HELP)
     q.add_argument("--credential", required=True, help="the holder's bundle (binds the holder)")
     q.add_argument(
         "--invoices", required=True, help="JSON array of invoices (spec/statement.md section 2)"
@@ -1378,7 +1466,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     q.add_argument("statement", help="the statement (COSE_Sign1)")
     q.add_argument("--trust", required=True, help="PEM: the issuer's root and certificate")
-    q.add_argument("--device-key", required=True, help="the holder's device key (PEM)")
+    q.add_argument("--device-key", required=True, help=_DEVICE_KEY_HELP)
     q.add_argument("--at", help="ISO 8601 verification instant (default: now)")
     q.add_argument("--json", action="store_true", help="print one JSON object")
     q.set_defaults(func=cmd_statement_verify)
@@ -1396,6 +1484,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--at", help="ISO 8601 instant for the validity checks (default: now)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_inspect)
+
+    p = add(
+        "completion",
+        "print the shell completion script for bash or zsh",
+        "vitale-cred completion bash > ~/.local/share/bash-completion/completions/vitale-cred",
+        description="Print a completion script for bash or zsh, generated from the "
+        "options of this very command:\ncommands, actions, options, file and directory "
+        "names for the options that take one.\n\n"
+        "bash: source <(vitale-cred completion bash) in ~/.bashrc, or save the script as\n"
+        "      ~/.local/share/bash-completion/completions/vitale-cred\n"
+        "zsh:  save it as _vitale-cred in a directory of $fpath, or\n"
+        "      source <(vitale-cred completion zsh) after compinit",
+    )
+    p.add_argument("shell", choices=SHELLS, help="the shell to complete for")
+    p.set_defaults(func=cmd_completion)
 
     reader_commands.register(sub)
     audit_commands.register(sub)

@@ -19,8 +19,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from vitale_cred.adapters.files import file_error
+from vitale_cred.adapters.files import decrypt_private_pem, file_error
 from vitale_cred.cli._help import Help
+from vitale_cred.cli._keys import PASSPHRASE_ENV, Passphrase
 from vitale_cred.errors import CommandLineError, InvalidArgument, VerificationError
 from vitale_cred.evidence import Evidence, EvidenceLog, invoice_digest, verify_with_evidence
 from vitale_cred.hazmat.cose import Signer, SoftwareSigner
@@ -79,7 +80,8 @@ def add_evidence_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--professional-key",
         metavar="FILE",
-        help="with --evidence-out: sign the evidence with this key, a PEM private key, or "
+        help="with --evidence-out: sign the evidence with this key, a PEM private key (if "
+        f"encrypted, its passphrase comes from ${PASSPHRASE_ENV}, else a prompt), or "
         'a JSON file {"module", "token_label", "key_label", "pin_env"} naming a PKCS#11 key',
     )
 
@@ -109,7 +111,7 @@ def _professional_signer(path: str | None) -> Iterator[Signer | None]:
     except OSError as exc:
         raise file_error(exc, "read", path) from exc
     if not data.lstrip().startswith(b"{"):
-        yield SoftwareSigner(load_private_key(data))
+        yield SoftwareSigner(load_private_key(decrypt_private_pem(data, path, Passphrase())))
         return
     try:
         config = json.loads(data)
