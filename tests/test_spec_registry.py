@@ -129,3 +129,20 @@ def test_presentation_worked_example_is_reproducible() -> None:
     assert hex_block(presentation, "### 6.4 Presentation") == token
     assert _block(presentation, "### 6.5 QR text").strip("\n") == qr_text
     assert summary == "178047505612327 01 751 0001 ('Pierre', 'Louis')"
+
+
+@pytest.mark.parametrize(
+    "enum",
+    [v for v in vars(registry).values() if isinstance(v, type) and issubclass(v, IntEnum)],
+)
+def test_numbers_are_the_members_values_and_read_only(enum: type[IntEnum]) -> None:
+    view = registry.numbers(enum)
+    for member in enum:
+        value = getattr(view, member.name)
+        assert type(value) is int and value == member and hash(value) == hash(member)
+    with pytest.raises(AttributeError):
+        view.NOT_A_MEMBER  # noqa: B018
+    with pytest.raises(AttributeError):
+        view.X = 1
+    with pytest.raises(AttributeError):
+        view._enum = enum

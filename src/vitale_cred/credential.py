@@ -45,6 +45,7 @@ from vitale_cred.registry import (
     CwtClaim,
     DelegationLabel,
     label_name,
+    numbers,
 )
 
 __all__ = [
@@ -79,6 +80,11 @@ _ALLOWED_CLAIMS = frozenset(
 _REQUIRED_CLAIM_SET = frozenset({CwtClaim.IAT, CwtClaim.EXP, CwtClaim.CNF, CwtClaim.CARD})
 # A credential without a device key is a bearer token: its own code, not a schema defect.
 _MISSING_CNF = {CwtClaim.CNF: (ConfirmationMissing, "credential carries no cnf(8) device key")}
+# Labels as the decoder reads them (registry.Numbers says why).
+_CWT = numbers(CwtClaim)
+_CNF = numbers(CnfLabel)
+_CARD = numbers(CardLabel)
+_P256 = CoseCurve.P256
 
 
 _DELEGATION_LABELS = frozenset(DelegationLabel)
@@ -162,7 +168,7 @@ class Claims:
         return out
 
 
-def _time(claims: dict[Any, Any], label: CwtClaim) -> int:
+def _time(claims: dict[Any, Any], label: int) -> int:
     value = claims[label]
     if type(value) is not int or not 0 <= value < 2**40:
         raise SchemaError(f"{label_name(CwtClaim, label)} must be an unsigned integer time")
@@ -180,29 +186,29 @@ def decode_claims(payload: bytes) -> Claims:
         labels=CwtClaim,
         missing_by_label=_MISSING_CNF,
     )
-    cnf = claims[CwtClaim.CNF]
-    if not isinstance(cnf, dict) or set(cnf) != {CnfLabel.COSE_KEY}:
+    cnf = claims[_CWT.CNF]
+    if not isinstance(cnf, dict) or set(cnf) != {_CNF.COSE_KEY}:
         raise ConfirmationMissing("cnf(8) must hold exactly a COSE_Key(1)")
     try:
-        device_key = cose.CoseKey.from_map(cnf[CnfLabel.COSE_KEY])
+        device_key = cose.CoseKey.from_map(cnf[_CNF.COSE_KEY])
     except CoseError as exc:
         raise ConfirmationMissing(f"cnf(8) COSE_Key unusable: {exc.message}") from exc
-    if device_key.crv is not CoseCurve.P256:
+    if device_key.crv is not _P256:
         raise ConfirmationMissing("cnf(8) device key must be P-256")
-    iss = claims.get(CwtClaim.ISS)
-    if CwtClaim.ISS in claims and type(iss) is not str:
+    iss = claims.get(_CWT.ISS)
+    if _CWT.ISS in claims and type(iss) is not str:
         raise SchemaError("iss(1) must be text")
-    iat, exp = _time(claims, CwtClaim.IAT), _time(claims, CwtClaim.EXP)
+    iat, exp = _time(claims, _CWT.IAT), _time(claims, _CWT.EXP)
     if exp <= iat:
         raise SchemaError("exp(4) must be after iat(6)")
-    nbf = _time(claims, CwtClaim.NBF) if CwtClaim.NBF in claims else None
-    card = claims[CwtClaim.CARD]
+    nbf = _time(claims, _CWT.NBF) if _CWT.NBF in claims else None
+    card = claims[_CWT.CARD]
     status_wire = None
-    if isinstance(card, dict) and CardLabel.STATUS in card:
+    if isinstance(card, dict) and _CARD.STATUS in card:
         # The status reference travels in the card map but belongs to the credential:
         # the card is checked without it, then the reference (credential.md 3.5).
         card = dict(card)
-        status_wire = card.pop(CardLabel.STATUS)
+        status_wire = card.pop(_CARD.STATUS)
     view = CardView.from_wire(card)
     status = None if status_wire is None else StatusReference.from_wire(status_wire)
     return Claims(
@@ -212,8 +218,8 @@ def decode_claims(payload: bytes) -> Claims:
         iss=iss,
         device_key=device_key,
         card=view,
-        delegation=Delegation.from_wire(claims[CwtClaim.DELEGATION])
-        if CwtClaim.DELEGATION in claims
+        delegation=Delegation.from_wire(claims[_CWT.DELEGATION])
+        if _CWT.DELEGATION in claims
         else None,
         status=status,
     )

@@ -31,7 +31,7 @@ from vitale_cred.errors import (
     SchemaMissingLabel,
 )
 from vitale_cred.nir import Nir
-from vitale_cred.registry import InsLabel, label_name
+from vitale_cred.registry import InsLabel, label_name, numbers
 
 __all__ = ["MAX_GIVEN_NAMES", "MAX_NAME_CHARS", "OID_NIA", "OID_NIR", "BirthDateLike", "Ins"]
 
@@ -48,6 +48,8 @@ _JSON_MEMBERS = frozenset(
     {"matricule", "oid", "birth_name", "birth_given_names", "sex", "birth_place"}
 )
 _WIRE_LABELS = frozenset(InsLabel)
+# The labels as the decoder reads them (registry.Numbers says why).
+_I = numbers(InsLabel)
 _OIDS = frozenset({OID_NIR, OID_NIA})
 _SEX_OF_DIGIT = {"1": "M", "2": "F", "7": "M", "8": "F"}
 
@@ -237,42 +239,46 @@ class Ins:
         birth_date: BirthDateLike,
     ) -> Ins:
         """Rebuild an INS from its wire map and the beneficiary's own fields."""
-        labelled_map(value, "ins", known=_WIRE_LABELS, labels=InsLabel)
-
-        if InsLabel.MATRICULE in value:
-            wire = value[InsLabel.MATRICULE]
-            if type(wire) is not bytes:
-                raise SchemaError("ins matricule(1) must be a byte string")
-            matricule = Nir.from_wire(wire)
-            if matricule == own_nir:
-                # The default is never written: two encodings of one card would exist.
-                raise SchemaError("ins matricule(1) equal to the beneficiary's NIR must be omitted")
-        elif own_nir is None:
-            raise SchemaMissingLabel("ins lacks matricule(1): the beneficiary has no NIR")
+        given = given_names if type(given_names) is tuple else tuple(given_names)
+        if type(value) is dict and not value and own_nir is not None:
+            # The usual map: empty, every field implied by the beneficiary and its NIR
+            # (what the general path below concludes for it, without its lookups).
+            matricule, birth_name, birth_given_names = own_nir, family_name, given
+            birth_place = own_nir.value[5:10]
         else:
-            matricule = own_nir
-
-        birth_name = _wire_text(value, InsLabel.BIRTH_NAME, family_name)
-        birth_given_names = _wire_given_names(value, tuple(given_names))
-        birth_place = _wire_text(value, InsLabel.BIRTH_PLACE, matricule.value[5:10])
-
-        if InsLabel.BIRTH_NAME in value:
-            _check_text(birth_name, "INS birth name")
+            labelled_map(value, "ins", known=_WIRE_LABELS, labels=InsLabel)
+            if _I.MATRICULE in value:
+                wire = value[_I.MATRICULE]
+                if type(wire) is not bytes:
+                    raise SchemaError("ins matricule(1) must be a byte string")
+                matricule = Nir.from_wire(wire)
+                if matricule == own_nir:
+                    # The default is never written: two encodings of one card would exist.
+                    raise SchemaError(
+                        "ins matricule(1) equal to the beneficiary's NIR must be omitted"
+                    )
+            elif own_nir is None:
+                raise SchemaMissingLabel("ins lacks matricule(1): the beneficiary has no NIR")
+            else:
+                matricule = own_nir
+            birth_name = _wire_text(value, _I.BIRTH_NAME, family_name)
+            birth_given_names = _wire_given_names(value, given)
+            birth_place = _wire_text(value, _I.BIRTH_PLACE, matricule.value[5:10])
+            if _I.BIRTH_NAME in value:
+                _check_text(birth_name, "INS birth name")
         _check_cog(birth_place)
         # Everything else was checked above or derives from checked fields (the
         # beneficiary's names follow the same text rules): only the consistency with
         # the matricule remains, so the constructor's checks are not run twice on
         # this verification hot path.
         ins = object.__new__(cls)
-        for name, field_value in (
-            ("matricule", matricule),
-            ("birth_name", birth_name),
-            ("birth_given_names", birth_given_names),
-            ("birth_date", birth_date),
-            ("sex", _SEX_OF_DIGIT[matricule.value[0]]),
-            ("birth_place", birth_place),
-        ):
-            object.__setattr__(ins, name, field_value)
+        _set = object.__setattr__
+        _set(ins, "matricule", matricule)
+        _set(ins, "birth_name", birth_name)
+        _set(ins, "birth_given_names", birth_given_names)
+        _set(ins, "birth_date", birth_date)
+        _set(ins, "sex", _SEX_OF_DIGIT[matricule.value[0]])
+        _set(ins, "birth_place", birth_place)
         ins._check_consistency()
         return ins
 
@@ -292,7 +298,7 @@ class Ins:
         }
 
 
-def _wire_names(data: dict[Any, Any], label: InsLabel) -> tuple[str, ...]:
+def _wire_names(data: dict[Any, Any], label: int) -> tuple[str, ...]:
     names = data[label]
     if not isinstance(names, list) or any(type(n) is not str for n in names):
         raise SchemaError(f"ins {label_name(InsLabel, label)} must be an array of text")
@@ -305,7 +311,7 @@ def _wire_given_names(data: dict[Any, Any], given: tuple[str, ...]) -> tuple[str
     Each INS has one encoding: the full list (3) is refused where the given names
     start it, and an empty continuation (5) is refused.
     """
-    full, more = InsLabel.BIRTH_GIVEN_NAMES, InsLabel.MORE_GIVEN_NAMES
+    full, more = _I.BIRTH_GIVEN_NAMES, _I.MORE_GIVEN_NAMES
     if full in data and more in data:
         raise SchemaError("ins holds both birth_given_names(3) and more_given_names(5)")
     if more in data:
@@ -326,7 +332,7 @@ def _wire_given_names(data: dict[Any, Any], given: tuple[str, ...]) -> tuple[str
     return names
 
 
-def _wire_text(data: dict[Any, Any], label: InsLabel, default: str) -> str:
+def _wire_text(data: dict[Any, Any], label: int, default: str) -> str:
     """A text field of the wire map, or ``default`` when the label is absent."""
     if label not in data:
         return default
@@ -335,6 +341,6 @@ def _wire_text(data: dict[Any, Any], label: InsLabel, default: str) -> str:
         raise SchemaError(f"ins {label_name(InsLabel, label)} must be text")
     if value == default:
         raise SchemaError(f"ins {label_name(InsLabel, label)} equal to its default must be omitted")
-    if label is InsLabel.BIRTH_PLACE:
+    if label == _I.BIRTH_PLACE:
         return _check_cog(value)
     return _check_text(value, "INS birth name")

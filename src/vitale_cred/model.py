@@ -28,7 +28,7 @@ from vitale_cred.errors import (
 )
 from vitale_cred.ins import Ins
 from vitale_cred.nir import Nir
-from vitale_cred.registry import BeneficiaryLabel, CardLabel, label_name
+from vitale_cred.registry import BeneficiaryLabel, CardLabel, label_name, numbers
 
 __all__ = [
     "MAX_BENEFICIARIES",
@@ -114,9 +114,10 @@ def _day_to_wire(day: _dt.date) -> int:
     return (day - _EPOCH).days
 
 
-def _day_from_wire(value: Any, what: str) -> _dt.date:
+def _day_from_wire(value: Any, what: str, end: str = "") -> _dt.date:
+    # ``what`` and ``end`` are joined only for the message: a verification builds no text.
     if type(value) is not int or not 0 <= value <= _MAX_DAY:
-        raise DateInvalid(f"{what} must be a day number 0..{_MAX_DAY}")
+        raise DateInvalid(f"{what}{end} must be a day number 0..{_MAX_DAY}")
     return _fromordinal(_EPOCH_ORDINAL + value)
 
 
@@ -250,10 +251,10 @@ class Period:
     @classmethod
     def _from_days(cls, days: list[Any], at: int, what: str) -> Period:
         """The period whose start is ``days[at]`` and whose end, if any, follows it."""
-        start = _day_from_wire(days[at], f"{what}.start")
+        start = _day_from_wire(days[at], what, ".start")
         if len(days) == at + 1:
             return cls(start)
-        return cls(start, _day_from_wire(days[at + 1], f"{what}.end"))
+        return cls(start, _day_from_wire(days[at + 1], what, ".end"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -421,6 +422,12 @@ _CARD_REQUIRED = frozenset(
 )
 # STATUS belongs to the credential (credential.decode_claims takes it out first).
 _CARD_OPTIONAL = frozenset({CardLabel.INDEX})
+_BENEFICIARY_KNOWN = _BENEFICIARY_REQUIRED | _BENEFICIARY_OPTIONAL
+_CARD_KNOWN = _CARD_REQUIRED | _CARD_OPTIONAL
+# Labels and the insured's qualité as the decoders read them (registry.Numbers says why).
+_B = numbers(BeneficiaryLabel)
+_C = numbers(CardLabel)
+_ASSURE = Qualite.ASSURE
 
 
 @dataclass(frozen=True, slots=True)
@@ -544,57 +551,43 @@ class Beneficiary:
         the insured's own NIR that an INS matricule may leave implicit.
         """
         data = _wire_map(
-            value, BeneficiaryLabel, _BENEFICIARY_REQUIRED, _BENEFICIARY_OPTIONAL, "beneficiary"
+            value, BeneficiaryLabel, _BENEFICIARY_REQUIRED, _BENEFICIARY_KNOWN, "beneficiary"
         )
-        given = data[BeneficiaryLabel.GIVEN_NAMES]
+        given = data[_B.GIVEN_NAMES]
         if type(given) is str:
             given = [given]
         elif not isinstance(given, list) or len(given) == 1:
             raise SchemaError("given_names(2) must be one text, or an array of several")
-        rank = data.get(BeneficiaryLabel.BIRTH_RANK, 1)
+        rank = data.get(_B.BIRTH_RANK, 1)
         if type(rank) is not int:
             raise CardDataError("birth rank must be an integer 1..9")
-        if rank == 1 and BeneficiaryLabel.BIRTH_RANK in data:
+        if rank == 1 and _B.BIRTH_RANK in data:
             # The default is never written: two encodings of one card would exist.
             raise SchemaError("birth_rank(4) equal to its default 1 must be omitted")
         # The order of the checks below is the one spec/credential.md section 3.5 fixes.
-        if insured and BeneficiaryLabel.QUALITE in data:
+        if insured and _B.QUALITE in data:
             raise SchemaError("qualite(5) of the insured (index 0) must be omitted")
-        if not insured and BeneficiaryLabel.QUALITE not in data:
+        if not insured and _B.QUALITE not in data:
             raise SchemaMissingLabel("beneficiary of a dependant lacks qualite(5)")
-        for label in (BeneficiaryLabel.AMO, BeneficiaryLabel.EXONERATIONS):
+        for label in (_B.AMO, _B.EXONERATIONS):
             if label in data and (not isinstance(data[label], list) or not data[label]):
                 raise SchemaError(
                     f"{label_name(BeneficiaryLabel, label)} must be a non-empty array"
                 )
-        birth_date = BirthDate.from_wire(data[BeneficiaryLabel.BIRTH_DATE])
-        qualite = (
-            Qualite.ASSURE
-            if insured
-            else _enum_from_wire(Qualite, data[BeneficiaryLabel.QUALITE], "qualité")
-        )
-        amo = tuple(Period.from_wire(p, "amo") for p in data.get(BeneficiaryLabel.AMO, ()))
-        exonerations = tuple(
-            Exoneration.from_wire(e) for e in data.get(BeneficiaryLabel.EXONERATIONS, ())
-        )
-        css = (
-            None
-            if BeneficiaryLabel.CSS not in data
-            else Period.from_wire(data[BeneficiaryLabel.CSS], "css")
-        )
-        amc = (
-            None if BeneficiaryLabel.AMC not in data else Amc.from_wire(data[BeneficiaryLabel.AMC])
-        )
-        nir = (
-            None if BeneficiaryLabel.NIR not in data else Nir.from_wire(data[BeneficiaryLabel.NIR])
-        )
+        birth_date = BirthDate.from_wire(data[_B.BIRTH_DATE])
+        qualite = _ASSURE if insured else _enum_from_wire(Qualite, data[_B.QUALITE], "qualité")
+        amo = tuple([Period.from_wire(p, "amo") for p in data.get(_B.AMO, ())])
+        exonerations = tuple([Exoneration.from_wire(e) for e in data.get(_B.EXONERATIONS, ())])
+        css = None if _B.CSS not in data else Period.from_wire(data[_B.CSS], "css")
+        amc = None if _B.AMC not in data else Amc.from_wire(data[_B.AMC])
+        nir = None if _B.NIR not in data else Nir.from_wire(data[_B.NIR])
         # The text rules of the names come before the INS, which derives from them.
-        family, names = data[BeneficiaryLabel.FAMILY_NAME], tuple(given)
+        family, names = data[_B.FAMILY_NAME], tuple(given)
         _check_names(family, names, rank)
         ins = None
-        if BeneficiaryLabel.INS in data:
+        if _B.INS in data:
             ins = Ins.from_wire(
-                data[BeneficiaryLabel.INS],
+                data[_B.INS],
                 own_nir=nir or (card_nir if insured else None),
                 family_name=family,
                 given_names=names,
@@ -605,20 +598,17 @@ class Beneficiary:
         # Every field is checked above: fill the frozen instance without running
         # __post_init__'s checks a second time (verification hot path).
         beneficiary = object.__new__(cls)
-        for name, field_value in (
-            ("family_name", family),
-            ("given_names", names),
-            ("birth_date", birth_date),
-            ("qualite", qualite),
-            ("birth_rank", rank),
-            ("amo", amo),
-            ("exonerations", exonerations),
-            ("css", css),
-            ("amc", amc),
-            ("nir", nir),
-            ("ins", ins),
-        ):
-            _set_field(beneficiary, name, field_value)
+        _set_field(beneficiary, "family_name", family)
+        _set_field(beneficiary, "given_names", names)
+        _set_field(beneficiary, "birth_date", birth_date)
+        _set_field(beneficiary, "qualite", qualite)
+        _set_field(beneficiary, "birth_rank", rank)
+        _set_field(beneficiary, "amo", amo)
+        _set_field(beneficiary, "exonerations", exonerations)
+        _set_field(beneficiary, "css", css)
+        _set_field(beneficiary, "amc", amc)
+        _set_field(beneficiary, "nir", nir)
+        _set_field(beneficiary, "ins", ins)
         return beneficiary
 
 
@@ -704,7 +694,7 @@ class CardView:
     def __post_init__(self) -> None:
         if not 0 <= self.index < MAX_BENEFICIARIES:
             raise CardDataError(f"beneficiary index must be 0..{MAX_BENEFICIARIES - 1}")
-        if (self.index == 0) != (self.beneficiary.qualite is Qualite.ASSURE):
+        if (self.index == 0) != (self.beneficiary.qualite is _ASSURE):
             raise CardDataError("index 0, and only index 0, is the insured")
 
     @property
@@ -729,25 +719,25 @@ class CardView:
 
     @classmethod
     def from_wire(cls, value: Any) -> CardView:
-        data = _wire_map(value, CardLabel, _CARD_REQUIRED, _CARD_OPTIONAL, "card")
-        serial = data[CardLabel.SERIAL]
-        index = data.get(CardLabel.INDEX, 0)
+        data = _wire_map(value, CardLabel, _CARD_REQUIRED, _CARD_KNOWN, "card")
+        serial = data[_C.SERIAL]
+        index = data.get(_C.INDEX, 0)
         for name, number in (("serial", serial), ("index", index)):
             if type(number) is not int or number < 0:
                 raise SchemaError(f"card {name} must be an unsigned integer")
         if serial >= 2**63:
             raise SchemaError("card serial must be below 2**63")
-        if index == 0 and CardLabel.INDEX in data:
+        if index == 0 and _C.INDEX in data:
             raise SchemaError("index(6) of the insured (0) must be omitted")
-        nir = Nir.from_wire(data[CardLabel.NIR])
+        nir = Nir.from_wire(data[_C.NIR])
         return cls(
             nir=nir,
-            organisme=Organisme.from_wire(data[CardLabel.ORGANISME]),
+            organisme=Organisme.from_wire(data[_C.ORGANISME]),
             serial=serial,
-            issued=_day_from_wire(data[CardLabel.ISSUED], "issued"),
+            issued=_day_from_wire(data[_C.ISSUED], "issued"),
             index=index,
             beneficiary=Beneficiary.from_wire(
-                data[CardLabel.BENEFICIARY], insured=index == 0, card_nir=nir
+                data[_C.BENEFICIARY], insured=index == 0, card_nir=nir
             ),
         )
 
@@ -813,11 +803,11 @@ def _wire_map(
     value: Any,
     enum: type[IntEnum],
     required: frozenset[Any],
-    optional: frozenset[Any],
+    known: frozenset[Any],
     what: str,
 ) -> dict[int, Any]:
-    """``value`` itself, once it is a map of known labels with every required one."""
-    return labelled_map(value, what, known=required | optional, required=required, labels=enum)
+    """``value`` itself, once it is a map of ``known`` labels with every required one."""
+    return labelled_map(value, what, known=known, required=required, labels=enum)
 
 
 def _wire_array(value: Any, shortest: int, longest: int, what: str) -> list[Any]:

@@ -34,7 +34,7 @@ from vitale_cred.errors import (
 from vitale_cred.hazmat import cbor as _cbor
 from vitale_cred.hazmat import cose
 from vitale_cred.hazmat.qrtext import encode_qr_text
-from vitale_cred.registry import PresentationLabel
+from vitale_cred.registry import PresentationLabel, numbers
 
 __all__ = [
     "DEFAULT_TTL",
@@ -62,6 +62,8 @@ TRANSCRIPT_HASH_LENGTH = 32
 #: 2^-60 after 2^18 presentations (spec/presentation.md section 3.2).
 NONCE_LENGTH = 12
 
+# The labels as the decoder reads them (registry.Numbers says why).
+_P = numbers(PresentationLabel)
 _LABEL_SET = frozenset(PresentationLabel)
 _REQUIRED_SET = frozenset(
     {
@@ -157,21 +159,21 @@ def decode_presentation_payload(payload: bytes) -> PresentationPayload:
         required=_REQUIRED_SET,
         labels=PresentationLabel,
     )
-    credential = value[PresentationLabel.CREDENTIAL]
-    iat = value[PresentationLabel.IAT]
-    ttl = value.get(PresentationLabel.TTL, DEFAULT_TTL)
-    nonce = value[PresentationLabel.NONCE]
-    audience = value.get(PresentationLabel.AUDIENCE)
-    transcript = value.get(PresentationLabel.TRANSCRIPT)
-    has_audience = PresentationLabel.AUDIENCE in value
-    has_transcript = PresentationLabel.TRANSCRIPT in value
+    credential = value[_P.CREDENTIAL]
+    iat = value[_P.IAT]
+    ttl = value.get(_P.TTL, DEFAULT_TTL)
+    nonce = value[_P.NONCE]
+    audience = value.get(_P.AUDIENCE)
+    transcript = value.get(_P.TRANSCRIPT)
+    has_audience = _P.AUDIENCE in value
+    has_transcript = _P.TRANSCRIPT in value
     if not isinstance(credential, bytes):
         raise SchemaError("credential(1) must be a byte string")
     if type(iat) is not int or not 0 <= iat < 2**40:
         raise SchemaError("iat(2) must be an unsigned integer time")
     if type(ttl) is not int or not 1 <= ttl <= 0xFFFF:
         raise SchemaError("ttl(3) must be an integer 1..65535")
-    if ttl == DEFAULT_TTL and PresentationLabel.TTL in value:
+    if ttl == DEFAULT_TTL and _P.TTL in value:
         # The default is never written: one presentation, one encoding.
         raise SchemaError(f"ttl(3) equal to its default {DEFAULT_TTL} must be omitted")
     if not isinstance(nonce, bytes) or len(nonce) != NONCE_LENGTH:

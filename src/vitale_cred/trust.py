@@ -95,6 +95,9 @@ class Usage(enum.Enum):
 
 _ISSUER_USAGES = frozenset({Usage.CREDENTIAL, Usage.STATUS_LIST, Usage.STATEMENT})
 _AUTHORITY_ONLY = frozenset({Usage.TRUST_LIST})
+# Read on every resolution: module constants, not enum attributes (registry.Numbers).
+_TRUST_LIST = Usage.TRUST_LIST
+_X5CHAIN = int(CoseHeader.X5CHAIN)
 
 
 def spki_sha256(public_key: VerifyingKey | PublicKey) -> bytes:
@@ -790,7 +793,7 @@ class TrustStore:
         self, message: Sign1, at: int, usage: Usage
     ) -> tuple[TrustedKey, tuple[tuple[bytes, ...], _Path] | None]:
         """The key, and the x5chain path validated for it now (None if none was)."""
-        chain = message.header(CoseHeader.X5CHAIN)
+        chain = message.header(_X5CHAIN)
         kid = message.kid
         pending: tuple[tuple[bytes, ...], _Path] | None = None
         if kid is not None and kid in self._withdrawn:
@@ -832,7 +835,7 @@ class TrustStore:
                         self._configured_paths[registered] = path
             key = path.key
             self._check_not_withdrawn(key)
-        if Usage.TRUST_LIST in key.usages or key.spki_sha256 in self._authority_keys:
+        if _TRUST_LIST in key.usages or key.spki_sha256 in self._authority_keys:
             self._check_single_usage_authority(key)
         key.check(at, usage, self.allowed_algs)
         return key, pending

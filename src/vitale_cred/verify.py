@@ -85,6 +85,7 @@ __all__ = [
 #: Default tolerated clock disagreement (seconds).
 DEFAULT_SKEW = 30
 _DEVICE_ALGS = frozenset({CoseAlg.ES256})
+_CREDENTIAL = Usage.CREDENTIAL
 
 
 class StatusCheck(Protocol):
@@ -334,7 +335,7 @@ class Verifier:
         credential are cached only once the signature verified."""
         trust = self.policy.trust
         message = decoded.message
-        issuer, remember = trust.resolve_pending(message, now, Usage.CREDENTIAL)
+        issuer, remember = trust.resolve_pending(message, now, _CREDENTIAL)
         if isinstance(decoded, _Cached) and issuer.key is decoded.issuer.key:
             return decoded
         message.verify(issuer.key, allowed_algs=trust.allowed_algs)

@@ -34,7 +34,15 @@ from vitale_cred.errors import (
     InvalidArgument,
 )
 from vitale_cred.hazmat import cbor as _cbor
-from vitale_cred.registry import CoseAlg, CoseCurve, CoseHeader, CoseKeyLabel, CoseKeyType, CoseTag
+from vitale_cred.registry import (
+    CoseAlg,
+    CoseCurve,
+    CoseHeader,
+    CoseKeyLabel,
+    CoseKeyType,
+    CoseTag,
+    numbers,
+)
 
 __all__ = [
     "ALGORITHMS",
@@ -106,6 +114,18 @@ _UNDERSTOOD_HEADERS = frozenset(
         CoseHeader.X5CHAIN,
     }
 )
+# Labels and members as the hot path reads them (registry.Numbers says why).
+_H = numbers(CoseHeader)
+_K = numbers(CoseKeyLabel)
+_EC2, _OKP = CoseKeyType.EC2, CoseKeyType.OKP
+_P256 = CoseCurve.P256
+_CURVE_ALG = {
+    CoseCurve.P256: CoseAlg.ES256,
+    CoseCurve.P384: CoseAlg.ES384,
+    CoseCurve.ED25519: CoseAlg.EDDSA,
+}
+# Curve objects are immutable: one each serves every key loaded.
+_SECP256R1, _SECP384R1 = ec.SECP256R1(), ec.SECP384R1()
 _SIGNATURE1 = b"\x84\x6aSignature1"
 _SIGN1_TAGS = frozenset({CoseTag.COSE_SIGN1})
 
@@ -248,18 +268,16 @@ class CoseKey:
         if (
             type(value) is dict
             and value.keys() == _COMPRESSED_P256_LABELS
-            and type(value[CoseKeyLabel.KTY]) is int
-            and value[CoseKeyLabel.KTY] == CoseKeyType.EC2
-            and type(value[CoseKeyLabel.CRV]) is int
-            and value[CoseKeyLabel.CRV] == CoseCurve.P256
-            and type(value[CoseKeyLabel.X]) is bytes
-            and len(value[CoseKeyLabel.X]) == 32
-            and type(value[CoseKeyLabel.Y]) is bool
+            and type(value[_K.KTY]) is int
+            and value[_K.KTY] == _EC2
+            and type(value[_K.CRV]) is int
+            and value[_K.CRV] == _P256
+            and type(value[_K.X]) is bytes
+            and len(value[_K.X]) == 32
+            and type(value[_K.Y]) is bool
         ):
             # Every device key has this shape: the general checks below accept it as is.
-            return cls(
-                CoseKeyType.EC2, CoseCurve.P256, value[CoseKeyLabel.X], value[CoseKeyLabel.Y]
-            )
+            return cls(_EC2, _P256, value[_K.X], value[_K.Y])
         if not isinstance(value, dict):
             raise CoseKeyError("COSE_Key must be a map")
         if CoseKeyLabel.D in value:
@@ -331,18 +349,14 @@ class CoseKey:
         """The one algorithm this key is used with."""
         if self.alg is not None:
             return self.alg
-        return {
-            CoseCurve.P256: CoseAlg.ES256,
-            CoseCurve.P384: CoseAlg.ES384,
-            CoseCurve.ED25519: CoseAlg.EDDSA,
-        }[self.crv]
+        return _CURVE_ALG[self.crv]
 
     def public_key(self) -> PublicKey:
         """Load the key with ``cryptography`` (checks the point is on the curve)."""
         try:
-            if self.kty is CoseKeyType.OKP:
+            if self.kty is _OKP:
                 return ed25519.Ed25519PublicKey.from_public_bytes(self.x)
-            curve = ec.SECP256R1() if self.crv is CoseCurve.P256 else ec.SECP384R1()
+            curve = _SECP256R1 if self.crv is _P256 else _SECP384R1
             if isinstance(self.y, bool):
                 point = (b"\x03" if self.y else b"\x02") + self.x
             else:
@@ -438,14 +452,14 @@ class Sign1:
     @property
     def alg(self) -> int | None:
         """The protected ``alg``, or None."""
-        value = self.protected.get(CoseHeader.ALG)
+        value = self.protected.get(_H.ALG)
         # A boolean is not an algorithm number, though bool subclasses int.
         return value if isinstance(value, int) and not isinstance(value, bool) else None
 
     @property
     def kid(self) -> bytes | None:
         """The ``kid``, protected first, then unprotected."""
-        value = self.protected.get(CoseHeader.KID, self.unprotected.get(CoseHeader.KID))
+        value = self.protected.get(_H.KID, self.unprotected.get(_H.KID))
         return value if isinstance(value, bytes) else None
 
     def header(self, label: int) -> Any:
@@ -466,7 +480,7 @@ class Sign1:
         external_aad: bytes = b"",
     ) -> None:
         """Verify with ``key``: the protected ``alg`` must be allowed and equal the key's."""
-        alg = self.protected.get(CoseHeader.ALG)
+        alg = self.protected.get(_H.ALG)
         if alg is None:
             raise CoseAlgMissing("no alg(1) in the protected header")
         if alg not in allowed_algs:
