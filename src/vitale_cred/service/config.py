@@ -90,6 +90,9 @@ class StateConfig:
     trust_state: Path
     replay_capacity: int = DEFAULT_CAPACITY
     replay_when_full: Literal["evict", "refuse"] = "evict"
+    #: ``power_cut``: an accepted verdict is answered once its token is on disk;
+    #: ``process_crash``: once recorded, the disk flush following within 50 ms.
+    replay_durability: Literal["power_cut", "process_crash"] = "power_cut"
 
 
 @dataclass(frozen=True, slots=True)
@@ -388,16 +391,27 @@ def _default_state_dir() -> Path:
 
 def _state(r: _Reader, t: Mapping[str, Any]) -> StateConfig:
     r.keys(
-        t, "state", {"dir", "replay_store", "trust_state", "replay_capacity", "replay_when_full"}
+        t,
+        "state",
+        {
+            "dir",
+            "replay_store",
+            "trust_state",
+            "replay_capacity",
+            "replay_when_full",
+            "replay_durability",
+        },
     )
     directory = r.path(t, "state.dir") or _default_state_dir()
     when_full = r.choice(t, "state.replay_when_full", "evict", ("evict", "refuse"))
+    durability = r.choice(t, "state.replay_durability", "power_cut", ("power_cut", "process_crash"))
     return StateConfig(
         dir=directory,
         replay_store=r.path(t, "state.replay_store") or directory / "replay.sqlite",
         trust_state=r.path(t, "state.trust_state") or directory / "trust-state.sqlite",
         replay_capacity=r.integer(t, "state.replay_capacity", DEFAULT_CAPACITY, 1, 100_000_000),
         replay_when_full="refuse" if when_full == "refuse" else "evict",
+        replay_durability="process_crash" if durability == "process_crash" else "power_cut",
     )
 
 
@@ -584,6 +598,9 @@ access_log = true
 # trust_state = "/var/lib/vitale-cred/trust-state.sqlite"
 replay_capacity = 100000
 replay_when_full = "evict"           # or "refuse": same value at every sharer
+replay_durability = "power_cut"      # an accepted token is on disk before its verdict
+#                                    # is sent; "process_crash": sent once recorded, on
+#                                    # disk within 50 ms (a power cut may forget those)
 
 [verifier]
 skew = 30                            # tolerated clock disagreement, 0..300

@@ -1,23 +1,43 @@
 """The shared SQLite replay store with group commit, for a service under load.
 
-:class:`~vitale_cred.replay.SqliteReplayCache` commits each accepted token on its
-own, with ``synchronous=FULL``: one disk flush per token, and the flush is most of
-the cost of a verification (2 ms on a virtual disk, more on a spinning one). The
-service verifies requests in worker threads, so several may reach the replay check
-at once: :class:`GroupCommitReplayCache` records all of them in ONE transaction,
-each with exactly the statements, order and rules of ``SqliteReplayCache`` (same
-file, schema, margins, bound and flood policy), and flushes once for the group.
+:class:`~vitale_cred.replay.SqliteReplayCache` commits each accepted token with
+``synchronous=FULL``: the commit returns once the write-ahead log is flushed to the
+disk. A service answering many scans a second pays that flush for every token, and
+while it waits it holds the file's write lock. :class:`GroupCommitReplayCache`
+splits the two steps of a durable commit:
 
-Nothing is weakened: a call returns only once the transaction holding its record is
-committed (durable), two calls for one nonce in one group are applied in order (the
-second sees the first and is refused), and a failed commit fails every call of its
-group with ``replay.store_error`` (no token of it is accepted). Other processes
-sharing the file (another service, ``vitale-cred verify``) use plain
-``SqliteReplayCache`` and see the same rows.
+1. **record**: :meth:`~GroupCommitReplayCache.check_and_add` runs exactly the
+   transaction of ``SqliteReplayCache`` (same file, schema, statements, margins,
+   bound and flood policy, ``BEGIN IMMEDIATE``), committed with ``synchronous=NORMAL``:
+   on return the token is checked and recorded, and every process sharing the file
+   sees it (a replay shown to another service or to ``vitale-cred verify`` an instant
+   later is refused), but its log frames may still sit in the operating system's
+   cache;
+2. **flush**: :meth:`~GroupCommitReplayCache.sync` flushes the write-ahead log to the
+   disk (``fdatasync``), once for every token recorded before it started: the tokens
+   of concurrent requests share one flush (group commit).
+
+With ``[state] replay_durability = "power_cut"`` (the default) the service answers an
+accepted verdict only after a flush covering its record has completed
+(``ReaderService.verify_text`` and its asynchronous twin), so what the client sees has
+the durability of ``synchronous=FULL``: an accepted token is remembered across
+restarts, crashes and power cuts. A token recorded but not yet flushed when the power
+goes was never answered as accepted; it may be accepted once after the restart, never
+twice. A failed flush fails the verdicts waiting on it with ``replay.store_error``
+(fail closed). With ``"process_crash"`` the service answers once the token is
+recorded and a thread of the service flushes every 50 ms (``docs/reader-service.md``
+section 5).
+
+Checkpoints (copying the log into the database file) are not left to the commit that
+crosses SQLite's threshold, which would stall that request for several flushes:
+:meth:`~GroupCommitReplayCache.checkpoint` runs them from a connection of its own, and
+its owner calls it periodically (the service, from its background thread); until
+then the log grows.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from typing import Final
@@ -29,67 +49,158 @@ __all__ = ["GroupCommitReplayCache"]
 
 #: Largest time accepted, as in :mod:`vitale_cred.replay`.
 _MAX_TIME: Final = 2**62
-
-
-class _Pending:
-    __slots__ = ("done", "error", "keep_until", "nonce", "now", "outcome")
-
-    def __init__(self, nonce: bytes, keep_until: int, now: int) -> None:
-        self.nonce = nonce
-        self.keep_until = keep_until
-        self.now = now
-        self.outcome: bool | None = None
-        self.error: ReplayStoreError | None = None
-        self.done = False
+#: The flush of the log: its data and what is needed to read it back (its size), as
+#: SQLite's own ``synchronous=FULL`` does on Linux; ``fsync`` where there is no more.
+_flush = getattr(os, "fdatasync", os.fsync)
+#: Log size (bytes) above which :meth:`GroupCommitReplayCache.checkpoint` copies it back
+#: (SQLite's own threshold is 1000 pages, 4 MiB with its default page size).
+_CHECKPOINT_BYTES = 4 << 20
 
 
 class GroupCommitReplayCache(SqliteReplayCache):
-    """A :class:`SqliteReplayCache` whose concurrent calls share one commit.
+    """A :class:`SqliteReplayCache` whose records are flushed to disk in groups.
 
-    The caller that takes the connection's lock records every call waiting at that
-    moment (its own included) in one ``BEGIN IMMEDIATE`` transaction; the callers
-    queued behind it find their outcome ready when they get the lock.
+    :meth:`check_and_add` records (committed, visible to every sharer) but does not
+    flush; :meth:`sync` flushes every record made before it started. A caller that
+    reports an accepted token must call :meth:`sync` first (or wait for one that
+    started after its record): :attr:`recorded` and :attr:`synced` count records.
+    Thread-safe; concurrent :meth:`sync` calls share one flush.
     """
 
-    __slots__ = ("_queue", "_queue_lock")
+    __slots__ = (
+        "_checkpoint_db",
+        "_checkpoint_lock",
+        "_recorded",
+        "_sync_lock",
+        "_synced",
+        "_wal",
+        "_wal_fd",
+    )
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self._queue: list[_Pending] = []
-        self._queue_lock = threading.Lock()
+        self._wal = self._path + "-wal"
+        self._wal_fd: int | None = None
+        self._sync_lock = threading.Lock()
+        self._recorded = 0
+        self._synced = 0
+        self._checkpoint_db: sqlite3.Connection | None = None
+        self._checkpoint_lock = threading.Lock()
+        try:
+            # Flushed by sync(); checkpoints by checkpoint(), never inside a commit.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA wal_autocheckpoint=0")
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise ReplayStoreError(f"replay store {self._path!r}: {exc}") from exc
+
+    @property
+    def recorded(self) -> int:
+        """Tokens recorded (accepted) by this instance so far."""
+        return self._recorded
+
+    @property
+    def synced(self) -> int:
+        """Of :attr:`recorded`, how many are known to be on disk."""
+        return self._synced
 
     def check_and_add(self, nonce: bytes, expires_at: int, now: int) -> bool:
+        """As :meth:`SqliteReplayCache.check_and_add`; an accepted token is durable only
+        once :meth:`sync` has run after this call returned."""
         if type(nonce) is not bytes:
             raise InvalidArgument("nonce must be bytes")
         if type(expires_at) is not int or type(now) is not int:
             raise InvalidArgument("expires_at and now must be integers")
         if not (0 <= expires_at < _MAX_TIME and 0 <= now < _MAX_TIME):
             raise InvalidArgument("expires_at and now must be POSIX times")
-        mine = _Pending(nonce, expires_at + SHARER_CLOCK_MARGIN, now)
-        with self._queue_lock:
-            self._queue.append(mine)
+        keep_until = expires_at + SHARER_CLOCK_MARGIN
         with self._lock:
-            if not mine.done:
-                with self._queue_lock:
-                    group, self._queue = self._queue, []
-                self._commit(group)
-        if mine.error is not None:
-            raise mine.error
-        if mine.outcome is None:
+            try:
+                with _immediate(self._db):
+                    outcome = self._record(nonce, keep_until, now)
+            except sqlite3.Error as exc:
+                raise ReplayStoreError(f"replay store {self._path!r}: {exc}") from exc
+            if outcome:
+                self._recorded += 1
+        if outcome is None:
             raise ReplayCacheFull(
                 f"replay cache holds {self._capacity} unexpired tokens; refusing new ones"
             )
-        return mine.outcome
+        return outcome
 
-    def _commit(self, group: list[_Pending]) -> None:
-        """Record ``group`` in order, in one transaction (called with the lock held)."""
+    def sync(self) -> None:
+        """Flush to disk every token recorded before this call (one ``fsync`` of the log,
+        shared with concurrent callers). Raises ``replay.store_error`` if it fails."""
+        target = self._recorded
+        if self._synced >= target:
+            return
+        with self._sync_lock:
+            if self._synced >= target:
+                return
+            # Every record counted here has its frames written to the log already.
+            covered = self._recorded
+            try:
+                _flush(self._log_descriptor())
+            except OSError as exc:
+                raise ReplayStoreError(
+                    f"replay store {self._path!r}: cannot flush the log ({exc})"
+                ) from exc
+            self._synced = max(self._synced, covered)
+
+    def _log_descriptor(self) -> int:
+        """A descriptor of the write-ahead log file as it is now (called with the sync lock).
+
+        The log lives as long as a connection is open (ours is), so it is opened once;
+        its identity is still checked at every flush, so that a log recreated behind
+        our back is never mistaken for the one holding the records.
+        """
+        current = os.stat(self._wal)
+        fd = self._wal_fd
+        if fd is not None:
+            held = os.fstat(fd)
+            if (held.st_dev, held.st_ino) == (current.st_dev, current.st_ino):
+                return fd
+            self._wal_fd = None
+            os.close(fd)
+        # Never written through: SQLite takes no lock on the log file itself, so this
+        # descriptor cannot interfere with its locking. Read-write: Windows flushes
+        # only a file opened for writing.
+        fd = os.open(self._wal, os.O_RDWR | getattr(os, "O_BINARY", 0))
+        self._wal_fd = fd
+        return fd
+
+    def checkpoint(self) -> bool:
+        """Copy the log back into the database file when it has grown (passive: never
+        waits for, nor blocks, the writers). True when a checkpoint ran."""
         try:
-            with _immediate(self._db):
-                for pending in group:
-                    pending.outcome = self._record(pending.nonce, pending.keep_until, pending.now)
-        except sqlite3.Error as exc:
-            error = ReplayStoreError(f"replay store {self._path!r}: {exc}")
-            for pending in group:
-                pending.outcome, pending.error = None, error
-        for pending in group:
-            pending.done = True
+            if os.stat(self._wal).st_size < _CHECKPOINT_BYTES:
+                return False
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise ReplayStoreError(f"replay store {self._path!r}: {exc}") from exc
+        with self._checkpoint_lock:
+            try:
+                if self._checkpoint_db is None:
+                    self._checkpoint_db = sqlite3.connect(
+                        self._path, timeout=0, isolation_level=None, check_same_thread=False
+                    )
+                    self._checkpoint_db.execute("PRAGMA synchronous=NORMAL")
+                # Another process checkpointing at the same time is not an error: the
+                # pragma then reports busy and this one is skipped. Read to the end, so
+                # that no statement stays open and pins the log (it could not restart).
+                self._checkpoint_db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            except sqlite3.Error as exc:
+                raise ReplayStoreError(f"replay store {self._path!r}: checkpoint: {exc}") from exc
+        return True
+
+    def close(self) -> None:
+        with self._checkpoint_lock:
+            if self._checkpoint_db is not None:
+                self._checkpoint_db.close()
+                self._checkpoint_db = None
+        with self._sync_lock:
+            if self._wal_fd is not None:
+                os.close(self._wal_fd)
+                self._wal_fd = None
+        super().close()
