@@ -86,6 +86,14 @@ def padding_certificates(count: int) -> list[bytes]:
 _SCHEMAS: dict[str, Any] = {}
 
 
+def one_error(err: str) -> str:
+    """The single error line of ``err``; fails if there is none, several or a traceback."""
+    assert "Traceback" not in err
+    lines = [line for line in err.splitlines() if line.startswith("vitale-cred: error [")]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
 def check_json_output(argv: Sequence[str], stdout: str) -> None:
     """Assert that a ``--json`` output is one object matching its schema in spec/json/.
 

@@ -28,7 +28,7 @@ from vitale_cred.cli import app as cli
 from vitale_cred.cli.app import EXIT_DEFECT, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, EXIT_USAGE
 from vitale_cred.errors import PcscUnavailable
 
-from conftest import ROOT, check_json_output
+from conftest import ROOT, check_json_output, one_error
 
 AT = "2026-11-03T10:00:00+00:00"
 HUGE = 10 * 1024 * 1024
@@ -57,14 +57,6 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     ):
         check_json_output(argv, out.getvalue())
     return code, out.getvalue(), capsys.readouterr().err
-
-
-def one_error(err: str) -> str:
-    """The single error line of ``err``; fails if there is none, several or a traceback."""
-    assert "Traceback" not in err
-    lines = [line for line in err.splitlines() if line.startswith("vitale-cred: error [")]
-    assert len(lines) == 1, err
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from vitale_cred.cli._keys import PASSPHRASE_ENV
 from vitale_cred.cli.app import EXIT_INVALID, EXIT_OK, EXIT_USAGE
 from vitale_cred.errors import KeyPassphraseError
 
-from conftest import ROOT, check_json_output
+from conftest import ROOT, check_json_output, one_error
 
 AT = "2026-11-03T10:00:00+00:00"
 SECRET = "correct horse battery staple"
@@ -31,13 +31,6 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     if "--json" in argv:
         check_json_output(argv, out.getvalue())
     return code, out.getvalue(), capsys.readouterr().err
-
-
-def one_error(err: str) -> str:
-    assert "Traceback" not in err
-    lines = [line for line in err.splitlines() if line.startswith("vitale-cred: error [")]
-    assert len(lines) == 1, err
-    return lines[0]
 
 
 class Terminal:
