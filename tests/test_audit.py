@@ -42,6 +42,7 @@ from vitale_cred.audit import (
     FINDING_ORDER,
     AuditMaterial,
     AuditParameters,
+    Checker,
     Directory,
     Professional,
     TrustArchive,
@@ -51,7 +52,9 @@ from vitale_cred.audit import (
     read_report,
     run_audit,
 )
-from vitale_cred.audit._check import _within_limits
+from vitale_cred.audit._check import _within_limits, bucket_of, check_partition
+from vitale_cred.audit._route import claimed_device
+from vitale_cred.audit._run import default_buckets
 from vitale_cred.cli import audit as audit_cli
 from vitale_cred.cli._help import Help
 from vitale_cred.clock import FixedClock
@@ -184,6 +187,62 @@ def test_dask_two_workers_give_the_report_of_one(
         tables.append(read_report(out))
     assert tables[0].equals(tables[1])
     assert tables[0].equals(read_report(in_process))
+
+
+def test_records_are_checked_where_their_device_is_routed(data: Synthetic) -> None:
+    """The route read from the bytes is the device key the verifier returns, for every
+    record that verifies: each phone is checked in one partition (its credentials
+    cold once, whatever the workers), and its time line stays in that partition."""
+    checker = Checker(data.material(), Directory(data.professionals), AuditParameters())
+    buckets = 7
+    routed: dict[bytes, int] = {}
+    for position, record in enumerate(data.records):
+        claimed = None if record is None else claimed_device(record)
+        outcome = checker.check(record)
+        if outcome.presentation is None:
+            continue
+        device = outcome.presentation.credential.device_key.x
+        assert claimed == device, data.kinds[position]
+        bucket = bucket_of(device, buckets)
+        columns, nonces, timelines = check_partition(
+            checker, 0, "x", [(position, position, record)], buckets
+        )
+        assert len(columns) == 1 and columns.positions == [position]
+        if outcome.authentic:
+            assert [len(line) for line in timelines] == [
+                1 if b == bucket else 0 for b in range(buckets)
+            ]
+            assert sum(len(group) for group in nonces) == 1
+        routed[device] = bucket
+    assert len(routed) > 100
+
+
+def test_the_route_of_any_bytes_is_a_key_or_none(data: Synthetic) -> None:
+    rng = random.Random(11)
+    good = [r for r in data.records if r is not None][:20]
+    samples: list[bytes] = [b"", b"\xd2", b"\xa1", b"\xbf", b"\x9f\xff"]
+    for record in good:
+        samples += [record[:cut] for cut in range(0, len(record), 37)]
+        flipped = bytearray(record)
+        for _ in range(8):
+            flipped[rng.randrange(len(flipped))] ^= 1 << rng.randrange(8)
+        samples.append(bytes(flipped))
+    samples += [rng.randbytes(rng.randrange(1, 400)) for _ in range(300)]
+    samples.append(b"\xa2\x01" + b"\x81" * 5000 + b"\x00")  # nested deeper than any record
+    samples.append(b"\xbb" + b"\xff" * 8)  # a map of 2^64 - 1 pairs, announced
+    for sample in samples:
+        device = claimed_device(sample)
+        assert device is None or (isinstance(device, bytes) and len(device) == 32)
+    assert all(claimed_device(record) is not None for record in good)
+
+
+def test_check_partitions_are_rounds_of_the_workers() -> None:
+    assert default_buckets(40_390, 2_500, 0) == 17
+    assert default_buckets(40_390, 2_500, 1) == 17
+    assert default_buckets(40_390, 2_500, 2) == 18
+    assert default_buckets(40_390, 2_500, 16) == 32
+    assert default_buckets(10, 50_000, 4) == 4
+    assert default_buckets(0, 50_000, 0) == 1
 
 
 def test_an_existing_report_is_replaced_only_when_asked(

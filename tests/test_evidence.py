@@ -6,11 +6,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from vitale_cred import errors
@@ -26,12 +29,12 @@ from vitale_cred.evidence import (
     decode_evidence,
     evidence_kid,
     invoice_digest,
-    sign_evidence,
     verify_with_evidence,
 )
 from vitale_cred.hazmat import cbor as _cbor
 from vitale_cred.hazmat import cose
 from vitale_cred.hazmat.qrtext import encode_qr_text
+from vitale_cred.hazmat.session import session_transcript
 from vitale_cred.nfc import (
     HolderSession,
     PresentationRequested,
@@ -40,7 +43,7 @@ from vitale_cred.nfc import (
     pair,
 )
 from vitale_cred.presentation import present, present_qr
-from vitale_cred.registry import CoseAlg, CoseHeader, EvidenceChannel, ReaderInfoLabel
+from vitale_cred.registry import CoseHeader, EvidenceChannel, ReaderInfoLabel
 from vitale_cred.verify import VerifiedPresentation
 
 from _world import NOW, World, fixed_key, make_world
@@ -272,6 +275,123 @@ def test_holder_refuses_a_malformed_context(world: World) -> None:
     assert isinstance(holder.last_error, errors.NfcRequestInvalid)
 
 
+# --- the request context: one context, another, none (spec/evidence.md sections 5, 6) -------
+
+
+OTHER_PROFESSIONAL = "20202020202"
+OTHER_INVOICE = invoice_digest(b"FSE 2026-000043")
+
+
+def _with_reader_info(evidence: Evidence, info: dict[int, Any], **fields: Any) -> bytes:
+    """The record of ``evidence`` with another ReaderInfo (same FCI, same token), its
+    professional and invoice replaced by ``fields``: bytes, as a producer could send."""
+    wire = evidence.to_wire()
+    wire[4] = _cbor.encode(info)
+    wire[7] = fields.get("professional", evidence.professional)
+    wire[8] = fields.get("invoice", evidence.invoice)
+    return _cbor.encode(wire)
+
+
+def _refusal(world: World, record: bytes) -> str:
+    with pytest.raises(errors.VitaleCredError) as caught:
+        EvidenceVerifier(world.trust).verify(record)
+    return caught.value.code
+
+
+@pytest.mark.parametrize(
+    ("professional", "invoice"),
+    [
+        (PROFESSIONAL, OTHER_INVOICE),
+        (OTHER_PROFESSIONAL, INVOICE),
+        (OTHER_PROFESSIONAL, OTHER_INVOICE),
+    ],
+)
+def test_a_presentation_made_for_one_context_is_refused_under_another(
+    world: World, professional: str, invoice: bytes
+) -> None:
+    evidence = _tap(world, CONTEXT).evidence()
+    info = _cbor.decode(evidence.reader_info or b"")
+    other = RequestContext(professional, invoice)
+    # The record names the other professional or invoice, its ReaderInfo still the
+    # context the phone answered: E5.
+    moved = _with_reader_info(evidence, info, professional=professional, invoice=invoice)
+    assert _refusal(world, moved) == "evidence.context_mismatch"
+    # ReaderInfo rewritten to name them as well: E5 passes, the device signature covers
+    # the transcript of the original context (E6).
+    info[ReaderInfoLabel.CONTEXT] = other.to_wire()
+    rewritten = _with_reader_info(evidence, info, professional=professional, invoice=invoice)
+    assert decode_evidence(rewritten).evidence.context == other
+    assert _refusal(world, rewritten) == "presentation.transcript_mismatch"
+    # A reader verifying the token against the transcript of the other context.
+    assert evidence.fci is not None
+    transcript = hashlib.sha256(session_transcript(evidence.fci, _cbor.encode(info))).digest()
+    with pytest.raises(errors.VitaleCredError) as caught:
+        world.verifier().verify_presentation(evidence.presentation, transcript=transcript)
+    assert caught.value.code == "presentation.transcript_mismatch"
+    # The untouched record verifies, bound to its own context.
+    verified = EvidenceVerifier(world.trust).verify(evidence.encode())
+    assert verified.bound and verified.evidence.context == CONTEXT
+
+
+def test_a_context_absent_or_present_is_told_apart(world: World) -> None:
+    """Taking the context out of a bound record, or putting one into an unbound record,
+    changes the transcript the phone signed: neither passes for the other."""
+    bound = _tap(world, CONTEXT).evidence()
+    unbound = _tap(world, None).evidence(professional=PROFESSIONAL, invoice=INVOICE)
+    assert bound.context == CONTEXT and unbound.context is None
+    with_context = _cbor.decode(bound.reader_info or b"")
+    without_context = _cbor.decode(unbound.reader_info or b"")
+    assert ReaderInfoLabel.CONTEXT in with_context
+    assert ReaderInfoLabel.CONTEXT not in without_context
+    verifier = EvidenceVerifier(world.trust)
+    assert verifier.verify(bound.encode()).bound
+    assert not verifier.verify(unbound.encode()).bound
+    # The context taken out: the record reads as unbound, and refused.
+    del with_context[ReaderInfoLabel.CONTEXT]
+    stripped = _with_reader_info(bound, with_context)
+    assert decode_evidence(stripped).evidence.context is None
+    assert _refusal(world, stripped) == "presentation.transcript_mismatch"
+    # A context put in: the record reads as bound, and refused.
+    without_context[ReaderInfoLabel.CONTEXT] = CONTEXT.to_wire()
+    added = _with_reader_info(unbound, without_context)
+    assert decode_evidence(added).evidence.context == CONTEXT
+    assert _refusal(world, added) == "presentation.transcript_mismatch"
+
+
+@pytest.mark.parametrize(
+    "context",
+    [
+        pytest.param({1: "1" * 33, 2: INVOICE}, id="professional-33-chars"),
+        pytest.param({1: PROFESSIONAL, 2: bytes(33)}, id="invoice-33-bytes"),
+        pytest.param({1: "", 2: INVOICE}, id="professional-empty"),
+        pytest.param({1: PROFESSIONAL, 2: b""}, id="invoice-empty"),
+        pytest.param({1: "1010 1010", 2: INVOICE}, id="professional-not-alphanumeric"),
+        pytest.param({1: PROFESSIONAL, 2: "FSE 42"}, id="invoice-text"),
+        pytest.param({1: PROFESSIONAL}, id="invoice-missing"),
+        pytest.param({2: INVOICE}, id="professional-missing"),
+        pytest.param({1: PROFESSIONAL, 2: INVOICE, 3: 0}, id="unknown-label"),
+        pytest.param([PROFESSIONAL, INVOICE], id="not-a-map"),
+    ],
+)
+def test_a_malformed_or_too_long_context_in_a_record_is_refused(world: World, context: Any) -> None:
+    evidence = _tap(world, CONTEXT).evidence()
+    info = _cbor.decode(evidence.reader_info or b"")
+    info[ReaderInfoLabel.CONTEXT] = context
+    record = _with_reader_info(evidence, info)
+    with pytest.raises(errors.EvidenceError) as caught:
+        decode_evidence(record)
+    assert caught.value.code == "evidence.invalid"
+    assert _refusal(world, record) == "evidence.invalid"
+
+
+def test_a_reader_cannot_send_a_context_too_long() -> None:
+    for professional, invoice in (("1" * 33, INVOICE), (PROFESSIONAL, bytes(33))):
+        with pytest.raises(errors.InvalidArgument) as caught:
+            RequestContext(professional, invoice)
+        assert caught.value.code == "usage.invalid_argument"
+    assert RequestContext("1" * 32, bytes(32)).to_wire() == {1: "1" * 32, 2: bytes(32)}
+
+
 # --- the professional's signature ------------------------------------------------------------
 
 
@@ -315,17 +435,50 @@ def test_signatures_of_unknown_keys_and_altered_records_are_refused(world: World
 
 
 def test_an_hsm_key_signs_evidence(world: World, softhsm_token: SoftHsmToken) -> None:  # noqa: F811
-    from vitale_cred.adapters.hsm import Pkcs11Token
-
-    with Pkcs11Token.open(softhsm_token.module_path, softhsm_token.label, softhsm_token.pin) as t:
-        signer = t.generate_key(f"evidence-{os.getpid()}-{NOW}", CoseAlg.ES256)
-        _, evidence = verify_with_evidence(
-            world.verifier(), _qr(world), professional=PROFESSIONAL, invoice=INVOICE
-        )
-        record = sign_evidence(evidence, signer)
-        keys = ProfessionalKeys({PROFESSIONAL: [signer.public_key()]})
-        verified = EvidenceVerifier(world.trust, professionals=keys).verify(record)
-        assert verified.signer == evidence_kid(signer.public_key())
+    """A professional's key in a PKCS#11 token signs the record (in a child process: a
+    PKCS#11 module is loaded once per process, and tests/test_hsm.py loads its own)."""
+    _, evidence = verify_with_evidence(
+        world.verifier(), _qr(world), professional=PROFESSIONAL, invoice=INVOICE
+    )
+    code = (
+        "import sys\n"
+        "from cryptography.hazmat.primitives import serialization\n"
+        "from vitale_cred.adapters.hsm import Pkcs11Token\n"
+        "from vitale_cred.evidence import decode_evidence, sign_evidence\n"
+        "from vitale_cred.registry import CoseAlg\n"
+        "module, label, pin, key_label, record = sys.argv[1:6]\n"
+        "with Pkcs11Token.open(module, label, pin) as token:\n"
+        "    signer = token.generate_key(key_label, CoseAlg.ES256)\n"
+        "    evidence = decode_evidence(bytes.fromhex(record)).evidence\n"
+        "    print(sign_evidence(evidence, signer).hex())\n"
+        "    print(signer.public_key().public_bytes(serialization.Encoding.DER,\n"
+        "          serialization.PublicFormat.SubjectPublicKeyInfo).hex())\n"
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            code,
+            softhsm_token.module_path,
+            softhsm_token.label,
+            softhsm_token.pin,
+            f"evidence-{os.getpid()}-{NOW}",
+            evidence.encode().hex(),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        env={**os.environ, "SOFTHSM2_CONF": str(softhsm_token.config_path)},
+    )
+    assert done.returncode == 0, done.stderr
+    record_hex, spki_hex = done.stdout.split()
+    public = serialization.load_der_public_key(bytes.fromhex(spki_hex))
+    keys = ProfessionalKeys({PROFESSIONAL: [public]})
+    verified = EvidenceVerifier(world.trust, professionals=keys).verify(bytes.fromhex(record_hex))
+    assert verified.signer == evidence_kid(public)
+    assert verified.evidence == evidence
+    assert decode_evidence(bytes.fromhex(record_hex)).signed
 
 
 # --- decoding ---------------------------------------------------------------------------------

@@ -84,6 +84,7 @@ LAYERS: dict[str, int] = {
     "audit._check": 13,
     "audit._inputs": 13,
     "audit._report": 13,
+    "audit._route": 13,
     "audit._run": 13,
     "cli": 14,
     "cli.audit": 14,

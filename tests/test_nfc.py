@@ -1163,6 +1163,8 @@ def test_without_context_the_request_is_unchanged(world: World) -> None:
         {1: "1010 1010", 2: CONTEXT.invoice},
         {1: CONTEXT.professional, 2: CONTEXT.invoice, 3: 0},
         {1: CONTEXT.professional, 2: "not bytes"},
+        {1: "1" * 33, 2: CONTEXT.invoice},
+        {1: CONTEXT.professional, 2: bytes(33)},
     ],
 )
 def test_holder_refuses_a_malformed_context(world: World, context: Any) -> None:
@@ -1171,6 +1173,19 @@ def test_holder_refuses_a_malformed_context(world: World, context: Any) -> None:
     response = holder.process(craft_request(fci, extra={ReaderInfoLabel.CONTEXT: context}))
     assert sw_of(response) == 0x6A80
     assert isinstance(holder.last_error, errors.NfcRequestInvalid)
+    assert holder.last_error.code == "nfc.request_invalid"
+    assert not [e for e in holder.events() if isinstance(e, PresentationRequested)]
+
+
+def test_holder_accepts_a_context_at_its_limits(world: World) -> None:
+    holder = world.holder()
+    fci = select(holder)
+    longest = {1: "1" * 32, 2: bytes(32)}
+    response = holder.process(craft_request(fci, extra={ReaderInfoLabel.CONTEXT: longest}))
+    assert sw_of(response) != 0x6A80 and holder.last_error is None
+    assert [e.context for e in holder.events() if isinstance(e, PresentationRequested)] == [
+        RequestContext("1" * 32, bytes(32))
+    ]
 
 
 def test_a_context_is_a_request_context_object(world: World) -> None:

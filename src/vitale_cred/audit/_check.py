@@ -273,9 +273,11 @@ class TimelineEntry:
 
 @dataclass
 class Columns:
-    """One partition's report columns, before the cross-record findings."""
+    """Report columns of records of one input partition, before the cross-record
+    findings; ``positions`` are the records' positions in their partition."""
 
     values: dict[str, list[Any]] = field(default_factory=lambda: {n: [] for n in _NAMES})
+    positions: list[int] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.values["row"])
@@ -295,20 +297,22 @@ def check_partition(
     checker: Checker,
     part: int,
     source: str,
-    records: Iterable[tuple[int, bytes | None]],
+    records: Iterable[tuple[int, int, bytes | None]],
     buckets: int,
 ) -> tuple[Columns, list[list[NonceEntry]], list[list[TimelineEntry]]]:
-    """Check every record of one partition: its columns, and its cross-record entries
-    split into ``buckets`` (by token key for the nonce join, by device key for time
-    lines)."""
+    """Check records of input partition ``part`` (``(position, row, bytes)`` each, any
+    subset of the partition): their columns, and their cross-record entries split into
+    ``buckets`` (by token key for the nonce join, by device key for time lines)."""
     columns = Columns()
     v = columns.values
+    positions = columns.positions
     nonces: list[list[NonceEntry]] = [[] for _ in range(buckets)]
     timelines: list[list[TimelineEntry]] = [[] for _ in range(buckets)]
-    for position, (row, data) in enumerate(records):
+    for position, row, data in records:
         outcome = checker.check(data)
         record = outcome.record
         presentation = outcome.presentation
+        positions.append(position)
         v["source"].append(source)
         v["row"].append(row)
         if record is None:

@@ -19,15 +19,21 @@ from vitale_cred.audit._inputs import pyarrow
 
 __all__ = [
     "RECORDS_DIR",
+    "BatchFile",
     "PartSummary",
+    "columns_in_order",
+    "entries_batch",
+    "entries_of",
+    "entries_schema",
     "format_summary",
     "merge_summaries",
-    "read_columns",
-    "read_entries",
+    "read_batch",
     "read_report",
+    "route_schema",
+    "rows_batch",
+    "rows_schema",
     "write_chart",
     "write_columns",
-    "write_entries",
     "write_final_part",
 ]
 
@@ -48,56 +54,119 @@ def _schema() -> Any:
 
 
 def write_columns(columns: Columns, path: Path) -> None:
-    """Write one partition's columns (a work file, or a report part)."""
+    """Write one partition's columns as a report part."""
     pa, pq = pyarrow()
     table = pa.Table.from_pydict(columns.values, schema=_schema())
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, path, compression="zstd")
 
 
-def read_columns(path: Path) -> Columns:
-    """Read back what :func:`write_columns` wrote."""
-    _, pq = pyarrow()
-    table = pq.read_table(path, schema=_schema())
-    return Columns({name: table.column(name).to_pylist() for name, _ in COLUMNS})
+# --- work files --------------------------------------------------------------------------
+#
+# The shuffles go through the work directory, not through the scheduler: each task
+# writes one Arrow IPC file of numbered record batches, one per partition of the next
+# stage, and each task of that stage reads its own batch of every file.
+
+
+def route_schema() -> Any:
+    """A routed record: its position in its input partition, its row, its bytes."""
+    pa, _ = pyarrow()
+    return pa.schema([("position", pa.int64()), ("row", pa.int64()), ("evidence", pa.binary())])
+
+
+def rows_schema() -> Any:
+    """Checked rows: their positions in their input partition, the report's columns."""
+    pa, _ = pyarrow()
+    return pa.schema([("position", pa.int64()), *_schema()])
+
+
+def entries_schema() -> Any:
+    """Cross-record entries of the nonce join (``kind`` 0) and of time lines (1)."""
+    pa, _ = pyarrow()
+    return pa.schema(
+        [
+            ("kind", pa.int8()),
+            ("key", pa.binary()),
+            ("read_at", pa.int64()),
+            ("part", pa.int32()),
+            ("position", pa.int64()),
+            ("professional", pa.string()),
+        ]
+    )
+
+
+class BatchFile:
+    """An Arrow IPC file written one record batch at a time (batch ``i`` is for task
+    ``i`` of the next stage; an empty batch keeps the numbering)."""
+
+    def __init__(self, path: Path, schema: Any, metadata: Mapping[str, str] | None = None) -> None:
+        pa, _ = pyarrow()
+        self._schema = schema.with_metadata(dict(metadata)) if metadata else schema
+        self._sink = pa.OSFile(str(path), "wb")
+        self._writer = pa.ipc.new_file(self._sink, self._schema)
+
+    def write(self, columns: Mapping[str, Sequence[Any]]) -> None:
+        """Append one batch of these columns (Python sequences or Arrow arrays)."""
+        pa, _ = pyarrow()
+        arrays = [pa.array(columns[f.name], f.type) for f in self._schema]
+        self._writer.write_batch(pa.record_batch(arrays, schema=self._schema))
+
+    def close(self) -> None:
+        """Write the footer and close the file."""
+        self._writer.close()
+        self._sink.close()
+
+    def __enter__(self) -> BatchFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def read_batch(path: Path, index: int) -> tuple[Any, dict[bytes, bytes]]:
+    """Batch ``index`` of a :class:`BatchFile` (read alone), and the file's metadata."""
+    pa, _ = pyarrow()
+    with pa.OSFile(str(path), "rb") as source:
+        reader = pa.ipc.open_file(source)
+        return reader.get_batch(index), dict(reader.schema.metadata or {})
+
+
+def rows_batch(columns: Columns) -> dict[str, list[Any]]:
+    """The columns of a work file of rows: the positions, then the report's columns."""
+    return {"position": columns.positions, **columns.values}
+
+
+def columns_in_order(batches: Sequence[Any]) -> Columns:
+    """The rows of one input partition from the batches of every check task, back in
+    input order."""
+    pa, _ = pyarrow()
+    table = pa.Table.from_batches(batches, schema=rows_schema()).sort_by("position")
+    return Columns(
+        {name: table.column(name).to_pylist() for name, _ in COLUMNS},
+        table.column("position").to_pylist(),
+    )
 
 
 _NONCE, _LINE = 0, 1
 
 
-def write_entries(
-    nonces: Sequence[NonceEntry], timelines: Sequence[TimelineEntry], path: Path
-) -> None:
-    """One partition's cross-record entries of one bucket, as an Arrow IPC file: the
-    shuffle of the cross-record checks goes through the work directory, not through
-    the scheduler."""
-    pa, _ = pyarrow()
-    table = pa.table(
-        {
-            "kind": pa.array([_NONCE] * len(nonces) + [_LINE] * len(timelines), pa.int8()),
-            "key": pa.array(
-                [e.token_key for e in nonces] + [e.device for e in timelines], pa.binary()
-            ),
-            "read_at": pa.array([0] * len(nonces) + [e.read_at for e in timelines], pa.int64()),
-            "part": pa.array([e.part for e in nonces] + [e.part for e in timelines], pa.int32()),
-            "position": pa.array(
-                [e.position for e in nonces] + [e.position for e in timelines], pa.int64()
-            ),
-            "professional": pa.array(
-                [e.professional for e in nonces] + [e.professional for e in timelines],
-                pa.string(),
-            ),
-        }
-    )
-    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
-        writer.write_table(table)
+def entries_batch(
+    nonces: Sequence[NonceEntry], timelines: Sequence[TimelineEntry]
+) -> dict[str, list[Any]]:
+    """One bucket's cross-record entries as the columns of a work file."""
+    return {
+        "kind": [_NONCE] * len(nonces) + [_LINE] * len(timelines),
+        "key": [e.token_key for e in nonces] + [e.device for e in timelines],
+        "read_at": [0] * len(nonces) + [e.read_at for e in timelines],
+        "part": [e.part for e in nonces] + [e.part for e in timelines],
+        "position": [e.position for e in nonces] + [e.position for e in timelines],
+        "professional": [e.professional for e in nonces] + [e.professional for e in timelines],
+    }
 
 
-def read_entries(path: Path) -> tuple[list[NonceEntry], list[TimelineEntry]]:
-    """What :func:`write_entries` wrote."""
-    pa, _ = pyarrow()
-    with pa.memory_map(str(path), "r") as source:
-        columns = pa.ipc.open_file(source).read_all().to_pydict()
+def entries_of(batch: Any) -> tuple[list[NonceEntry], list[TimelineEntry]]:
+    """What :func:`entries_batch` wrote."""
+    columns = batch.to_pydict()
     nonces: list[NonceEntry] = []
     timelines: list[TimelineEntry] = []
     for kind, key, read_at, part, position, professional in zip(
