@@ -285,6 +285,13 @@ def run(
     expected = dict(sorted(data.expected_counts().items()))
     results: dict[str, Any] = {
         "quick": quick,
+        "settings": {
+            "records": honest,
+            "frauds": frauds,
+            "partition_size": partition_size,
+            "rounds": rounds,
+            "quiet_wait": quiet_wait,
+        },
         "records": len(data.records),
         "honest": data.honest(),
         "expected_findings": expected,
@@ -473,6 +480,25 @@ def run(
     return results
 
 
+#: The command line's defaults: options left at them are not written.
+_DEFAULTS = {
+    "records": 40_000,
+    "frauds": 10,
+    "partition_size": 2_500,
+    "rounds": 5,
+    "quiet_wait": 0.0,
+}
+
+
+def _command(settings: dict[str, Any] | None) -> str:
+    words = ["python -m benchmarks.audit_scale"]
+    for name, value in (settings or {}).items():
+        if name in _DEFAULTS and value != _DEFAULTS[name]:
+            number = int(value) if float(value).is_integer() else value
+            words.append(f"--{name.replace('_', '-')} {number}")
+    return " ".join(words)
+
+
 def _waited(wait: dict[str, Any] | None) -> str:
     if not wait or not wait["limit_seconds"]:
         return "."
@@ -499,7 +525,7 @@ def markdown(results: dict[str, Any]) -> str:
     lines = [
         "# Audit of evidence at scale",
         "",
-        f"`python -m benchmarks.audit_scale` on {machine['cpus']} CPUs, Python "
+        f"`{_command(results.get('settings'))}` on {machine['cpus']} CPUs, Python "
         f"{machine['python']} ({machine['platform']}); load average before "
         f"{machine['load_before']}, after {machine['load_after']}.",
         "",
@@ -632,19 +658,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         "Dask workers, and project national traffic.",
         epilog="example: python -m benchmarks.audit_scale --records 40000",
     )
-    parser.add_argument("--records", type=int, default=40_000, help="honest records to generate")
-    parser.add_argument("--frauds", type=int, default=10, help="records of each fraud kind")
+    parser.add_argument(
+        "--records", type=int, default=_DEFAULTS["records"], help="honest records to generate"
+    )
+    parser.add_argument(
+        "--frauds", type=int, default=_DEFAULTS["frauds"], help="records of each fraud kind"
+    )
     parser.add_argument(
         "--partition-size",
         type=int,
-        default=2_500,
+        default=_DEFAULTS["partition_size"],
         help="records per task (small enough for the work to spread evenly over the workers)",
     )
-    parser.add_argument("--rounds", type=int, default=3, help="runs of each configuration")
+    parser.add_argument(
+        "--rounds", type=int, default=_DEFAULTS["rounds"], help="runs of each configuration"
+    )
     parser.add_argument(
         "--quiet-wait",
         type=float,
-        default=0.0,
+        default=_DEFAULTS["quiet_wait"],
         metavar="SECONDS",
         help="before each round, wait up to SECONDS for other processes to leave the CPUs "
         "(a shared machine)",
