@@ -54,41 +54,37 @@ class Passphrase:
             )
         return value.encode("utf-8", "surrogateescape")
 
-    def new(self) -> bytes:
-        """The passphrase to encrypt new key files with (typed twice at a prompt)."""
+    def _obtain(self, prompt: str, no_terminal: str, *, confirm: bool = False) -> bytes:
+        """The environment's passphrase, else one typed at ``prompt`` (twice with
+        ``confirm``); asked once per command, then remembered."""
         if self._known is None:
             value = self._from_environment()
             if value is None:
                 if not _terminal():
-                    raise CommandLineError(
-                        f"--encrypt needs a passphrase: set {PASSPHRASE_ENV} "
-                        "(no terminal to prompt for it)"
-                    )
-                typed = _typed("passphrase for the new private key: ")
+                    raise CommandLineError(f"{no_terminal} (no terminal to prompt for it)")
+                typed = _typed(prompt)
                 if not typed:
                     raise CommandLineError("an empty passphrase protects nothing")
-                if _typed("the same passphrase again: ") != typed:
+                if confirm and _typed("the same passphrase again: ") != typed:
                     raise CommandLineError("the two passphrases typed differ")
                 value = typed.encode("utf-8", "surrogateescape")
             self._known = value
         return self._known
 
+    def new(self) -> bytes:
+        """The passphrase to encrypt new key files with (typed twice at a prompt)."""
+        return self._obtain(
+            "passphrase for the new private key: ",
+            f"--encrypt needs a passphrase: set {PASSPHRASE_ENV}",
+            confirm=True,
+        )
+
     def __call__(self, path: Path) -> bytes:
         """The passphrase of the encrypted key file ``path`` (a ``PassphraseSource``)."""
-        if self._known is None:
-            value = self._from_environment()
-            if value is None:
-                if not _terminal():
-                    raise CommandLineError(
-                        f"{path} is encrypted: set {PASSPHRASE_ENV} to its passphrase "
-                        "(no terminal to prompt for it)"
-                    )
-                typed = _typed(f"passphrase for {path}: ")
-                if not typed:
-                    raise CommandLineError("an empty passphrase protects nothing")
-                value = typed.encode("utf-8", "surrogateescape")
-            self._known = value
-        return self._known
+        return self._obtain(
+            f"passphrase for {path}: ",
+            f"{path} is encrypted: set {PASSPHRASE_ENV} to its passphrase",
+        )
 
 
 def read_device_key(path: str, passphrase: Passphrase | None = None) -> SoftwareDeviceKey:
