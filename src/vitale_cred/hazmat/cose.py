@@ -119,11 +119,8 @@ _H = numbers(CoseHeader)
 _K = numbers(CoseKeyLabel)
 _EC2, _OKP = CoseKeyType.EC2, CoseKeyType.OKP
 _P256 = CoseCurve.P256
-_CURVE_ALG = {
-    CoseCurve.P256: CoseAlg.ES256,
-    CoseCurve.P384: CoseAlg.ES384,
-    CoseCurve.ED25519: CoseAlg.EDDSA,
-}
+# Each curve has exactly one algorithm in ALGORITHMS: a key's default follows from it.
+_CURVE_ALG = {spec.crv: alg for alg, spec in ALGORITHMS.items()}
 # Curve objects are immutable: one each serves every key loaded.
 _SECP256R1, _SECP384R1 = ec.SECP256R1(), ec.SECP384R1()
 _SIGNATURE1 = b"\x84\x6aSignature1"
