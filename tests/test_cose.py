@@ -994,3 +994,29 @@ def test_without_a_memo_nothing_is_remembered_between_calls() -> None:
     for n in range(50):
         decode_sign1(_compact_sign1({1: -7, 4: n.to_bytes(2, "big")}))
     assert sizes() == before
+
+
+# --- the DER form of ECDSA signatures -----------------------------------------------
+
+
+def _half(width: int) -> st.SearchStrategy[bytes]:
+    # Leading zero bytes, a set first bit and all-zero halves are where DER differs.
+    edge = st.sampled_from(
+        [b"\x00" * width, b"\x00" * (width - 1) + b"\x01", b"\x80" + b"\x00" * (width - 1)]
+    )
+    zeros = st.tuples(st.integers(0, width), st.binary(min_size=width, max_size=width)).map(
+        lambda t: b"\x00" * t[0] + t[1][t[0] :]
+    )
+    return st.one_of(st.binary(min_size=width, max_size=width), edge, zeros)
+
+
+@settings(max_examples=400, deadline=None)
+@given(data=st.data(), width=st.sampled_from([32, 48, 66]))
+def test_ecdsa_der_writes_what_cryptography_writes(data: st.DataObject, width: int) -> None:
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
+    from vitale_cred.hazmat.cose import ecdsa_der
+
+    r, s = data.draw(_half(width)), data.draw(_half(width))
+    expected = encode_dss_signature(int.from_bytes(r, "big"), int.from_bytes(s, "big"))
+    assert ecdsa_der(r, s) == expected

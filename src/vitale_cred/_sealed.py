@@ -9,7 +9,7 @@ sealed class refuses direct construction, ``copy.copy``, ``copy.deepcopy``,
 it too (``TypeError``).
 
 The capability to fill an instance is the class's slot setters. They live only in
-the closure of the class's factory: each slot's descriptor is replaced on the class
+the namespace of the class's factory: each slot's descriptor is replaced on the class
 by a read-only property, so neither ``object.__setattr__`` nor the class namespace
 can fill or change a field, and ``object.__new__`` yields an empty shell whose every
 field read fails. :func:`sealed_factory` hands the factory out once, to the module
@@ -70,23 +70,24 @@ class Sealed:
         for name in names:
             slot = cls.__dict__[name]
             setters.append((name, slot.__set__))
-            # The slot descriptor leaves the class: only the factory's closure can fill it.
+            # The slot descriptor leaves the class: only the factory's namespace can fill it.
             setattr(cls, name, property(slot.__get__))
         cls._sealed_fields = names
         cls._sealed_shown = tuple(n for n in names if n not in hidden)
         cls._sealed_producer = producer
         get = operator.attrgetter(*names)
         cls._sealed_get = staticmethod(get if len(names) > 1 else lambda obj: (get(obj),))
-        fields = frozenset(names)
-        new = object.__new__
-
-        def factory(**values: Any) -> Any:
-            if values.keys() != fields:
-                raise UsageError(f"{cls.__qualname__} needs exactly the fields {names}")
-            obj = new(cls)
-            for name, set_slot in setters:
-                set_slot(obj, values[name])
-            return obj
+        # The factory's keyword-only parameters are the fields: Python itself refuses
+        # a missing or unknown one (TypeError), and a verification pays for no loop
+        # or key check. Generated as dataclasses generates __init__.
+        params = ", ".join(names)
+        body = "".join(f"    _s{i}(obj, {name})\n" for i, name in enumerate(names))
+        namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+        namespace.update({f"_s{i}": setter for i, (_, setter) in enumerate(setters)})
+        source = f"def factory(*, {params}):\n    obj = _new(_cls)\n{body}    return obj\n"
+        exec(source, namespace)  # noqa: S102 - names are the class's own identifiers
+        factory = namespace["factory"]
+        factory.__qualname__ = f"{cls.__qualname__}.factory"
 
         _UNCLAIMED[cls] = factory
 

@@ -201,7 +201,16 @@ class BirthDate:
             raise DateInvalid("birth date must be an integer of the compact form")
         years, rest = divmod(value, 416)
         month, day = divmod(rest, 32)  # rest < 416, so month <= 12
-        return cls(_BIRTH_EPOCH_YEAR + years, month, day)
+        if day > 28 or (day and not month):
+            # A day some months lack, or a day without its month: the constructor says.
+            return cls(_BIRTH_EPOCH_YEAR + years, month, day)
+        # The wire range bounds the year; a day every month has, or a lunar date,
+        # passes the constructor's checks: fill the instance without them (hot path).
+        born = _new_object(cls)
+        _set_field(born, "year", _BIRTH_EPOCH_YEAR + years)
+        _set_field(born, "month", month)
+        _set_field(born, "day", day)
+        return born
 
 
 #: Year 0 of the compact birth date, whose values then stay within 16 bits.
@@ -252,9 +261,13 @@ class Period:
     def _from_days(cls, days: list[Any], at: int, what: str) -> Period:
         """The period whose start is ``days[at]`` and whose end, if any, follows it."""
         start = _day_from_wire(days[at], what, ".start")
-        if len(days) == at + 1:
-            return cls(start)
-        return cls(start, _day_from_wire(days[at + 1], what, ".end"))
+        end = None if len(days) == at + 1 else _day_from_wire(days[at + 1], what, ".end")
+        if end is not None and end < start:
+            return cls(start, end)  # refused by the constructor, with its message
+        period = _new_object(cls)
+        _set_field(period, "start", start)
+        _set_field(period, "end", end)
+        return period
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,13 +307,7 @@ class Amc:
     period: Period
 
     def __post_init__(self) -> None:
-        if not isinstance(self.organisation, str) or not (
-            self.organisation.isascii() and self.organisation.isdigit()
-        ):
-            raise CardDataError("AMC organisation must be digits")
-        if not 1 <= len(self.organisation) <= 10:
-            raise CardDataError("AMC organisation must be 1..10 digits")
-        _check_text(self.contract, "AMC contract", 32)
+        _check_amc(self.organisation, self.contract)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -327,7 +334,22 @@ class Amc:
         org, contract = items[0], items[1]
         if type(org) is not str or type(contract) is not str:
             raise CardDataError("AMC organisation and contract must be text")
-        return cls(org, contract, Period._from_days(items, 2, "amc"))
+        period = Period._from_days(items, 2, "amc")
+        _check_amc(org, contract)
+        amc = _new_object(cls)
+        _set_field(amc, "organisation", org)
+        _set_field(amc, "contract", contract)
+        _set_field(amc, "period", period)
+        return amc
+
+
+def _check_amc(organisation: object, contract: object) -> None:
+    """The rules of an AMC attachment's text fields (constructor and wire decoder)."""
+    if not isinstance(organisation, str) or not (organisation.isascii() and organisation.isdigit()):
+        raise CardDataError("AMC organisation must be digits")
+    if not 1 <= len(organisation) <= 10:
+        raise CardDataError("AMC organisation must be 1..10 digits")
+    _check_text(contract, "AMC contract", 32)
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,6 +413,7 @@ def _check_text(value: Any, what: str, limit: int = MAX_NAME_CHARS) -> str:
 
 
 _set_field = object.__setattr__
+_new_object = object.__new__
 
 
 def _check_names(family_name: Any, given_names: tuple[Any, ...], birth_rank: Any) -> None:

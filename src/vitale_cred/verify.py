@@ -35,7 +35,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol, final
+from typing import Any, NamedTuple, Protocol, final
 
 from vitale_cred._sealed import Sealed, sealed_factory
 from vitale_cred.clock import MAX_CLOCK_SKEW, Clock
@@ -276,19 +276,21 @@ _new_credential = sealed_factory(VerifiedCredential)
 _new_presentation = sealed_factory(VerifiedPresentation)
 
 
-@dataclass(frozen=True, slots=True)
-class _Decoded:
+class _Decoded(NamedTuple):
     """A credential decoded, its ``cnf`` key loaded, its issuer not yet checked."""
 
+    # Tuples: built on every verification, they cost a third of a frozen dataclass.
     message: cose.Sign1
     claims: Claims
     device_key: cose.VerifyingKey
 
 
-@dataclass(frozen=True, slots=True)
-class _Cached(_Decoded):
+class _Cached(NamedTuple):
     """A credential whose issuer signature verified (an issuer-cache entry)."""
 
+    message: cose.Sign1
+    claims: Claims
+    device_key: cose.VerifyingKey
     issuer: TrustedKey
 
 
@@ -315,7 +317,7 @@ class Verifier:
 
     # --- credentials ---------------------------------------------------------------
 
-    def _decoded(self, credential: bytes) -> tuple[bytes, _Decoded]:
+    def _decoded(self, credential: bytes) -> tuple[bytes, _Decoded | _Cached]:
         """Steps 6 to 9: the issuer-cache entry of these exact bytes, else the credential
         decoded and its ``cnf`` key loaded, without any trust work."""
         digest = hashlib.sha256(credential).digest()
@@ -330,7 +332,7 @@ class Verifier:
             raise ConfirmationMissing(f"cnf(8) device key unusable: {exc.message}") from exc
         return digest, _Decoded(message, claims, device_key)
 
-    def _issuer_checked(self, digest: bytes, decoded: _Decoded, now: int) -> _Cached:
+    def _issuer_checked(self, digest: bytes, decoded: _Decoded | _Cached, now: int) -> _Cached:
         """Steps 11 and 12: issuer trust and signature. The certificate path and the
         credential are cached only once the signature verified."""
         trust = self.policy.trust

@@ -145,6 +145,34 @@ def sig_structure(protected: bytes, payload: bytes, external_aad: bytes = b"") -
     return _SIGNATURE1 + _bstr(protected) + aad + _bstr(payload)
 
 
+def ecdsa_der(r: bytes, s: bytes) -> bytes:
+    """The DER ``Ecdsa-Sig-Value`` of the COSE signature halves ``r``, ``s`` (RFC 9053
+    section 2.1), byte for byte what ``encode_dss_signature`` writes: ``cryptography``
+    verifies only DER, and this costs half of turning both halves into integers."""
+    if r[0] and s[0]:
+        # No leading zero byte to strip (255 halves in 256): each INTEGER is its bytes,
+        # after one zero byte when the first bit is set (DER reads that bit as a sign).
+        r_high, s_high = r[0] >> 7, s[0] >> 7
+        length = len(r) + len(s) + 4 + r_high + s_high
+        if length < 0x80:
+            return b"".join(
+                (
+                    b"\x30",
+                    length.to_bytes(1, "big"),
+                    _DER_INT_HEADS[len(r)][r_high],
+                    r,
+                    _DER_INT_HEADS[len(s)][s_high],
+                    s,
+                )
+            )
+    return encode_dss_signature(int.from_bytes(r, "big"), int.from_bytes(s, "big"))
+
+
+# The head of a DER INTEGER of n content bytes, without and with a leading zero byte,
+# for every n whose sequence fits a short-form length (2n + 6 < 128).
+_DER_INT_HEADS = tuple((bytes((2, n)), bytes((2, n + 1, 0))) for n in range(62))
+
+
 # --- keys --------------------------------------------------------------------------
 
 
@@ -189,10 +217,7 @@ class VerifyingKey:
         try:
             if self._ecdsa is not None:
                 half = spec.coordinate_length
-                der = encode_dss_signature(
-                    int.from_bytes(signature[:half], "big"),
-                    int.from_bytes(signature[half:], "big"),
-                )
+                der = ecdsa_der(signature[:half], signature[half:])
                 self._public.verify(der, message, self._ecdsa)  # type: ignore[call-arg]
             else:
                 self._public.verify(signature, message)  # type: ignore[call-arg]
