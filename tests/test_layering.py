@@ -25,6 +25,8 @@ LAYERS: dict[str, int] = {
     "_sealed": 1,
     # One strict reader of labelled maps, for every structure of the protocol.
     "_schema": 1,
+    # The credential payload's usual layout, read by shape (below credential).
+    "_payload_reader": 1,
     "hazmat": 1,
     "hazmat.cbor": 1,
     "hazmat.deflate": 1,

@@ -21,6 +21,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from vitale_cred._payload_reader import read_usual
 from vitale_cred._schema import labelled_map
 from vitale_cred.clock import Clock
 from vitale_cred.device import ProvenDeviceKey
@@ -177,7 +178,11 @@ def _time(claims: dict[Any, Any], label: int) -> int:
 
 def decode_claims(payload: bytes) -> Claims:
     """Parse a credential payload strictly (deterministic CBOR, known labels only)."""
-    claims = _cbor.decode(payload, max_size=MAX_CREDENTIAL_BYTES, max_depth=8)
+    # The usual layout is read by shape; anything else, and every defect, by the
+    # strict decoder (the two agree on every input the first one accepts).
+    claims = read_usual(payload)
+    if claims is None:
+        claims = _cbor.decode(payload, max_size=MAX_CREDENTIAL_BYTES, max_depth=8)
     labelled_map(
         claims,
         "credential payload (a CWT claims map)",
