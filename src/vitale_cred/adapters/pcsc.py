@@ -64,6 +64,9 @@ _CARD_ABSENT_CODES: Final = frozenset(
         0x80100009,  # SCARD_E_UNKNOWN_READER
         0x80100017,  # SCARD_E_READER_UNAVAILABLE
         0x8010000B,  # SCARD_E_SHARING_VIOLATION (another application holds it)
+        # SCARD_E_NOT_TRANSACTED: the exchange broke off, as when a phone leaves the
+        # field mid-APDU (or vpcd's card reconnects); a new session starts on return.
+        0x80100016,
     }
 )
 
