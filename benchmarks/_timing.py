@@ -63,5 +63,8 @@ def interleave(
             "p75_s": quartiles[2],
             "number": numbers[name],
             "rounds": len(values),
+            # Per round, in round order: two rows' samples of one round were timed
+            # within the same rotation, which a paired ratio uses.
+            "samples_s": values,
         }
     return out
