@@ -5,7 +5,8 @@
 the same bytes, or None. It knows where the claims, the ``cnf`` key, the card, the
 beneficiary and its INS sit, and what kind of value each label holds, so it reads
 each value inline where the general decoder dispatches on every head and recurses
-into every container: about a third of the cost, on every cold verification.
+into every container: a little over half the cost (about 104k machine instructions
+for a 160-byte payload, against 181k), on every cold verification.
 
 It is a shortcut, never a second rule: it accepts only bytes the strict decoder
 accepts (deterministic heads and key order, definite lengths, no tags, no ``null``,
@@ -57,6 +58,15 @@ def read_usual(payload: bytes) -> dict[int, Any] | None:
 # (a call costs more than the read); these take the rest.
 
 
+def _count(data: bytes, pos: int, major: int) -> int:
+    """The item count of the array (``0x80``) or map (``0xa0``) head at ``pos``: at most
+    23, which every container of a usual payload holds."""
+    count = data[pos] - major
+    if not 0 <= count < 24:
+        raise _Unusual
+    return count
+
+
 def _long_uint(data: bytes, pos: int) -> tuple[int, int]:
     """An unsigned integer under a 1-, 2-, 4- or 8-byte argument, in shortest form."""
     initial = data[pos]  # KeyError below for anything but 0x18..0x1b
@@ -95,61 +105,10 @@ def _long_text(data: bytes, pos: int) -> tuple[str, int]:
     return data[pos + 2 : stop].decode("utf-8"), stop
 
 
-def _texts(data: bytes, pos: int) -> tuple[list[str], int]:
-    """An array of at most 23 text strings."""
-    count = data[pos] - 0x80
-    if not 0 <= count < 24:
-        raise _Unusual
-    pos += 1
-    out = []
-    for _ in range(count):
-        initial = data[pos]
-        if 0x60 <= initial < 0x78:
-            stop = pos + initial - 0x5F
-            out.append(data[pos + 1 : stop].decode("utf-8"))
-            pos = stop
-        else:
-            text, pos = _long_text(data, pos)
-            out.append(text)
-    return out, pos
-
-
-def _uints(data: bytes, pos: int) -> tuple[list[int], int]:
-    """An array of at most 23 unsigned integers (a period, a status reference)."""
-    count = data[pos] - 0x80
-    if not 0 <= count < 24:
-        raise _Unusual
-    pos += 1
-    out = []
-    for _ in range(count):
-        initial = data[pos]
-        if initial < 0x18:
-            out.append(initial)
-            pos += 1
-        else:
-            value, pos = _long_uint(data, pos)
-            out.append(value)
-    return out, pos
-
-
-def _uint_arrays(data: bytes, pos: int) -> tuple[list[list[int]], int]:
-    """An array of arrays of unsigned integers (rights periods, exonerations)."""
-    count = data[pos] - 0x80
-    if not 0 <= count < 24:
-        raise _Unusual
-    pos += 1
-    out = []
-    for _ in range(count):
-        items, pos = _uints(data, pos)
-        out.append(items)
-    return out, pos
-
-
-def _amc(data: bytes, pos: int) -> tuple[list[str | int], int]:
-    """An AMC attachment: text strings, then day numbers."""
-    count = data[pos] - 0x80
-    if not 0 <= count < 24:
-        raise _Unusual
+def _scalars(data: bytes, pos: int) -> tuple[list[str | int], int]:
+    """An array of at most 23 text strings and unsigned integers: given names, a
+    period, an AMC attachment, a status reference. The model checks which it needs."""
+    count = _count(data, pos, 0x80)
     pos += 1
     out: list[str | int] = []
     for _ in range(count):
@@ -167,6 +126,17 @@ def _amc(data: bytes, pos: int) -> tuple[list[str | int], int]:
         else:
             text, pos = _long_text(data, pos)
             out.append(text)
+    return out, pos
+
+
+def _arrays(data: bytes, pos: int) -> tuple[list[list[str | int]], int]:
+    """An array of arrays of scalars (rights periods, exonerations)."""
+    count = _count(data, pos, 0x80)
+    pos += 1
+    out = []
+    for _ in range(count):
+        items, pos = _scalars(data, pos)
+        out.append(items)
     return out, pos
 
 
@@ -188,31 +158,33 @@ def _text(data: bytes, pos: int) -> tuple[str, int]:
     return _long_text(data, pos)
 
 
-def _ins(data: bytes, pos: int) -> tuple[dict[int, Any], int]:
-    """The INS map: matricule (bytes), names (text, arrays of text), birth place."""
-    count = data[pos] - 0xA0
-    if not 0 <= count < 24:
-        raise _Unusual
+def _labelled(data: bytes, pos: int, readers: dict[int, Any]) -> tuple[dict[int, Any], int]:
+    """A map whose keys are labels ``1..len(readers)`` in increasing order, each value
+    read by the reader of its label."""
+    count = _count(data, pos, 0xA0)
     pos += 1
     out: dict[int, Any] = {}
-    previous = 0
+    previous, last = 0, len(readers)
     for _ in range(count):
         key = data[pos]
-        if not previous < key <= 5:
+        if not previous < key <= last:
             raise _Unusual
         previous = key
-        out[key], pos = _INS_VALUES[key](data, pos + 1)
+        out[key], pos = readers[key](data, pos + 1)
     return out, pos
 
 
-_INS_VALUES: dict[int, Any] = {1: _bytes, 2: _text, 3: _texts, 4: _text, 5: _texts}
+def _ins(data: bytes, pos: int) -> tuple[dict[int, Any], int]:
+    """The INS map: matricule (bytes), names (text, arrays of text), birth place."""
+    return _labelled(data, pos, _INS_VALUES)
+
+
+_INS_VALUES: dict[int, Any] = {1: _bytes, 2: _text, 3: _scalars, 4: _text, 5: _scalars}
 
 
 def _beneficiary(data: bytes, pos: int) -> tuple[dict[int, Any], int]:
     """A beneficiary map: labels 1 to 11, each read by the shape it holds."""
-    count = data[pos] - 0xA0
-    if not 0 <= count < 24:
-        raise _Unusual
+    count = _count(data, pos, 0xA0)
     pos += 1
     out: dict[int, Any] = {}
     previous = 0
@@ -232,7 +204,7 @@ def _beneficiary(data: bytes, pos: int) -> tuple[dict[int, Any], int]:
             else:
                 out[key], pos = _long_text(data, pos)
         elif key == 2:
-            out[2], pos = _texts(data, pos)
+            out[2], pos = _scalars(data, pos)
         elif key == 3:
             out[3], pos = _int(data, pos)
         elif key == 11 and initial == 0xA0:
@@ -250,10 +222,10 @@ def _beneficiary(data: bytes, pos: int) -> tuple[dict[int, Any], int]:
 _BENEFICIARY_VALUES: dict[int, Any] = {
     4: _long_uint,
     5: _long_uint,
-    6: _uint_arrays,
-    7: _uint_arrays,
-    8: _uints,
-    9: _amc,
+    6: _arrays,
+    7: _arrays,
+    8: _scalars,
+    9: _scalars,
     10: _bytes,
     11: _ins,
 }
@@ -261,37 +233,31 @@ _BENEFICIARY_VALUES: dict[int, Any] = {
 
 def _card(data: bytes, pos: int) -> tuple[dict[int, Any], int]:
     """The card map: NIR (bytes), numbers, the beneficiary, the status reference."""
-    count = data[pos] - 0xA0
-    if not 0 <= count < 24:
-        raise _Unusual
-    pos += 1
-    out: dict[int, Any] = {}
-    previous = 0
-    for _ in range(count):
-        key = data[pos]
-        if not previous < key <= 7:
-            raise _Unusual
-        previous = key
-        pos += 1
-        if key == 5:
-            out[5], pos = _beneficiary(data, pos)
-        elif key == 1:
-            out[1], pos = _bytes(data, pos)
-        elif key == 7:
-            out[7], pos = _uints(data, pos)
-        elif data[pos] < 0x18:
-            out[key] = data[pos]
-            pos += 1
-        else:
-            out[key], pos = _long_uint(data, pos)
-    return out, pos
+    return _labelled(data, pos, _CARD_VALUES)
+
+
+def _uint(data: bytes, pos: int) -> tuple[int, int]:
+    """An unsigned integer under its shortest head."""
+    initial = data[pos]
+    if initial < 0x18:
+        return initial, pos + 1
+    return _long_uint(data, pos)
+
+
+_CARD_VALUES: dict[int, Any] = {
+    1: _bytes,
+    2: _uint,
+    3: _uint,
+    4: _uint,
+    5: _beneficiary,
+    6: _uint,
+    7: _scalars,
+}
 
 
 def _claims(data: bytes) -> dict[int, Any]:
     """The claims map: iss, exp, nbf, iat, cnf, card, in that (deterministic) order."""
-    count = data[0] - 0xA0
-    if not 0 <= count < 24:
-        raise _Unusual
+    count = _count(data, 0, 0xA0)
     pos = 1
     out: dict[int, Any] = {}
     # The last key read, as its place in encoding order: keys strictly increase.
