@@ -11,13 +11,14 @@ import gc
 import statistics
 import time
 from collections.abc import Callable
+from typing import Any
 
 Maker = Callable[[int], Callable[[], object]]
 
 
 def interleave(
     makers: dict[str, Maker], rounds: int, batch_seconds: float, warmup: int
-) -> dict[str, dict[str, float]]:
+) -> dict[str, dict[str, Any]]:
     """Seconds per call of every row: calibrated batches, timed in rotating rounds.
 
     The garbage collector is disabled during each timed batch (and restored after).
@@ -54,7 +55,7 @@ def interleave(
                 if enabled:
                     gc.enable()
             samples[name].append(elapsed / n)
-    out: dict[str, dict[str, float]] = {}
+    out: dict[str, dict[str, Any]] = {}
     for name, values in samples.items():
         quartiles = statistics.quantiles(values, n=4) if len(values) > 1 else values * 3
         out[name] = {

@@ -984,7 +984,7 @@ def _result(
     name: str,
     group: str,
     what: str,
-    stats: dict[str, float],
+    stats: dict[str, Any],
     baseline: str,
     factor: int,
     **extra: object,
