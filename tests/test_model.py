@@ -563,6 +563,20 @@ def test_birth_date_wire_values_in_range_either_refuse_or_round_trip(value: int)
     assert 1850 <= date.year <= 2199
 
 
+def test_every_birth_date_wire_value_decodes_as_the_constructor_decides() -> None:
+    # The decoder fills most dates without the constructor: over the whole wire range it
+    # must accept exactly the dates the constructor accepts, with equal fields.
+    for value in range(MIN_BIRTH_WIRE, MAX_BIRTH_WIRE + 1):
+        years, rest = divmod(value, 416)
+        month, day = divmod(rest, 32)
+        try:
+            expected = BirthDate(2000 + years, month, day)
+        except DateInvalid:
+            _refused(DateInvalid, "card.date_invalid", BirthDate.from_wire, value)
+            continue
+        assert BirthDate.from_wire(value) == expected, value
+
+
 def test_spec_day_numbers_match_the_calendar() -> None:
     assert MAX_DAY == 84_005
     wire = _wire(0)
