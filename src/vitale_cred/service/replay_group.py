@@ -40,15 +40,12 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from typing import Final
 
-from vitale_cred.errors import InvalidArgument, ReplayCacheFull, ReplayStoreError
-from vitale_cred.replay import SHARER_CLOCK_MARGIN, SqliteReplayCache, _immediate
+from vitale_cred.errors import ReplayStoreError
+from vitale_cred.replay import SqliteReplayCache
 
 __all__ = ["GroupCommitReplayCache"]
 
-#: Largest time accepted, as in :mod:`vitale_cred.replay`.
-_MAX_TIME: Final = 2**62
 #: The flush of the log: its data and what is needed to read it back (its size), as
 #: SQLite's own ``synchronous=FULL`` does on Linux; ``fsync`` where there is no more.
 _flush = getattr(os, "fdatasync", os.fsync)
@@ -107,25 +104,12 @@ class GroupCommitReplayCache(SqliteReplayCache):
     def check_and_add(self, nonce: bytes, expires_at: int, now: int) -> bool:
         """As :meth:`SqliteReplayCache.check_and_add`; an accepted token is durable only
         once :meth:`sync` has run after this call returned."""
-        if type(nonce) is not bytes:
-            raise InvalidArgument("nonce must be bytes")
-        if type(expires_at) is not int or type(now) is not int:
-            raise InvalidArgument("expires_at and now must be integers")
-        if not (0 <= expires_at < _MAX_TIME and 0 <= now < _MAX_TIME):
-            raise InvalidArgument("expires_at and now must be POSIX times")
-        keep_until = expires_at + SHARER_CLOCK_MARGIN
-        with self._lock:
-            try:
-                with _immediate(self._db):
-                    outcome = self._record(nonce, keep_until, now)
-            except sqlite3.Error as exc:
-                raise ReplayStoreError(f"replay store {self._path!r}: {exc}") from exc
-            if outcome:
+        outcome = super().check_and_add(nonce, expires_at, now)
+        if outcome:
+            # Counted once committed, so every counted record's frames are in the log
+            # when sync() reads the count.
+            with self._lock:
                 self._recorded += 1
-        if outcome is None:
-            raise ReplayCacheFull(
-                f"replay cache holds {self._capacity} unexpired tokens; refusing new ones"
-            )
         return outcome
 
     def sync(self) -> None:
