@@ -66,10 +66,10 @@ class Sealed:
             raise UsageError(f"{cls.__qualname__}: its annotated fields are exactly its __slots__")
         if not set(hidden) < set(names):
             raise UsageError(f"{cls.__qualname__}: hidden names fields, not all of them")
-        setters: list[tuple[str, Callable[[object, object], None]]] = []
+        setters: list[Callable[[object, object], None]] = []
         for name in names:
             slot = cls.__dict__[name]
-            setters.append((name, slot.__set__))
+            setters.append(slot.__set__)
             # The slot descriptor leaves the class: only the factory's namespace can fill it.
             setattr(cls, name, property(slot.__get__))
         cls._sealed_fields = names
@@ -83,7 +83,7 @@ class Sealed:
         params = ", ".join(names)
         body = "".join(f"    _s{i}(obj, {name})\n" for i, name in enumerate(names))
         namespace: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
-        namespace.update({f"_s{i}": setter for i, (_, setter) in enumerate(setters)})
+        namespace.update({f"_s{i}": setter for i, setter in enumerate(setters)})
         source = f"def factory(*, {params}):\n    obj = _new(_cls)\n{body}    return obj\n"
         exec(source, namespace)  # noqa: S102 - names are the class's own identifiers
         factory = namespace["factory"]

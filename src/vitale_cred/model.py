@@ -397,7 +397,7 @@ class Organisme:
         digits = f"{value:09d}"
         # Digits of the right widths by construction: the constructor's checks would
         # only repeat themselves on this verification hot path.
-        organisme = object.__new__(cls)
+        organisme = _new_object(cls)
         _set_field(organisme, "regime", digits[:2])
         _set_field(organisme, "caisse", digits[2:5])
         _set_field(organisme, "centre", digits[5:])
@@ -620,7 +620,7 @@ class Beneficiary:
             raise CardDataError(f"at most {MAX_PERIODS} periods of each kind")
         # Every field is checked above: fill the frozen instance without running
         # __post_init__'s checks a second time (verification hot path).
-        beneficiary = object.__new__(cls)
+        beneficiary = _new_object(cls)
         _set_field(beneficiary, "family_name", family)
         _set_field(beneficiary, "given_names", names)
         _set_field(beneficiary, "birth_date", birth_date)

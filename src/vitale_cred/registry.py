@@ -220,17 +220,15 @@ class Numbers:
     """
 
     def __init__(self, enum: type[IntEnum]) -> None:
+        # Filled through __dict__: __setattr__ refuses every assignment.
         self.__dict__.update((member.name, int(member)) for member in enum)
-        self._enum = enum
 
     if TYPE_CHECKING:
         # For the type checker only: a Python-level __getattr__ would slow every read.
         def __getattr__(self, name: str) -> int: ...
 
     def __setattr__(self, name: str, value: object) -> None:
-        if name != "_enum" or "_enum" in self.__dict__:
-            raise AttributeError("Numbers are read-only")
-        object.__setattr__(self, name, value)
+        raise AttributeError("Numbers are read-only")
 
 
 def numbers(enum: type[IntEnum]) -> Numbers:
